@@ -1,0 +1,445 @@
+"""egan-tf command line: measure and undo motion blur in front of a classifier.
+
+Every command is thin: it turns options into config records and calls one
+library function. Errors the user can fix are reported on one line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import os
+import sys
+
+# Quiet TensorFlow's C++ start-up chatter before it is imported.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import click
+
+from egan_tf import config
+
+
+def _import_tensorflow_quietly() -> None:
+    """Imports TensorFlow with its native start-up lines (CUDA probing, oneDNN
+    notices) kept off the terminal. They are written by C++ before any Python
+    logging setting applies. TF_CPP_MIN_LOG_LEVEL=0 shows them again."""
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in ("0", "1"):
+        return
+    saved_stderr = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+            tf.constant(0.0).numpy()
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+
+
+DEFAULT_MODELS_DIR = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "saved_models"
+)
+DEFAULT_TRAININGS = {
+    "classifier": config.DEFAULT_CLASSIFIER_TRAINING,
+    "gan": config.PAPER_GAN_TRAINING,
+    "encoder": config.PAPER_ENCODER_TRAINING,
+}
+DATA_DIR_HELP = (
+    "Folder with the four MNIST IDX .gz files (or a prepared TFDS folder). "
+    "Default: TensorFlow Datasets with TFDS_DATA_DIR."
+)
+
+
+def _one_line_errors(command):
+    """Turns the errors a user can fix into one line and a non-zero exit."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from egan_tf.data import DataNotFoundError
+        from egan_tf.model_io import ModelFileError
+        from egan_tf.training.loop import TrainingInterrupted
+
+        try:
+            return command(*args, **kwargs)
+        except TrainingInterrupted as error:
+            click.echo(str(error), err=True)
+            sys.exit(130)
+        except (DataNotFoundError, ModelFileError, ValueError, OSError) as error:
+            raise click.ClickException(str(error).strip().splitlines()[0]) from None
+
+    return wrapper
+
+
+class FiniteFloat(click.ParamType):
+    """A float that must be finite, and at least `minimum` when one is given."""
+
+    name = "float"
+
+    def __init__(self, minimum: float | None = None):
+        self.minimum = minimum
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not finite.", param, ctx)
+        if self.minimum is not None and number < self.minimum:
+            self.fail(f"{number:g} is below {self.minimum:g}.", param, ctx)
+        return number
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """Measure how motion blur hurts an MNIST classifier and undo it with an EGAN."""
+    _import_tensorflow_quietly()
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """Where a training command reads data and writes its state."""
+
+    limit: int | None
+    data_dir: str | None
+    logdir: str | None
+    checkpoint_dir: str
+    show_progress: bool
+
+    def training_examples(self):
+        from egan_tf.data import load_mnist
+
+        return load_mnist("train", self.data_dir).take(self.limit)
+
+    def test_examples(self):
+        from egan_tf.data import load_mnist
+
+        return load_mnist("test", self.data_dir)
+
+
+_TRAINING_OPTION_NAMES = ("epochs", "batch_size", "learning_rate", "beta_1", "seed")
+_RUN_OPTION_NAMES = ("limit", "data_dir", "logdir", "checkpoint_dir", "quiet")
+
+
+def _training_options(defaults):
+    """Adds the options every training command shares and hands the command a
+    `training` TrainingConfig and a `run` RunOptions instead of loose values.
+
+    Args:
+        defaults: The stage's default TrainingConfig.
+    """
+    options = [
+        click.option(
+            "--epochs",
+            type=click.IntRange(min=1),
+            default=defaults.epochs,
+            show_default=True,
+        ),
+        click.option(
+            "--batch-size",
+            type=click.IntRange(min=1),
+            default=defaults.batch_size,
+            show_default=True,
+        ),
+        click.option(
+            "--learning-rate",
+            type=click.FloatRange(min=0, min_open=True),
+            default=defaults.learning_rate,
+            show_default=True,
+        ),
+        click.option(
+            "--beta-1",
+            type=click.FloatRange(0, 1),
+            default=defaults.beta_1,
+            show_default=True,
+            help="Adam beta_1.",
+        ),
+        click.option("--seed", type=int, default=defaults.seed, show_default=True),
+        click.option(
+            "--limit",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Train on the first N examples only (quick runs).",
+        ),
+        click.option(
+            "--data-dir",
+            type=click.Path(file_okay=False),
+            default=None,
+            help=DATA_DIR_HELP,
+        ),
+        click.option(
+            "--logdir",
+            type=click.Path(file_okay=False),
+            default=None,
+            help="TensorBoard log folder.",
+        ),
+        click.option(
+            "--checkpoint-dir",
+            type=click.Path(file_okay=False),
+            required=True,
+            help="Resumable checkpoints; rerun the same command to resume.",
+        ),
+        click.option("--quiet", is_flag=True, help="No progress bars."),
+    ]
+
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(**kwargs):
+            from egan_tf.config import TrainingConfig
+
+            training = TrainingConfig(
+                **{name: kwargs.pop(name) for name in _TRAINING_OPTION_NAMES}
+            )
+            run_values = {name: kwargs.pop(name) for name in _RUN_OPTION_NAMES}
+            run = RunOptions(
+                limit=run_values["limit"],
+                data_dir=run_values["data_dir"],
+                logdir=run_values["logdir"],
+                checkpoint_dir=run_values["checkpoint_dir"],
+                show_progress=not run_values["quiet"],
+            )
+            return command(training=training, run=run, **kwargs)
+
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate
+
+
+def _output_option(what: str):
+    return click.option(
+        "--output",
+        type=click.Path(file_okay=False),
+        default=DEFAULT_MODELS_DIR,
+        show_default=True,
+        help=f"Folder for {what}.",
+    )
+
+
+@main.command("train-classifier")
+@_training_options(DEFAULT_TRAININGS["classifier"])
+@_output_option("classifier.keras and classifier.json")
+@_one_line_errors
+def train_classifier_command(training, run, output):
+    """Train the digit classifier C; resumes from --checkpoint-dir."""
+    from egan_tf.config import ClassifierConfig
+    from egan_tf.training.classifier import train_and_save_classifier
+
+    card = train_and_save_classifier(
+        ClassifierConfig(),
+        training,
+        run.training_examples(),
+        run.test_examples(),
+        run.checkpoint_dir,
+        output,
+        run.logdir,
+        show_progress=run.show_progress,
+    )
+    click.echo(
+        f"Classifier test accuracy {card['test_accuracy']:.2%}; written to {output}"
+    )
+
+
+@main.command("train-gan")
+@_training_options(DEFAULT_TRAININGS["gan"])
+@click.option(
+    "--latent-dim", type=click.IntRange(min=1), default=100, show_default=True
+)
+@_output_option("generator.keras, discriminator.keras and gan.json")
+@_one_line_errors
+def train_gan_command(training, run, latent_dim, output):
+    """Train the GAN (stage 1 of the EGAN); resumes from --checkpoint-dir."""
+    from egan_tf.config import EganConfig
+    from egan_tf.training.gan import train_and_save_gan
+
+    card = train_and_save_gan(
+        EganConfig(latent_dim=latent_dim),
+        training,
+        run.training_examples(),
+        run.checkpoint_dir,
+        output,
+        run.logdir,
+        show_progress=run.show_progress,
+    )
+    click.echo(
+        f"GAN trained for {card['schedule_run']['epochs']} epochs; models written to {output}"
+    )
+
+
+@main.command("train-encoder")
+@_training_options(DEFAULT_TRAININGS["encoder"])
+@click.option(
+    "--folds",
+    type=click.IntRange(min=2),
+    default=5,
+    show_default=True,
+    help="Cross-validation folds.",
+)
+@click.option(
+    "--max-folds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Train only the first N folds (quick runs).",
+)
+@click.option(
+    "--pixel-weight", type=click.FloatRange(min=0), default=1.0, show_default=True
+)
+@click.option(
+    "--latent-cycle-weight",
+    type=click.FloatRange(min=0),
+    default=0.01,
+    show_default=True,
+)
+@click.option(
+    "--classifier-weight", type=click.FloatRange(min=0), default=0.01, show_default=True
+)
+@click.option(
+    "--models",
+    "models_dir",
+    type=click.Path(file_okay=False),
+    default=DEFAULT_MODELS_DIR,
+    show_default=True,
+    help="Folder holding the trained generator.keras and classifier.keras.",
+)
+@_output_option("encoder.keras and encoder.json")
+@_one_line_errors
+def train_encoder_command(
+    training,
+    run,
+    folds,
+    max_folds,
+    pixel_weight,
+    latent_cycle_weight,
+    classifier_weight,
+    models_dir,
+    output,
+):
+    """Train the encoder E (stage 2 of the EGAN) by k-fold cross-validation."""
+    from egan_tf.config import CrossValidationConfig, EncoderLossConfig
+    from egan_tf.training.encoder import train_and_save_encoder
+
+    card = train_and_save_encoder(
+        training,
+        EncoderLossConfig(
+            pixel_weight=pixel_weight,
+            latent_cycle_weight=latent_cycle_weight,
+            classifier_weight=classifier_weight,
+        ),
+        CrossValidationConfig(folds=folds, max_folds=max_folds),
+        models_dir,
+        run.training_examples(),
+        run.test_examples(),
+        run.checkpoint_dir,
+        output,
+        run.logdir,
+        show_progress=run.show_progress,
+    )
+    test = card["test"]
+    click.echo(
+        f"Encoder kept from fold {card['best_fold']}; EGAN test accuracy "
+        f"{test['egan_accuracy']:.2%}, reconstruction MSE {test['reconstruction_mse']:.5f}; "
+        f"written to {output}"
+    )
+
+
+@main.command("evaluate")
+@click.option(
+    "--models",
+    "models_dir",
+    type=click.Path(file_okay=False),
+    default=DEFAULT_MODELS_DIR,
+    show_default=True,
+    help="Folder of the shipped models.",
+)
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False), default=None, help=DATA_DIR_HELP
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Evaluate on the first N test images only.",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=1000, show_default=True
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the results as JSON here.",
+)
+@_one_line_errors
+def evaluate_command(models_dir, data_dir, limit, batch_size, json_path):
+    """Measure the shipped models on the MNIST test set."""
+    from egan_tf.config import write_json_atomically
+    from egan_tf.data import load_mnist
+    from egan_tf.evaluation import evaluate_clean
+    from egan_tf.model_io import load_shipped_models
+    from egan_tf.reporting import format_clean_record
+
+    models = load_shipped_models(models_dir)
+    record = evaluate_clean(
+        models, load_mnist("test", data_dir).take(limit), batch_size
+    )
+    click.echo(format_clean_record(record))
+    if json_path:
+        write_json_atomically(json_path, record.to_dict())
+
+
+@main.command("blur")
+@click.option(
+    "--length",
+    type=FiniteFloat(minimum=0.0),
+    required=True,
+    help="Blur length l, a fraction of the image side (0.05 = 1.4 px on 28 px).",
+)
+@click.option(
+    "--angle",
+    type=FiniteFloat(),
+    default=0.0,
+    show_default=True,
+    help="Blur angle in degrees; 0 is motion along the rows.",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(1, 64),
+    default=10,
+    show_default=True,
+    help="How many test digits to show.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    default="blur.png",
+    show_default=True,
+    help="PNG file to write.",
+)
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False), default=None, help=DATA_DIR_HELP
+)
+@_one_line_errors
+def blur_command(length, angle, count, output, data_dir):
+    """Write a PNG grid of clean test digits above their blurred versions."""
+    from egan_tf.blur import apply_motion_blur
+    from egan_tf.data import load_mnist, to_unit_interval
+    from egan_tf.plotting import digit_rows_figure, save_figure
+
+    clean = to_unit_interval(load_mnist("test", data_dir).take(count).images)
+    blurred = apply_motion_blur(clean, length, angle)
+    figure = digit_rows_figure(
+        [clean.numpy(), blurred.numpy()],
+        ["clean", f"l={length:g}, θ={angle:g}°"],
+        title=f"Motion blur: {length * 28:.2f} px at {angle:g}°",
+    )
+    save_figure(figure, output)
+    click.echo(f"Wrote {output}")
+
+
+if __name__ == "__main__":
+    main()

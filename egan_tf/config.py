@@ -1,0 +1,169 @@
+"""Frozen configuration dataclasses, written as JSON beside checkpoints and logs.
+
+Every network size and training setting lives in one of these small records, so
+that a run can be described, saved and rebuilt from its JSON alone. Library code
+takes these records as arguments and never reads command-line state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, TypeVar
+
+# MNIST geometry. These are properties of the data set, not tunable settings.
+IMAGE_SIZE = 28
+IMAGE_CHANNELS = 1
+IMAGE_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, IMAGE_CHANNELS)
+NUM_CLASSES = 10
+
+ConfigT = TypeVar("ConfigT")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierConfig:
+    """Size of the convolutional classifier C.
+
+    Attributes:
+        filters: Number of filters of each convolutional block; every block is two
+            3x3 convolutions followed by 2x2 max pooling.
+        dense_units: Width of the hidden dense layer.
+        dropout_rate: Dropout rate before and after the hidden dense layer.
+    """
+
+    filters: tuple[int, ...] = (32, 64)
+    dense_units: int = 128
+    dropout_rate: float = 0.4
+
+
+@dataclasses.dataclass(frozen=True)
+class EganConfig:
+    """Size of the generator G, discriminator D and encoder E.
+
+    Attributes:
+        latent_dim: Length of the latent vector z that G maps to an image.
+        generator_filters: Filters of G's 7x7 projection and of its 14x14 block.
+        discriminator_filters: Filters of D's two strided convolutions (28 -> 14 -> 7).
+        encoder_filters: Filters of E's three strided convolutions (28 -> 14 -> 7 -> 4).
+    """
+
+    latent_dim: int = 100
+    generator_filters: tuple[int, int] = (128, 32)
+    discriminator_filters: tuple[int, int] = (32, 64)
+    encoder_filters: tuple[int, int, int] = (32, 64, 128)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """Optimisation settings shared by every training stage.
+
+    Attributes:
+        epochs: Passes over the training data (per fold for the encoder).
+        batch_size: Examples per step; the last partial batch is kept.
+        learning_rate: Adam learning rate.
+        beta_1: Adam first-moment decay (0.5 is the DCGAN setting).
+        seed: Seed of weight initialisation, data order and sampled noise.
+        summary_every_steps: How often image summaries go to TensorBoard.
+        log_every_steps: How often per-step scalars go to TensorBoard.
+    """
+
+    epochs: int
+    batch_size: int
+    learning_rate: float = 1e-3
+    beta_1: float = 0.9
+    seed: int = 0
+    summary_every_steps: int = 500
+    log_every_steps: int = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderLossConfig:
+    """Weights of the encoder loss terms (a zero weight drops the term).
+
+    Attributes:
+        pixel_weight: Mean squared error between x and G(E(x)).
+        latent_cycle_weight: Mean squared error between z and E(G(z)) on sampled z,
+            which keeps E's outputs where G was trained.
+        classifier_weight: KL divergence between C(x) and C(G(E(x))), which keeps
+            the digit's identity through the reconstruction.
+    """
+
+    pixel_weight: float = 1.0
+    latent_cycle_weight: float = 0.01
+    classifier_weight: float = 0.01
+
+
+@dataclasses.dataclass(frozen=True)
+class CrossValidationConfig:
+    """Cross-validation of the encoder.
+
+    Attributes:
+        folds: Number of folds; each fold trains a fresh encoder on the other
+            folds and validates on its own at the end of every epoch.
+        max_folds: Train only the first `max_folds` folds (None: all of them).
+            The paper trains all five; fewer is for quick runs.
+    """
+
+    folds: int = 5
+    max_folds: int | None = None
+
+
+# Default schedules of each stage; the paper's wherever the paper gives one.
+DEFAULT_CLASSIFIER_TRAINING = TrainingConfig(
+    epochs=10, batch_size=128, learning_rate=2e-3, beta_1=0.9, seed=0
+)
+# The paper: 300 epochs at batch 128. Adam settings are DCGAN's (2e-4, 0.5).
+PAPER_GAN_TRAINING = TrainingConfig(
+    epochs=300, batch_size=128, learning_rate=2e-4, beta_1=0.5, seed=0
+)
+# The paper: 20 epochs a fold, 5 folds.
+PAPER_ENCODER_TRAINING = TrainingConfig(
+    epochs=20, batch_size=128, learning_rate=1e-3, beta_1=0.9, seed=0
+)
+PAPER_CROSS_VALIDATION = CrossValidationConfig(folds=5)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """Returns a JSON-ready dict of a config dataclass (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def config_from_dict(config_class: type[ConfigT], values: dict[str, Any]) -> ConfigT:
+    """Builds `config_class` from a dict, turning lists back into tuples.
+
+    Raises:
+        ValueError: If `values` holds a key that `config_class` does not have.
+    """
+    field_names = {field.name for field in dataclasses.fields(config_class)}
+    unknown = sorted(set(values) - field_names)
+    if unknown:
+        raise ValueError(
+            f"Unknown fields for {config_class.__name__}. Received: unknown={unknown}"
+        )
+    converted = {
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in values.items()
+    }
+    return config_class(**converted)
+
+
+def write_json_atomically(path: str, payload: Any) -> None:
+    """Writes `payload` as indented JSON to `path` through a temporary file.
+
+    A reader never sees a half-written file: the rename is atomic on POSIX.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    temporary_path = f"{path}.tmp"
+    with open(temporary_path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+    os.replace(temporary_path, path)
+
+
+def save_configs(path: str, **configs: Any) -> None:
+    """Writes several named configs as one JSON object."""
+    write_json_atomically(
+        path, {name: config_to_dict(config) for name, config in configs.items()}
+    )

@@ -1,0 +1,136 @@
+"""Saving and loading the shipped Keras models, atomically and with checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+import keras
+
+from egan_tf.config import IMAGE_SHAPE, NUM_CLASSES, write_json_atomically
+
+CLASSIFIER_FILE = "classifier.keras"
+GENERATOR_FILE = "generator.keras"
+DISCRIMINATOR_FILE = "discriminator.keras"
+ENCODER_FILE = "encoder.keras"
+
+
+class ModelFileError(ValueError):
+    """A saved model is missing, unreadable or does not fit the others."""
+
+
+def save_model_atomically(model: keras.Model, path: str) -> None:
+    """Saves `model` in the `.keras` format under a temporary name, then renames.
+
+    An interrupted save leaves at most a `*.tmp.keras` file, never a
+    half-written model under `path`.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    temporary_path = f"{path[: -len('.keras')]}.tmp.keras"
+    model.save(temporary_path)
+    os.replace(temporary_path, path)
+
+
+def load_model(
+    path: str,
+    expected_input_shape: tuple[int | None, ...] | None = None,
+    expected_output_shape: tuple[int | None, ...] | None = None,
+) -> keras.Model:
+    """Loads a `.keras` model with `safe_mode=True` and checks its shapes.
+
+    Args:
+        path: The `.keras` file.
+        expected_input_shape: Required input shape without the batch axis.
+        expected_output_shape: Required output shape without the batch axis.
+
+    Raises:
+        ModelFileError: One line naming the file and what is wrong with it.
+    """
+    if not os.path.isfile(path):
+        raise ModelFileError(f"Model file not found: {path}")
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except (ValueError, OSError, KeyError, TypeError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ModelFileError(f"Cannot load {path}: {first_line}") from error
+    _check_shape(path, "input", model.input_shape, expected_input_shape)
+    _check_shape(path, "output", model.output_shape, expected_output_shape)
+    return model
+
+
+def _check_shape(path, kind, actual, expected) -> None:
+    if expected is None:
+        return
+    actual_without_batch = tuple(actual[1:])
+    if actual_without_batch != tuple(expected):
+        raise ModelFileError(
+            f"{path} has {kind} shape {actual_without_batch}, expected "
+            f"{tuple(expected)}."
+        )
+
+
+def write_model_card(path: str, card: dict[str, Any]) -> None:
+    """Writes the JSON that records how a model was trained and what it measures."""
+    write_json_atomically(path, card)
+
+
+def read_model_card(path: str) -> dict[str, Any]:
+    """Reads a model card JSON; an empty dict when there is none."""
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@dataclasses.dataclass(frozen=True)
+class ShippedModels:
+    """The networks of the defence, as loaded from a models folder.
+
+    Attributes:
+        classifier: C, images [batch, 28, 28, 1] in [0, 1] -> logits [batch, 10].
+        generator: G, latent [batch, latent_dim] -> images in [0, 1], or None.
+        encoder: E, images -> latent [batch, latent_dim], or None.
+    """
+
+    classifier: keras.Model
+    generator: keras.Model | None = None
+    encoder: keras.Model | None = None
+
+    @property
+    def has_egan(self) -> bool:
+        return self.generator is not None and self.encoder is not None
+
+
+def load_shipped_models(models_dir: str, require_egan: bool = False) -> ShippedModels:
+    """Loads C, and G and E when present, checking that they fit together.
+
+    Raises:
+        ModelFileError: A needed file is missing or a shape does not fit, with
+            the file and the mismatch named on one line.
+    """
+    if not os.path.isdir(models_dir):
+        raise ModelFileError(f"Models folder not found: {models_dir}")
+    classifier = load_model(
+        os.path.join(models_dir, CLASSIFIER_FILE), IMAGE_SHAPE, (NUM_CLASSES,)
+    )
+    generator_path = os.path.join(models_dir, GENERATOR_FILE)
+    encoder_path = os.path.join(models_dir, ENCODER_FILE)
+    if not (os.path.isfile(generator_path) and os.path.isfile(encoder_path)):
+        if require_egan:
+            missing = [
+                p for p in (generator_path, encoder_path) if not os.path.isfile(p)
+            ]
+            raise ModelFileError(f"Model file not found: {', '.join(missing)}")
+        return ShippedModels(classifier)
+    generator = load_model(generator_path, expected_output_shape=IMAGE_SHAPE)
+    encoder = load_model(encoder_path, expected_input_shape=IMAGE_SHAPE)
+    latent_dim = generator.input_shape[-1]
+    if encoder.output_shape[-1] != latent_dim:
+        raise ModelFileError(
+            f"{encoder_path} outputs latent size {encoder.output_shape[-1]} but "
+            f"{generator_path} takes latent size {latent_dim}."
+        )
+    return ShippedModels(classifier, generator, encoder)

@@ -1,0 +1,1 @@
+"""Custom tf.function training loops: step factories, epoch loop, checkpoints."""

@@ -1,0 +1,425 @@
+"""Stage 2 of the EGAN: the encoder E, trained with G frozen so that G(E(x)) ≈ x.
+
+The paper trains E with 5-fold cross-validation, 20 epochs a fold, validating
+at the end of every epoch, and keeps the encoder with the lowest
+reconstruction error. Here "best" means the fold whose final-epoch encoder has
+the lowest mean squared pixel error between x and G(E(x)) on its own
+validation fold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from egan_tf import losses
+from egan_tf.config import (
+    IMAGE_SHAPE,
+    CrossValidationConfig,
+    EganConfig,
+    EncoderLossConfig,
+    TrainingConfig,
+    config_from_dict,
+    config_to_dict,
+    write_json_atomically,
+)
+from egan_tf.data import MnistArrays, kfold_indices, to_unit_interval
+from egan_tf.model_io import load_model, save_model_atomically
+from egan_tf.networks import build_encoder
+from egan_tf.training.checkpoints import ResumableCheckpoint
+from egan_tf.training.loop import (
+    TRAIN_STEP_SIGNATURE,
+    EpochLoop,
+    record_run_configs,
+    summary_writer,
+)
+from egan_tf.training.summaries import image_grid, side_by_side
+
+FOLD_METRICS_FILE = "fold_metrics.json"
+_RECONSTRUCTION_GRID_SIZE = 16
+_VALIDATION_BATCH_SIZE = 1000
+
+
+def make_encoder_train_step(
+    encoder: keras.Model,
+    generator: keras.Model,
+    classifier: keras.Model | None,
+    optimizer: keras.optimizers.Optimizer,
+    loss_config: EncoderLossConfig,
+):
+    """Returns a compiled encoder train step; G and C stay frozen.
+
+    The step takes images float32 [batch, 28, 28, 1] in [0, 1], labels int64
+    [batch] (unused: the loss needs no labels) and a stateless seed int64 [2]
+    for the sampled latents of the cycle term. It returns scalar `loss`,
+    `pixel_mse` and, when their weights are non-zero, `latent_cycle` and
+    `classifier_kl`.
+    """
+    if loss_config.classifier_weight > 0 and classifier is None:
+        raise ValueError(
+            "A classifier is needed for classifier_weight > 0. "
+            f"Received: classifier_weight={loss_config.classifier_weight}"
+        )
+    latent_dim = generator.input_shape[-1]
+
+    @tf.function(input_signature=TRAIN_STEP_SIGNATURE)
+    def train_step(images, labels, seed):
+        del labels
+        metrics = {}
+        with tf.GradientTape() as tape:
+            reconstructions = generator(encoder(images, training=True), training=False)
+            pixel = losses.reconstruction_loss(images, reconstructions)
+            per_example = loss_config.pixel_weight * pixel
+            metrics["pixel_mse"] = tf.reduce_mean(pixel)
+            if loss_config.latent_cycle_weight > 0:
+                latents = tf.random.stateless_normal(
+                    [tf.shape(images)[0], latent_dim], seed=seed
+                )
+                reencoded = encoder(generator(latents, training=False), training=True)
+                cycle = losses.latent_cycle_loss(latents, reencoded)
+                per_example += loss_config.latent_cycle_weight * cycle
+                metrics["latent_cycle"] = tf.reduce_mean(cycle)
+            if loss_config.classifier_weight > 0:
+                divergence = losses.classifier_consistency_loss(
+                    classifier(images, training=False),
+                    classifier(reconstructions, training=False),
+                )
+                per_example += loss_config.classifier_weight * divergence
+                metrics["classifier_kl"] = tf.reduce_mean(divergence)
+            loss = tf.nn.compute_average_loss(per_example)
+        gradients = tape.gradient(loss, encoder.trainable_variables)
+        optimizer.apply_gradients(
+            zip(gradients, encoder.trainable_variables, strict=True)
+        )
+        return {"loss": loss, **metrics}
+
+    return train_step
+
+
+def make_reconstruction_step(
+    encoder: keras.Model, generator: keras.Model, classifier: keras.Model | None
+):
+    """Returns a compiled evaluation step of the EGAN on uint8 images.
+
+    Takes uint8 images [batch, 28, 28, 1]; returns per-example reconstruction
+    MSE float32 [batch] and the labels C(G(E(x))) int64 [batch] (-1 without C).
+    """
+
+    @tf.function(input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8)])
+    def reconstruct(images):
+        images = to_unit_interval(images)
+        reconstructions = generator(encoder(images, training=False), training=False)
+        errors = losses.reconstruction_loss(images, reconstructions)
+        if classifier is None:
+            predictions = -tf.ones_like(errors, dtype=tf.int64)
+        else:
+            predictions = tf.argmax(
+                classifier(reconstructions, training=False), axis=-1
+            )
+        return errors, predictions
+
+    return reconstruct
+
+
+def measure_reconstruction(reconstruct, arrays: MnistArrays) -> dict[str, float]:
+    """Mean reconstruction MSE and accuracy of C(G(E(x))) over `arrays`."""
+    errors, predictions = [], []
+    for start in range(0, len(arrays), _VALIDATION_BATCH_SIZE):
+        batch_errors, batch_predictions = reconstruct(
+            arrays.images[start : start + _VALIDATION_BATCH_SIZE]
+        )
+        errors.append(batch_errors.numpy())
+        predictions.append(batch_predictions.numpy())
+    return {
+        "mse": float(np.mean(np.concatenate(errors))),
+        "accuracy": float(np.mean(np.concatenate(predictions) == arrays.labels)),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderResult:
+    """What an encoder cross-validation run produced.
+
+    Attributes:
+        encoder: The kept encoder (lowest final validation MSE over folds).
+        best_fold: Index of that fold.
+        folds: One record per trained fold: its final validation MSE and
+            accuracy, its per-epoch history and its wall time.
+        wall_seconds: Wall time of all folds, summed over resumptions.
+    """
+
+    encoder: keras.Model
+    best_fold: int
+    folds: list[dict]
+    wall_seconds: float
+
+
+def _subset(arrays: MnistArrays, indices: np.ndarray) -> MnistArrays:
+    return MnistArrays(arrays.images[indices], arrays.labels[indices])
+
+
+def _read_fold_metrics(checkpoint_dir: str) -> dict[str, dict]:
+    path = os.path.join(checkpoint_dir, FOLD_METRICS_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _train_fold(
+    fold: int,
+    model_config: EganConfig,
+    training_config: TrainingConfig,
+    loss_config: EncoderLossConfig,
+    cv_config: CrossValidationConfig,
+    generator: keras.Model,
+    classifier: keras.Model | None,
+    train_arrays: MnistArrays,
+    checkpoint_dir: str,
+    logdir: str | None,
+    show_progress: bool,
+) -> tuple[keras.Model, dict]:
+    train_indices, validation_indices = kfold_indices(
+        len(train_arrays), cv_config.folds, fold, training_config.seed
+    )
+    fold_train = _subset(train_arrays, train_indices)
+    fold_validation = _subset(train_arrays, validation_indices)
+    keras.utils.set_random_seed(training_config.seed + fold)
+    encoder = build_encoder(model_config)
+    optimizer = keras.optimizers.Adam(
+        training_config.learning_rate, beta_1=training_config.beta_1
+    )
+    fold_dir = os.path.join(checkpoint_dir, f"fold_{fold}")
+    state = ResumableCheckpoint(fold_dir, encoder=encoder, optimizer=optimizer)
+    state.restore_latest()
+    writer = summary_writer(os.path.join(logdir, f"fold_{fold}") if logdir else None)
+    reconstruct = make_reconstruction_step(encoder, generator, classifier)
+    history_path = os.path.join(fold_dir, "history.json")
+    history: dict[str, dict] = {}
+    if os.path.isfile(history_path):
+        with open(history_path, encoding="utf-8") as handle:
+            history = json.load(handle)
+    grid_images = to_unit_interval(fold_validation.images[:_RECONSTRUCTION_GRID_SIZE])
+
+    def validate(epoch: int) -> dict[str, float]:
+        measured = measure_reconstruction(reconstruct, fold_validation)
+        metrics = {"val_mse": measured["mse"], "val_accuracy": measured["accuracy"]}
+        # Keyed by epoch so a re-run epoch after a crash overwrites, not repeats.
+        history[str(epoch + 1)] = metrics
+        write_json_atomically(history_path, history)
+        return metrics
+
+    def write_reconstructions(step: int) -> None:
+        reconstructions = generator(
+            encoder(grid_images, training=False), training=False
+        )
+        with writer.as_default():
+            tf.summary.image(
+                "encoder/reconstructions",
+                image_grid(side_by_side(grid_images, reconstructions), columns=8),
+                step=step,
+            )
+
+    loop = EpochLoop(
+        stage="encoder",
+        state=state,
+        arrays=fold_train,
+        config=training_config,
+        train_step=make_encoder_train_step(
+            encoder, generator, classifier, optimizer, loss_config
+        ),
+        writer=writer,
+        image_hook=write_reconstructions if writer is not None else None,
+        epoch_hook=validate,
+        show_progress=show_progress,
+    )
+    loop.run()
+    final = measure_reconstruction(reconstruct, fold_validation)
+    record = {
+        "fold": fold,
+        "train_examples": len(fold_train),
+        "validation_examples": len(fold_validation),
+        "val_mse": final["mse"],
+        "val_accuracy": final["accuracy"],
+        "history": [
+            history[key] | {"epoch": int(key)} for key in sorted(history, key=int)
+        ],
+        "wall_seconds": round(state.update_elapsed(), 1),
+    }
+    return encoder, record
+
+
+def train_encoder(
+    model_config: EganConfig,
+    training_config: TrainingConfig,
+    loss_config: EncoderLossConfig,
+    cv_config: CrossValidationConfig,
+    generator: keras.Model,
+    classifier: keras.Model | None,
+    train_arrays: MnistArrays,
+    checkpoint_dir: str,
+    logdir: str | None = None,
+    show_progress: bool = True,
+) -> EncoderResult:
+    """Trains E by k-fold cross-validation with G (and C) frozen; resumable.
+
+    Each finished fold leaves `fold_K.keras` and its record in
+    `fold_metrics.json` under `checkpoint_dir`; a rerun skips finished folds
+    and resumes an unfinished one from its checkpoint.
+
+    Args:
+        model_config: Network sizes; `latent_dim` must match G's input.
+        training_config: Epochs per fold, batch size, optimiser and seed (the
+            seed also fixes the fold split).
+        loss_config: Weights of the pixel, latent-cycle and classifier terms.
+        cv_config: Number of folds, and how many of them to train.
+        generator: The trained G; frozen.
+        classifier: The trained C, frozen; needed for the classifier term and
+            for the validation accuracy.
+        train_arrays: The examples to split into folds.
+        checkpoint_dir: Checkpoints, fold encoders and fold records.
+        logdir: TensorBoard folder; one sub-folder per fold.
+        show_progress: Whether to draw progress bars.
+
+    Raises:
+        ValueError: If the latent sizes of `model_config` and G differ.
+    """
+    if generator.input_shape[-1] != model_config.latent_dim:
+        raise ValueError(
+            "The generator's latent size differs from the config. Received: "
+            f"latent_dim={model_config.latent_dim}, generator input "
+            f"{generator.input_shape[-1]}"
+        )
+    configs = {
+        "model": model_config,
+        "training": training_config,
+        "loss": loss_config,
+        "cross_validation": cv_config,
+    }
+    record_run_configs(checkpoint_dir, logdir, configs)
+    generator.trainable = False
+    if classifier is not None:
+        classifier.trainable = False
+    fold_records = _read_fold_metrics(checkpoint_dir)
+    folds_to_train = cv_config.max_folds or cv_config.folds
+    for fold in range(min(folds_to_train, cv_config.folds)):
+        fold_path = os.path.join(checkpoint_dir, f"fold_{fold}.keras")
+        if str(fold) in fold_records and os.path.isfile(fold_path):
+            continue
+        encoder, record = _train_fold(
+            fold,
+            model_config,
+            training_config,
+            loss_config,
+            cv_config,
+            generator,
+            classifier,
+            train_arrays,
+            checkpoint_dir,
+            logdir,
+            show_progress,
+        )
+        save_model_atomically(encoder, fold_path)
+        fold_records[str(fold)] = record
+        write_json_atomically(
+            os.path.join(checkpoint_dir, FOLD_METRICS_FILE), fold_records
+        )
+    folds = [fold_records[key] for key in sorted(fold_records, key=int)]
+    best = min(folds, key=lambda record: record["val_mse"])
+    encoder = load_model(os.path.join(checkpoint_dir, f"fold_{best['fold']}.keras"))
+    return EncoderResult(
+        encoder=encoder,
+        best_fold=best["fold"],
+        folds=folds,
+        wall_seconds=sum(record["wall_seconds"] for record in folds),
+    )
+
+
+def encoder_card(
+    result: EncoderResult,
+    configs: dict,
+    test_metrics: dict[str, float],
+) -> dict:
+    """The JSON record of how E was trained and what the EGAN measures."""
+    return {
+        "stage": "encoder",
+        **{name: config_to_dict(config) for name, config in configs.items()},
+        "best_fold": result.best_fold,
+        "best_means": "lowest final-epoch validation MSE between x and G(E(x))",
+        "folds": result.folds,
+        "wall_seconds": round(result.wall_seconds, 1),
+        "test": test_metrics,
+    }
+
+
+def train_and_save_encoder(
+    training_config: TrainingConfig,
+    loss_config: EncoderLossConfig,
+    cv_config: CrossValidationConfig,
+    models_dir: str,
+    train_arrays: MnistArrays,
+    test_arrays: MnistArrays,
+    checkpoint_dir: str,
+    output_dir: str,
+    logdir: str | None = None,
+    show_progress: bool = True,
+) -> dict:
+    """Trains E against the G and C in `models_dir`, measures the EGAN on the
+    test set and writes `encoder.keras` and `encoder.json` into `output_dir`.
+
+    Returns:
+        The model card written as `encoder.json`.
+    """
+    from egan_tf.evaluation import evaluate_clean
+    from egan_tf.model_io import (
+        CLASSIFIER_FILE,
+        ENCODER_FILE,
+        GENERATOR_FILE,
+        ShippedModels,
+        write_model_card,
+    )
+
+    generator = load_model(
+        os.path.join(models_dir, GENERATOR_FILE), expected_output_shape=IMAGE_SHAPE
+    )
+    classifier = load_model(
+        os.path.join(models_dir, CLASSIFIER_FILE), expected_input_shape=IMAGE_SHAPE
+    )
+    gan_config_path = os.path.join(models_dir, "gan.json")
+    model_config = EganConfig(latent_dim=generator.input_shape[-1])
+    if os.path.isfile(gan_config_path):
+        with open(gan_config_path, encoding="utf-8") as handle:
+            model_config = config_from_dict(EganConfig, json.load(handle)["model"])
+    result = train_encoder(
+        model_config,
+        training_config,
+        loss_config,
+        cv_config,
+        generator,
+        classifier,
+        train_arrays,
+        checkpoint_dir,
+        logdir,
+        show_progress,
+    )
+    record = evaluate_clean(
+        ShippedModels(classifier, generator, result.encoder), test_arrays
+    )
+    card = encoder_card(
+        result,
+        {
+            "model": model_config,
+            "training": training_config,
+            "loss": loss_config,
+            "cross_validation": cv_config,
+        },
+        record.to_dict(),
+    )
+    save_model_atomically(result.encoder, os.path.join(output_dir, ENCODER_FILE))
+    write_model_card(os.path.join(output_dir, "encoder.json"), card)
+    return card

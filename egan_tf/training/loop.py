@@ -1,0 +1,212 @@
+"""The epoch loop shared by every training stage.
+
+The loop owns what the train steps must not: data order, checkpoints, metrics,
+TensorBoard summaries, the progress bar and clean interruption. Train steps are
+pure `tf.function`s built by each stage's factory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+from collections.abc import Callable
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from egan_tf.config import IMAGE_SHAPE, TrainingConfig, config_to_dict, save_configs
+from egan_tf.data import MnistArrays, epoch_order, iterate_batches, num_batches
+from egan_tf.training.checkpoints import ResumableCheckpoint
+from egan_tf.training.summaries import write_config_summary
+
+# Every stage's train step takes a batch of images in [0, 1], their labels and
+# a stateless seed, so that one epoch loop drives them all.
+TRAIN_STEP_SIGNATURE = (
+    tf.TensorSpec([None, *IMAGE_SHAPE], tf.float32),
+    tf.TensorSpec([None], tf.int64),
+    tf.TensorSpec([2], tf.int64),
+)
+# A train step takes (images, labels, seed) and returns named scalar metrics.
+BatchStep = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]
+# Called with the global step to write image summaries.
+ImageHook = Callable[[int], None]
+# Called after an epoch with its index; returns named scalar metrics.
+EpochHook = Callable[[int], dict[str, float]]
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped on Ctrl-C or SIGTERM after saving a checkpoint."""
+
+    def __init__(self, checkpoint_path: str, step: int):
+        super().__init__(
+            f"Training interrupted at step {step}; checkpoint saved to "
+            f"{checkpoint_path}. Rerun the same command to resume."
+        )
+        self.checkpoint_path = checkpoint_path
+        self.step = step
+
+
+@dataclasses.dataclass
+class EpochLoop:
+    """Runs epochs of one stage with checkpoints and summaries.
+
+    Attributes:
+        stage: Prefix of every scalar name, e.g. "gan" gives "gan/d_loss".
+        state: Checkpoint of the models, optimizers and counters.
+        arrays: Training examples.
+        config: Epochs, batch size, seed and summary frequency.
+        train_step: The stage's compiled train step.
+        writer: TensorBoard writer, or None for no summaries.
+        image_hook: Writes image summaries every `config.summary_every_steps`.
+        epoch_hook: Runs validation after each epoch; its metrics are logged.
+        show_progress: Whether to draw a progress bar per epoch.
+    """
+
+    stage: str
+    state: ResumableCheckpoint
+    arrays: MnistArrays
+    config: TrainingConfig
+    train_step: BatchStep
+    writer: tf.summary.SummaryWriter | None = None
+    image_hook: ImageHook | None = None
+    epoch_hook: EpochHook | None = None
+    show_progress: bool = True
+    history: list[dict[str, float]] = dataclasses.field(default_factory=list)
+
+    def _write_scalars(self, metrics: dict[str, float], step: int) -> None:
+        if self.writer is None:
+            return
+        with self.writer.as_default():
+            for name, value in metrics.items():
+                tf.summary.scalar(f"{self.stage}/{name}", value, step=step)
+
+    def _run_epoch(self, epoch: int) -> dict[str, float]:
+        state, config = self.state, self.config
+        order = epoch_order(len(self.arrays), config.seed, epoch)
+        total = num_batches(len(order), config.batch_size)
+        start_batch = int(state.batch.numpy())
+        sums: dict[str, float] = {}
+        count = 0
+        bar = tqdm(
+            total=total,
+            initial=start_batch,
+            desc=f"{self.stage} epoch {epoch + 1}/{config.epochs}",
+            disable=not self.show_progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
+        with bar:
+            for images, labels in iterate_batches(
+                self.arrays, order, config.batch_size, start_batch
+            ):
+                step = int(state.step.numpy())
+                seed = tf.constant([config.seed, step], dtype=tf.int64)
+                metrics = {
+                    name: float(value)
+                    for name, value in self.train_step(images, labels, seed).items()
+                }
+                state.step.assign_add(1)
+                state.batch.assign_add(1)
+                count += 1
+                for name, value in metrics.items():
+                    sums[name] = sums.get(name, 0.0) + value
+                if step % config.log_every_steps == 0:
+                    self._write_scalars(metrics, step)
+                if (
+                    self.image_hook is not None
+                    and step % config.summary_every_steps == 0
+                ):
+                    self.image_hook(step)
+                bar.set_postfix(
+                    {name: f"{value:.4f}" for name, value in metrics.items()}
+                )
+                bar.update(1)
+        epoch_metrics = {
+            f"epoch_{name}": value / max(count, 1) for name, value in sums.items()
+        }
+        state.epoch.assign_add(1)
+        state.batch.assign(0)
+        if self.epoch_hook is not None:
+            epoch_metrics.update(self.epoch_hook(epoch))
+        self._write_scalars(epoch_metrics, int(state.step.numpy()))
+        return epoch_metrics
+
+    def run(self) -> list[dict[str, float]]:
+        """Trains until `config.epochs` epochs are done, resuming from the state.
+
+        Returns:
+            One dict of metrics per epoch run by this call.
+
+        Raises:
+            TrainingInterrupted: On Ctrl-C or SIGTERM, after saving a checkpoint.
+        """
+        previous_handler = signal.getsignal(signal.SIGTERM)
+        # SIGTERM is how schedulers stop jobs; treat it like Ctrl-C.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        outer = tqdm(
+            total=self.config.epochs,
+            initial=int(self.state.epoch.numpy()),
+            desc=f"{self.stage} epochs",
+            disable=not self.show_progress,
+            dynamic_ncols=True,
+        )
+        try:
+            with outer:
+                while int(self.state.epoch.numpy()) < self.config.epochs:
+                    epoch = int(self.state.epoch.numpy())
+                    metrics = self._run_epoch(epoch)
+                    self.history.append({"epoch": epoch + 1, **metrics})
+                    self.state.save()
+                    outer.set_postfix(
+                        {name: f"{value:.4f}" for name, value in metrics.items()}
+                    )
+                    outer.update(1)
+        except KeyboardInterrupt:
+            path = self.state.save()
+            raise TrainingInterrupted(path, int(self.state.step.numpy())) from None
+        finally:
+            signal.signal(signal.SIGTERM, previous_handler)
+            if self.writer is not None:
+                self.writer.flush()
+        return self.history
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    del signum, frame
+    raise KeyboardInterrupt
+
+
+def summary_writer(logdir: str | None) -> tf.summary.SummaryWriter | None:
+    """A TensorBoard writer for `logdir`, or None when no logdir is given."""
+    return tf.summary.create_file_writer(logdir) if logdir else None
+
+
+def record_run_configs(
+    checkpoint_dir: str, logdir: str | None, configs: dict
+) -> tf.summary.SummaryWriter | None:
+    """Writes the resolved configs as `config.json` beside the checkpoints and
+    the logs, and as a TensorBoard text summary.
+
+    Returns:
+        The TensorBoard writer of `logdir`, or None without a logdir.
+    """
+    save_configs(os.path.join(checkpoint_dir, "config.json"), **configs)
+    writer = summary_writer(logdir)
+    if writer is not None:
+        save_configs(os.path.join(logdir, "config.json"), **configs)
+        write_config_summary(
+            writer, {name: config_to_dict(config) for name, config in configs.items()}
+        )
+    return writer
+
+
+def fixed_noise(count: int, latent_dim: int, seed: int) -> tf.Tensor:
+    """The same latent vectors for every sample grid of a run.
+
+    Returns:
+        float32 tensor [count, latent_dim] drawn from N(0, 1).
+    """
+    rng = np.random.default_rng(seed)
+    return tf.constant(rng.standard_normal((count, latent_dim)), tf.float32)
