@@ -56,3 +56,22 @@ def digit_rows_figure(
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     return figure
+
+
+def generator_samples_figure(generator, count: int = 100, seed: int = 0):
+    """A square grid of G(z) for z drawn from N(0, 1) with `seed`."""
+    latent_dim = generator.input_shape[-1]
+    latents = np.random.default_rng(seed).standard_normal((count, latent_dim))
+    images = np.asarray(generator(latents.astype("float32"), training=False))
+    columns = int(np.ceil(np.sqrt(count)))
+    rows = int(np.ceil(count / columns))
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(columns * 0.6, rows * 0.6), squeeze=False
+    )
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index < count:
+            axis.imshow(images[index, ..., 0], cmap="gray", vmin=0.0, vmax=1.0)
+    figure.suptitle(f"{count} samples G(z), z ~ N(0, I), seed {seed}", fontsize=9)
+    figure.tight_layout()
+    return figure

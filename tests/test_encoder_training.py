@@ -1,0 +1,122 @@
+"""Tests of the encoder stage: loss terms, k-fold training, resumption."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import TINY_EGAN
+
+from egan_tf.config import (
+    ClassifierConfig,
+    CrossValidationConfig,
+    EncoderLossConfig,
+    TrainingConfig,
+)
+from egan_tf.networks import build_classifier, build_encoder, build_generator
+from egan_tf.training.encoder import make_encoder_train_step, train_encoder
+
+TINY_CLASSIFIER = ClassifierConfig(filters=(4,), dense_units=8)
+
+
+@pytest.fixture(scope="module")
+def frozen_networks():
+    keras.utils.set_random_seed(0)
+    return build_generator(TINY_EGAN), build_classifier(TINY_CLASSIFIER)
+
+
+@pytest.mark.parametrize(
+    ("loss_config", "expected_terms"),
+    [
+        (EncoderLossConfig(1.0, 0.0, 0.0), {"loss", "pixel_mse"}),
+        (EncoderLossConfig(1.0, 0.1, 0.0), {"loss", "pixel_mse", "latent_cycle"}),
+        (EncoderLossConfig(1.0, 0.0, 0.1), {"loss", "pixel_mse", "classifier_kl"}),
+        (
+            EncoderLossConfig(1.0, 0.1, 0.1),
+            {"loss", "pixel_mse", "latent_cycle", "classifier_kl"},
+        ),
+    ],
+)
+def test_train_step_terms_and_frozen_generator(
+    frozen_networks, mnist_test, loss_config, expected_terms
+):
+    generator, classifier = frozen_networks
+    encoder = build_encoder(TINY_EGAN)
+    generator_weights = [w.copy() for w in generator.get_weights()]
+    step = make_encoder_train_step(
+        encoder, generator, classifier, keras.optimizers.Adam(1e-2), loss_config
+    )
+    images = tf.cast(mnist_test.images[:16], tf.float32) / 255.0
+    labels = tf.constant(mnist_test.labels[:16])
+    seed = tf.constant([0, 1], tf.int64)
+    first = step(images, labels, seed)
+    for _ in range(10):
+        last = step(images, labels, seed)
+    assert set(first) == expected_terms
+    assert float(last["pixel_mse"]) < float(first["pixel_mse"])
+    for before, after in zip(generator_weights, generator.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_classifier_term_needs_a_classifier(frozen_networks):
+    generator, _ = frozen_networks
+    with pytest.raises(ValueError, match=r"Received: classifier_weight=0\.1"):
+        make_encoder_train_step(
+            build_encoder(TINY_EGAN),
+            generator,
+            None,
+            keras.optimizers.Adam(),
+            EncoderLossConfig(1.0, 0.0, 0.1),
+        )
+
+
+def test_cross_validation_keeps_the_best_fold_and_resumes(
+    tmp_path, frozen_networks, mnist_test
+):
+    generator, classifier = frozen_networks
+    checkpoint_dir = str(tmp_path / "checkpoints")
+    arguments = {
+        "model_config": TINY_EGAN,
+        "training_config": TrainingConfig(epochs=2, batch_size=16, seed=0),
+        "loss_config": EncoderLossConfig(),
+        "cv_config": CrossValidationConfig(folds=3),
+        "generator": generator,
+        "classifier": classifier,
+        "train_arrays": mnist_test.take(60),
+        "checkpoint_dir": checkpoint_dir,
+        "logdir": str(tmp_path / "logs"),
+        "show_progress": False,
+    }
+    result = train_encoder(**arguments)
+    assert [record["fold"] for record in result.folds] == [0, 1, 2]
+    for record in result.folds:
+        assert record["train_examples"] == 40
+        assert record["validation_examples"] == 20
+        assert [entry["epoch"] for entry in record["history"]] == [1, 2]
+    best = min(result.folds, key=lambda record: record["val_mse"])
+    assert result.best_fold == best["fold"]
+    with open(os.path.join(checkpoint_dir, "fold_metrics.json")) as handle:
+        assert set(json.load(handle)) == {"0", "1", "2"}
+    # A rerun finds every fold finished and trains nothing again.
+    modified = os.path.getmtime(os.path.join(checkpoint_dir, "fold_0.keras"))
+    again = train_encoder(**arguments)
+    assert again.best_fold == result.best_fold
+    assert os.path.getmtime(os.path.join(checkpoint_dir, "fold_0.keras")) == modified
+
+
+def test_latent_size_mismatch_is_reported(tmp_path, frozen_networks, mnist_test):
+    generator, classifier = frozen_networks
+    with pytest.raises(ValueError, match="latent_dim=9"):
+        train_encoder(
+            TINY_EGAN.__class__(**{**TINY_EGAN.__dict__, "latent_dim": 9}),
+            TrainingConfig(epochs=1, batch_size=16),
+            EncoderLossConfig(),
+            CrossValidationConfig(folds=2),
+            generator,
+            classifier,
+            mnist_test.take(20),
+            str(tmp_path),
+            show_progress=False,
+        )
