@@ -291,11 +291,14 @@ def train_gan_command(training, run, latent_dim, output):
 @click.option(
     "--latent-cycle-weight",
     type=click.FloatRange(min=0),
-    default=0.01,
+    default=0.0,
     show_default=True,
 )
 @click.option(
-    "--classifier-weight", type=click.FloatRange(min=0), default=0.01, show_default=True
+    "--classifier-weight",
+    type=click.FloatRange(min=0),
+    default=0.001,
+    show_default=True,
 )
 @click.option(
     "--models",
@@ -414,6 +417,29 @@ def samples_command(models_dir, count, seed, output):
     click.echo(f"Wrote {output}")
 
 
+class FloatList(click.ParamType):
+    """A comma-separated list of finite floats, e.g. "0.01,0.02"."""
+
+    name = "floats"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        parts = [part.strip() for part in str(value).split(",") if part.strip()]
+        if not parts:
+            self.fail("the list is empty.", param, ctx)
+        numbers = []
+        for part in parts:
+            try:
+                number = float(part)
+            except ValueError:
+                self.fail(f"{part!r} is not a number.", param, ctx)
+            if not math.isfinite(number):
+                self.fail(f"{part!r} is not finite.", param, ctx)
+            numbers.append(number)
+        return tuple(numbers)
+
+
 @main.command("evaluate")
 @click.option(
     "--models",
@@ -433,7 +459,11 @@ def samples_command(models_dir, count, seed, output):
     help="Evaluate on the first N test images only.",
 )
 @click.option(
-    "--batch-size", type=click.IntRange(min=1), default=1000, show_default=True
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=250,
+    show_default=True,
+    help="Test images per graph call.",
 )
 @click.option(
     "--json",
@@ -442,22 +472,101 @@ def samples_command(models_dir, count, seed, output):
     default=None,
     help="Write the results as JSON here.",
 )
+@click.option(
+    "--grid",
+    is_flag=True,
+    help="Run the paper's experiment: accuracy over blur lengths x angles, without and with the EGAN.",
+)
+@click.option(
+    "--lengths",
+    type=FloatList(),
+    default="0.01,0.02,0.03,0.04,0.05",
+    show_default=True,
+    help="Grid blur lengths l (fractions of the image side).",
+)
+@click.option(
+    "--angles",
+    type=FloatList(),
+    default="0,15,30,45",
+    show_default=True,
+    help="Grid blur angles in degrees.",
+)
+@click.option(
+    "--length-scale",
+    type=FiniteFloat(minimum=0.0),
+    default=1.0,
+    show_default=True,
+    help="Multiplier on every grid length.",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="With --grid: write the grid rows as CSV here.",
+)
+@click.option(
+    "--figures",
+    "figures_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="With --grid: write PNG heatmaps and example digits here.",
+)
+@click.option(
+    "--logdir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="With --grid: write the grid to TensorBoard here.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @_one_line_errors
-def evaluate_command(models_dir, data_dir, limit, batch_size, json_path):
-    """Measure the shipped models on the MNIST test set."""
+def evaluate_command(
+    models_dir,
+    data_dir,
+    limit,
+    batch_size,
+    json_path,
+    grid,
+    lengths,
+    angles,
+    length_scale,
+    csv_path,
+    figures_dir,
+    logdir,
+    quiet,
+):
+    """Measure the shipped models on the MNIST test set (--grid: the paper's experiment)."""
     from egan_tf.config import write_json_atomically
     from egan_tf.data import load_mnist
-    from egan_tf.evaluation import evaluate_clean
     from egan_tf.model_io import load_shipped_models
-    from egan_tf.reporting import format_clean_record
 
-    models = load_shipped_models(models_dir)
-    record = evaluate_clean(
-        models, load_mnist("test", data_dir).take(limit), batch_size
+    if not grid:
+        from egan_tf.evaluation import evaluate_clean
+        from egan_tf.reporting import format_clean_record
+
+        models = load_shipped_models(models_dir)
+        record = evaluate_clean(
+            models, load_mnist("test", data_dir).take(limit), batch_size
+        )
+        click.echo(format_clean_record(record))
+        if json_path:
+            write_json_atomically(json_path, record.to_dict())
+        return
+
+    from egan_tf.grid import evaluate_grid, validate_grid_values
+    from egan_tf.grid_outputs import write_grid_outputs
+    from egan_tf.reporting import format_grid
+
+    lengths = validate_grid_values(lengths, "lengths", minimum=0.0)
+    if length_scale <= 0:
+        raise click.BadParameter("must be positive.", param_hint="--length-scale")
+    models = load_shipped_models(models_dir, require_egan=True)
+    test = load_mnist("test", data_dir).take(limit)
+    result = evaluate_grid(
+        models, test, lengths, angles, length_scale, batch_size, show_progress=not quiet
     )
-    click.echo(format_clean_record(record))
-    if json_path:
-        write_json_atomically(json_path, record.to_dict())
+    click.echo(format_grid(result))
+    write_grid_outputs(result, models, test, json_path, csv_path, figures_dir, logdir)
 
 
 @main.command("blur")

@@ -75,3 +75,59 @@ def generator_samples_figure(generator, count: int = 100, seed: int = 0):
     figure.suptitle(f"{count} samples G(z), z ~ N(0, I), seed {seed}", fontsize=9)
     figure.tight_layout()
     return figure
+
+
+def grid_heatmaps_figure(result):
+    """Heatmaps of Table 1, Table 2 and their difference (rows l, columns θ).
+
+    Args:
+        result: An `egan_tf.grid.GridResult`.
+    """
+    lengths, angles = result.lengths, result.angles
+
+    def matrix(value):
+        return np.array(
+            [
+                [value(result.point(length, angle)) for angle in angles]
+                for length in lengths
+            ]
+        )
+
+    blurred = matrix(lambda point: point.accuracy_blurred) * 100
+    defended = matrix(lambda point: point.accuracy_defended) * 100
+    panels = [
+        ("Table 1: C(blur(x)) %", blurred, "viridis", None),
+        ("Table 2: C(G(E(blur(x)))) %", defended, "viridis", None),
+        ("Difference (points)", defended - blurred, "RdBu", "centred"),
+    ]
+    low = min(blurred.min(), defended.min())
+    figure, axes = plt.subplots(1, 3, figsize=(13, 3.2 + 0.25 * len(lengths)))
+    for axis, (title, values, colours, mode) in zip(axes, panels, strict=True):
+        if mode == "centred":
+            limit = max(abs(values).max(), 0.5)
+            image = axis.imshow(
+                values, cmap=colours, vmin=-limit, vmax=limit, aspect="auto"
+            )
+        else:
+            image = axis.imshow(values, cmap=colours, vmin=low, vmax=100, aspect="auto")
+        for row in range(values.shape[0]):
+            for column in range(values.shape[1]):
+                axis.text(
+                    column,
+                    row,
+                    f"{values[row, column]:.1f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="black" if mode == "centred" else "white",
+                )
+        axis.set_xticks(range(len(angles)), [f"{angle:g}°" for angle in angles])
+        axis.set_yticks(range(len(lengths)), [f"{length:g}" for length in lengths])
+        axis.set_xlabel("θ")
+        axis.set_ylabel("l")
+        axis.set_title(title, fontsize=10)
+        figure.colorbar(image, ax=axis, fraction=0.046)
+    scale = "" if result.length_scale == 1 else f", lengths x {result.length_scale:g}"
+    figure.suptitle(f"{result.examples} MNIST test images{scale}", fontsize=10)
+    figure.tight_layout()
+    return figure

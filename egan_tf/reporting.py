@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import os
+
 from egan_tf.evaluation import CleanRecord
+from egan_tf.grid import GridResult
 
 
 def format_clean_record(record: CleanRecord) -> str:
@@ -15,3 +19,101 @@ def format_clean_record(record: CleanRecord) -> str:
         lines.append(f"EGAN accuracy C(G(E(x))):     {record.egan_accuracy:.2%}")
         lines.append(f"Reconstruction MSE x-G(E(x)): {record.reconstruction_mse:.5f}")
     return "\n".join(lines)
+
+
+def _table(result: GridResult, value, title: str, clean_row: float | None) -> str:
+    header = f"{'l':>6} | " + " | ".join(
+        f"θ={angle:g}°".rjust(8) for angle in result.angles
+    )
+    lines = [title, header, "-" * len(header)]
+    if clean_row is not None:
+        lines.append(
+            f"{0:>6g} | " + " | ".join(f"{clean_row:8.2%}" for _ in result.angles)
+        )
+    for length in result.lengths:
+        cells = [value(result.point(length, angle)) for angle in result.angles]
+        lines.append(f"{length:>6g} | " + " | ".join(f"{cell:8.2%}" for cell in cells))
+    return "\n".join(lines)
+
+
+def format_grid(result: GridResult) -> str:
+    """Tables 1 and 2 in the paper's layout (rows l, columns θ), their
+    difference, and the clean reference line."""
+    scale = "" if result.length_scale == 1 else f" (lengths x {result.length_scale:g})"
+    table_1 = _table(
+        result,
+        lambda point: point.accuracy_blurred,
+        f"Table 1: accuracy of C on blurred images{scale}, over the "
+        f"{result.grid[0].subset_examples} test images C gets right when clean",
+        None,
+    )
+    table_2 = _table(
+        result,
+        lambda point: point.accuracy_defended,
+        f"Table 2: accuracy of C(G(E(blurred))){scale}, same images; row l=0 is "
+        "C(G(E(x))) on clean images",
+        result.egan_accuracy,
+    )
+    difference = _table(
+        result,
+        lambda point: point.accuracy_defended - point.accuracy_blurred,
+        "Difference, Table 2 - Table 1 (positive: the EGAN helps)",
+        None,
+    ).replace("%", "")
+    summary = (
+        f"Clean accuracy C(x): {result.clean_accuracy:.2%}   "
+        f"EGAN clean accuracy C(G(E(x))): {result.egan_accuracy:.2%}   "
+        f"({result.examples} test images)"
+    )
+    return "\n\n".join([table_1, table_2, difference, summary])
+
+
+def grid_json(result: GridResult) -> dict:
+    """The grid in the documented JSON layout (fractions in [0, 1])."""
+    return {
+        "clean_accuracy": result.clean_accuracy,
+        "egan_accuracy": result.egan_accuracy,
+        "length_scale": result.length_scale,
+        "examples": result.examples,
+        "grid": [
+            {
+                "length": point.length,
+                "angle": point.angle,
+                "applied_length": point.applied_length,
+                "accuracy_blurred": point.accuracy_blurred,
+                "accuracy_defended": point.accuracy_defended,
+                "accuracy_blurred_all": point.accuracy_blurred_all,
+                "accuracy_defended_all": point.accuracy_defended_all,
+                "subset_examples": point.subset_examples,
+                "examples": point.examples,
+                "intervals_95": {
+                    key: list(value) for key, value in point.intervals.items()
+                },
+            }
+            for point in result.grid
+        ],
+    }
+
+
+GRID_CSV_COLUMNS = (
+    "length",
+    "angle",
+    "applied_length",
+    "accuracy_blurred",
+    "accuracy_defended",
+    "accuracy_blurred_all",
+    "accuracy_defended_all",
+    "subset_examples",
+    "examples",
+)
+
+
+def write_grid_csv(result: GridResult, path: str) -> None:
+    """Writes one CSV row per grid point, atomically."""
+    temporary_path = f"{path}.tmp"
+    with open(temporary_path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=GRID_CSV_COLUMNS)
+        writer.writeheader()
+        for row in grid_json(result)["grid"]:
+            writer.writerow({column: row[column] for column in GRID_CSV_COLUMNS})
+    os.replace(temporary_path, path)

@@ -23,6 +23,8 @@ VARIANTS = {
     "pixel + latent cycle": (1.0, 0.01, 0.0),
     "pixel + classifier KL": (1.0, 0.0, 0.01),
     "pixel + latent cycle + classifier KL": (1.0, 0.01, 0.01),
+    "pixel + classifier KL at 0.001": (1.0, 0.0, 0.001),
+    "pixel + classifier KL at 0.0001": (1.0, 0.0, 0.0001),
 }
 
 
@@ -68,7 +70,9 @@ def main(epochs, limit, models_dir, workdir, output):
             generator,
             classifier,
             train,
-            os.path.join(workdir, name.replace(" ", "_").replace("+", "and")),
+            os.path.join(
+                workdir, name.replace(" ", "_").replace("+", "and").replace(".", "p")
+            ),
             show_progress=False,
         )
         measured = evaluate_clean(

@@ -17,7 +17,15 @@ import cli
 def test_help_lists_the_commands():
     result = CliRunner().invoke(cli.main, ["--help"])
     assert result.exit_code == 0
-    for command in ("train-classifier", "train-gan", "evaluate", "blur"):
+    for command in (
+        "train-classifier",
+        "train-gan",
+        "train-encoder",
+        "reproduce",
+        "evaluate",
+        "blur",
+        "samples",
+    ):
         assert command in result.output
 
 
@@ -76,6 +84,12 @@ def test_blur_writes_a_png(tmp_path):
             ["blur", "--length", "0.1", "--data-dir", "/nonexistent/data"],
             "TFDS_DATA_DIR",
         ),
+        (["evaluate", "--grid", "--lengths", "0.01,-0.02"], "lengths"),
+        (["evaluate", "--grid", "--lengths", ""], "--lengths"),
+        (["evaluate", "--grid", "--angles", "0,abc"], "--angles"),
+        (["evaluate", "--grid", "--angles", "0,inf"], "--angles"),
+        (["evaluate", "--grid", "--limit", "0"], "--limit"),
+        (["evaluate", "--grid", "--models", "/nonexistent/models"], "/nonexistent"),
     ],
 )
 def test_bad_input_is_one_line_without_traceback(tmp_path, arguments, needle):
@@ -95,3 +109,47 @@ def test_bad_input_is_one_line_without_traceback(tmp_path, arguments, needle):
     assert len(error_lines) == 1, completed.stderr
     assert needle in error_lines[0]
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+@pytest.fixture
+def tiny_models_dir(tmp_path):
+    import keras
+    from helpers import TINY_EGAN
+
+    from egan_tf.config import ClassifierConfig
+    from egan_tf.networks import build_classifier, build_encoder, build_generator
+
+    keras.utils.set_random_seed(0)
+    models = tmp_path / "models"
+    models.mkdir()
+    build_classifier(ClassifierConfig(filters=(4,), dense_units=8)).save(
+        str(models / "classifier.keras")
+    )
+    build_generator(TINY_EGAN).save(str(models / "generator.keras"))
+    build_encoder(TINY_EGAN).save(str(models / "encoder.keras"))
+    return models
+
+
+def test_evaluate_grid_writes_every_output(tmp_path, tiny_models_dir):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "evaluate", "--grid", "--models", str(tiny_models_dir), "--limit", "20",
+            "--lengths", "0.1,0.2", "--angles", "0,90", "--length-scale", "2",
+            "--json", str(out / "grid.json"), "--csv", str(out / "grid.csv"),
+            "--figures", str(out / "figures"), "--quiet",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Table 1" in result.output
+    assert "Table 2" in result.output
+    payload = json.loads((out / "grid.json").read_text())
+    assert [(row["length"], row["angle"]) for row in payload["grid"]] == [
+        (0.1, 0.0), (0.1, 90.0), (0.2, 0.0), (0.2, 90.0),
+    ]  # fmt: skip
+    assert payload["length_scale"] == 2.0
+    assert sorted(path.name for path in (out / "figures").iterdir()) == [
+        "grid_examples.png",
+        "grid_heatmaps.png",
+    ]

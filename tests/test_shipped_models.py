@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 
 import pytest
 from conftest import SAVED_MODELS
@@ -9,10 +10,15 @@ from conftest import SAVED_MODELS
 from egan_tf.evaluation import evaluate_clean
 from egan_tf.model_io import (
     CLASSIFIER_FILE,
+    ENCODER_FILE,
+    GENERATOR_FILE,
     ModelFileError,
     load_model,
     load_shipped_models,
 )
+
+# Issue 3's target for C(G(E(x))) on clean test images (the paper: 95.99 %).
+EGAN_ACCURACY_TARGET = 0.975
 
 
 def _card(name):
@@ -48,3 +54,31 @@ def test_corrupt_model_file_is_one_clear_line(tmp_path):
     path.write_bytes(b"not a zip archive")
     with pytest.raises(ModelFileError, match="Cannot load"):
         load_model(str(path))
+
+
+def test_shipped_egan_reaches_target_accuracy(mnist_test):
+    models = load_shipped_models(SAVED_MODELS, require_egan=True)
+    record = evaluate_clean(models, mnist_test)
+    card = _card("encoder.json")["test"]
+    assert record.egan_accuracy == pytest.approx(card["egan_accuracy"], abs=1e-4)
+    assert record.reconstruction_mse == pytest.approx(
+        card["reconstruction_mse"], rel=1e-3
+    )
+    assert record.egan_accuracy >= EGAN_ACCURACY_TARGET
+
+
+def test_latent_size_mismatch_names_both_files(tmp_path):
+    from helpers import TINY_EGAN
+
+    from egan_tf.networks import build_encoder
+
+    for name in (CLASSIFIER_FILE, GENERATOR_FILE):
+        shutil.copy(os.path.join(SAVED_MODELS, name), tmp_path / name)
+    build_encoder(TINY_EGAN).save(str(tmp_path / ENCODER_FILE))
+    with pytest.raises(ModelFileError) as raised:
+        load_shipped_models(str(tmp_path))
+    message = str(raised.value)
+    assert ENCODER_FILE in message
+    assert GENERATOR_FILE in message
+    assert "latent size 8" in message
+    assert "latent size 100" in message
