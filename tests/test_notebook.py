@@ -3,17 +3,12 @@
 import os
 
 import nbformat
-import pytest
-from conftest import REPOSITORY, SAVED_MODELS
+from conftest import REPOSITORY
 from nbclient import NotebookClient
 
 NOTEBOOK = os.path.join(REPOSITORY, "notebooks", "reproduce_paper.ipynb")
 
 
-@pytest.mark.skipif(
-    not os.path.isfile(os.path.join(SAVED_MODELS, "encoder.keras")),
-    reason="the EGAN is not shipped yet",
-)
 def test_notebook_executes(monkeypatch):
     monkeypatch.setenv("EGAN_NOTEBOOK_LIMIT", "30")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
