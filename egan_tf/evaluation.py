@@ -1,6 +1,7 @@
 """Evaluation: batched graph computation that returns records, never text.
 
-Formatting lives in `egan_tf.reporting` and plotting in `egan_tf.plotting`.
+Formatting lives in `egan_tf.reporting` and plotting in `egan_tf.plotting`. The
+paper's blur grid lives in `egan_tf.grid` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -122,3 +123,19 @@ def evaluate_clean(
         egan_accuracy=float(np.mean(np.concatenate(defended) == labels)),
         reconstruction_mse=float(np.mean(np.concatenate(errors))),
     )
+
+
+# The grid evaluator, importable from here as well (it lives in grid.py because
+# it is the larger half of evaluation).
+from egan_tf.grid import GridPoint, GridResult, evaluate_grid  # noqa: E402
+
+__all__ = [
+    "CleanRecord",
+    "GridPoint",
+    "GridResult",
+    "accuracy_of",
+    "evaluate_clean",
+    "evaluate_grid",
+    "make_defended_forward",
+    "predict_labels",
+]
