@@ -53,6 +53,33 @@ DATA_DIR_HELP = (
 )
 
 
+def _models_option(help_text: str = "Folder of the shipped models."):
+    return click.option(
+        "--models",
+        "models_dir",
+        type=click.Path(file_okay=False),
+        default=DEFAULT_MODELS_DIR,
+        show_default=True,
+        help=help_text,
+    )
+
+
+def _data_dir_option():
+    return click.option(
+        "--data-dir", type=click.Path(file_okay=False), default=None, help=DATA_DIR_HELP
+    )
+
+
+def _png_option(default: str):
+    return click.option(
+        "--output",
+        type=click.Path(dir_okay=False),
+        default=default,
+        show_default=True,
+        help="PNG file to write.",
+    )
+
+
 def _one_line_errors(command):
     """Turns the errors a user can fix into one line and a non-zero exit."""
 
@@ -164,12 +191,7 @@ def _training_options(defaults):
             default=None,
             help="Train on the first N examples only (quick runs).",
         ),
-        click.option(
-            "--data-dir",
-            type=click.Path(file_okay=False),
-            default=None,
-            help=DATA_DIR_HELP,
-        ),
+        _data_dir_option(),
         click.option(
             "--logdir",
             type=click.Path(file_okay=False),
@@ -300,14 +322,7 @@ def train_gan_command(training, run, latent_dim, output):
     default=0.001,
     show_default=True,
 )
-@click.option(
-    "--models",
-    "models_dir",
-    type=click.Path(file_okay=False),
-    default=DEFAULT_MODELS_DIR,
-    show_default=True,
-    help="Folder holding the trained generator.keras and classifier.keras.",
-)
+@_models_option("Folder holding the trained generator.keras and classifier.keras.")
 @_output_option("encoder.keras and encoder.json")
 @_one_line_errors
 def train_encoder_command(
@@ -350,14 +365,7 @@ def train_encoder_command(
 
 
 @main.command("reproduce")
-@click.option(
-    "--models",
-    "models_dir",
-    type=click.Path(file_okay=False),
-    default=DEFAULT_MODELS_DIR,
-    show_default=True,
-    help="Folder the rebuilt models are written to.",
-)
+@_models_option("Folder the rebuilt models are written to.")
 @click.option(
     "--work-dir",
     type=click.Path(file_okay=False),
@@ -365,9 +373,7 @@ def train_encoder_command(
     show_default=True,
     help="Checkpoints of every stage; rerun to resume.",
 )
-@click.option(
-    "--data-dir", type=click.Path(file_okay=False), default=None, help=DATA_DIR_HELP
-)
+@_data_dir_option()
 @click.option(
     "--logdir",
     type=click.Path(file_okay=False),
@@ -390,22 +396,10 @@ def reproduce_command(models_dir, work_dir, data_dir, logdir, quiet):
 
 
 @main.command("samples")
-@click.option(
-    "--models",
-    "models_dir",
-    type=click.Path(file_okay=False),
-    default=DEFAULT_MODELS_DIR,
-    show_default=True,
-)
+@_models_option()
 @click.option("--count", type=click.IntRange(1, 400), default=100, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False),
-    default="samples.png",
-    show_default=True,
-    help="PNG file to write.",
-)
+@_png_option("samples.png")
 @_one_line_errors
 def samples_command(models_dir, count, seed, output):
     """Write a PNG grid of digits drawn from the shipped generator G."""
@@ -441,17 +435,8 @@ class FloatList(click.ParamType):
 
 
 @main.command("evaluate")
-@click.option(
-    "--models",
-    "models_dir",
-    type=click.Path(file_okay=False),
-    default=DEFAULT_MODELS_DIR,
-    show_default=True,
-    help="Folder of the shipped models.",
-)
-@click.option(
-    "--data-dir", type=click.Path(file_okay=False), default=None, help=DATA_DIR_HELP
-)
+@_models_option()
+@_data_dir_option()
 @click.option(
     "--limit",
     type=click.IntRange(min=1),
@@ -590,16 +575,8 @@ def evaluate_command(
     show_default=True,
     help="How many test digits to show.",
 )
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False),
-    default="blur.png",
-    show_default=True,
-    help="PNG file to write.",
-)
-@click.option(
-    "--data-dir", type=click.Path(file_okay=False), default=None, help=DATA_DIR_HELP
-)
+@_png_option("blur.png")
+@_data_dir_option()
 @_one_line_errors
 def blur_command(length, angle, count, output, data_dir):
     """Write a PNG grid of clean test digits above their blurred versions."""
