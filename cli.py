@@ -595,5 +595,168 @@ def blur_command(length, angle, count, output, data_dir):
     click.echo(f"Wrote {output}")
 
 
+@main.command("export")
+@_models_option("Folder of the shipped networks to export.")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False),
+    default=os.path.join(DEFAULT_MODELS_DIR, "egan_defense"),
+    show_default=True,
+    help="Folder of version directories; the export goes to the next free number.",
+)
+@click.option(
+    "--serving-base-path",
+    default="/models/egan_defense",
+    show_default=True,
+    help="Absolute path at which the model server sees --output (written to "
+    "models.config; the default suits the official docker image).",
+)
+@_data_dir_option()
+@click.option(
+    "--measure/--no-measure",
+    default=True,
+    show_default=True,
+    help="Measure the exported model on the MNIST test set and record it.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Measure on the first N test images only.",
+)
+@_one_line_errors
+def export_command(models_dir, output, serving_base_path, data_dir, measure, limit):
+    """Export blur, EGAN and classifier as one SavedModel for TF Serving."""
+    from egan_tf.data import load_mnist
+    from egan_tf.export import export_shipped_models
+
+    test = load_mnist("test", data_dir).take(limit) if measure else None
+    result, entry = export_shipped_models(models_dir, output, serving_base_path, test)
+    click.echo(f"Wrote version {result.version} to {result.path}")
+    measured = entry["measured_on_mnist_test"]
+    if measured:
+        click.echo(
+            f"Exported serving_default on {measured['examples']} test images: "
+            f"defended {100 * measured['defended_accuracy']:.2f}%, "
+            f"undefended {100 * measured['undefended_accuracy']:.2f}%"
+        )
+
+
+class Address(click.ParamType):
+    """HOST:PORT of a model server."""
+
+    name = "host:port"
+
+    def convert(self, value, param, ctx):
+        from egan_tf.serving import ServerAddress
+
+        try:
+            return ServerAddress.parse(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+_LABELLED_SIGNATURES = ("serving_default", "blur_and_defend", "classify")
+
+
+@main.command("predict")
+@click.argument("png_files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option(
+    "--rest", type=Address(), help="Model server REST address, e.g. localhost:8501."
+)
+@click.option(
+    "--grpc", type=Address(), help="Model server gRPC address, e.g. localhost:8500."
+)
+@click.option(
+    "--local",
+    type=click.Path(file_okay=False),
+    help="Run in-process on this SavedModel (a version folder or their parent).",
+)
+@click.option(
+    "--signature",
+    type=click.Choice(_LABELLED_SIGNATURES),
+    default="serving_default",
+    show_default=True,
+)
+@click.option("--model-name", default="egan_defense", show_default=True)
+@click.option(
+    "--length",
+    type=FiniteFloat(minimum=0.0),
+    default=None,
+    help="Blur length l for blur_and_defend.",
+)
+@click.option(
+    "--angle",
+    type=FiniteFloat(),
+    default=None,
+    help="Blur angle in degrees for blur_and_defend.",
+)
+@click.option(
+    "--start",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Without PNG files: first MNIST test index to send.",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(1, 10000),
+    default=8,
+    show_default=True,
+    help="Without PNG files: how many MNIST test images to send.",
+)
+@_data_dir_option()
+@_one_line_errors
+def predict_command(
+    png_files,
+    rest,
+    grpc,
+    local,
+    signature,
+    model_name,
+    length,
+    angle,
+    start,
+    count,
+    data_dir,
+):
+    """Send PNG files (28x28, white on black) or MNIST test images to the
+    exported model and print labels and probabilities."""
+    from egan_tf.export import Signature
+    from egan_tf.serving import (
+        ServingError,
+        format_prediction_rows,
+        load_png_images,
+        make_client,
+        prediction_rows,
+        signature_inputs,
+    )
+
+    try:
+        client = make_client(rest, grpc, local, model_name)
+    except ServingError as error:
+        raise click.ClickException(str(error)) from None
+    if png_files:
+        images, sources, truth = load_png_images(png_files), list(png_files), None
+    else:
+        from egan_tf.data import load_mnist
+
+        test = load_mnist("test", data_dir)
+        if start >= len(test):
+            raise click.BadParameter(
+                f"must be below {len(test)}.", param_hint="--start"
+            )
+        images = test.images[start : start + count].astype("float32") / 255.0
+        truth = test.labels[start : start + count]
+        sources = [f"mnist test {index}" for index in range(start, start + len(images))]
+    signature = Signature(signature)
+    inputs = signature_inputs(signature, images, length, angle)
+    try:
+        outputs = client.predict(signature, inputs)
+    except ServingError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(format_prediction_rows(prediction_rows(sources, outputs, truth)))
+
+
 if __name__ == "__main__":
     main()

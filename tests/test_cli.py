@@ -13,6 +13,8 @@ from PIL import Image
 sys.path.insert(0, REPOSITORY)
 import cli
 
+SHIPPED_EXPORT = os.path.join(SAVED_MODELS, "egan_defense")
+
 
 def test_help_lists_the_commands():
     result = CliRunner().invoke(cli.main, ["--help"])
@@ -25,6 +27,8 @@ def test_help_lists_the_commands():
         "evaluate",
         "blur",
         "samples",
+        "export",
+        "predict",
     ):
         assert command in result.output
 
@@ -90,6 +94,26 @@ def test_blur_writes_a_png(tmp_path):
         (["evaluate", "--grid", "--angles", "0,inf"], "--angles"),
         (["evaluate", "--grid", "--limit", "0"], "--limit"),
         (["evaluate", "--grid", "--models", "/nonexistent/models"], "/nonexistent"),
+        (["predict", "--count", "2"], "exactly one of"),
+        (["predict", "--local", "/nonexistent/export"], "/nonexistent/export"),
+        (["predict", "--rest", "localhost"], "HOST:PORT"),
+        (["predict", "--local", SHIPPED_EXPORT, "--length", "0.1"], "no blur setting"),
+        (
+            ["predict", "--local", SHIPPED_EXPORT, "--signature", "blur_and_defend"],
+            "needs a blur length and angle",
+        ),
+        (
+            ["predict", "--local", SHIPPED_EXPORT, "/nonexistent.png"],
+            "/nonexistent.png",
+        ),
+        (
+            ["export", "--models", "/nonexistent/models", "--output", "export"],
+            "/nonexistent/models",
+        ),
+        (
+            ["export", "--serving-base-path", "relative/path", "--output", "export"],
+            "absolute",
+        ),
     ],
 )
 def test_bad_input_is_one_line_without_traceback(tmp_path, arguments, needle):
@@ -153,3 +177,41 @@ def test_evaluate_grid_writes_every_output(tmp_path, tiny_models_dir):
         "grid_examples.png",
         "grid_heatmaps.png",
     ]
+
+
+def test_export_then_predict_locally(tmp_path, mnist_test):
+    root = tmp_path / "egan_defense"
+    for expected_version in (1, 2):
+        result = CliRunner().invoke(
+            cli.main, ["export", "--output", str(root), "--limit", "100"]
+        )
+        assert result.exit_code == 0, result.output
+        assert f"Wrote version {expected_version}" in result.output
+    card = json.loads((root / "export.json").read_text())
+    assert [entry["version"] for entry in card["versions"]] == [1, 2]
+    measured = card["versions"][-1]["measured_on_mnist_test"]
+    assert measured["examples"] == 100
+    assert measured["defended_accuracy"] >= 0.9
+
+    digit = tmp_path / "digit.png"
+    Image.fromarray(mnist_test.images[0, :, :, 0]).save(digit)
+    result = CliRunner().invoke(
+        cli.main,
+        ["predict", "--local", str(root), "--signature", "classify", str(digit)],
+    )
+    assert result.exit_code == 0, result.output
+    row = result.output.splitlines()[1].split()
+    assert row[0].endswith("digit.png")
+    assert int(row[1]) == mnist_test.labels[0]
+
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "predict", "--local", str(root), "--signature", "blur_and_defend",
+            "--length", "0.05", "--angle", "30", "--start", "10", "--count", "4",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("mnist test 10")
+    assert lines[-1].endswith("of 4 correct")

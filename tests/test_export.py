@@ -1,0 +1,464 @@
+"""Tests of the SavedModel export, run against the export shipped in
+saved_models/egan_defense, the artifact a deployer hands to TF Serving.
+
+No model server exists on these machines, so the server's view is reproduced
+with the pieces it is made of: the C++ session loader (`saved_model_cli run`,
+and a session callable that feeds tensors without Python's shape checks, as
+the server does), the graph's op list, and the signature defs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import SAVED_MODELS
+from tensorflow.core.protobuf.config_pb2 import CallableOptions
+
+from egan_tf import export
+from egan_tf.export import SIGNATURES, Signature
+from egan_tf.model_io import load_shipped_models
+
+SHIPPED_ROOT = os.path.join(SAVED_MODELS, "egan_defense")
+TOLERANCE = 1e-5
+
+# The public contract, spelled out independently of egan_tf.export so that a
+# change there cannot silently move it.
+DOCUMENTED_SIGNATURES = {
+    "serving_default": (
+        {"images": ("DT_FLOAT", (-1, 28, 28, 1))},
+        {
+            "probabilities": ("DT_FLOAT", (-1, 10)),
+            "label": ("DT_INT64", (-1,)),
+            "reconstruction": ("DT_FLOAT", (-1, 28, 28, 1)),
+            "undefended_probabilities": ("DT_FLOAT", (-1, 10)),
+        },
+    ),
+    "blur": (
+        {
+            "images": ("DT_FLOAT", (-1, 28, 28, 1)),
+            "length": ("DT_FLOAT", (-1,)),
+            "angle": ("DT_FLOAT", (-1,)),
+        },
+        {"images": ("DT_FLOAT", (-1, 28, 28, 1))},
+    ),
+    "blur_and_defend": (
+        {
+            "images": ("DT_FLOAT", (-1, 28, 28, 1)),
+            "length": ("DT_FLOAT", (-1,)),
+            "angle": ("DT_FLOAT", (-1,)),
+        },
+        {
+            "probabilities": ("DT_FLOAT", (-1, 10)),
+            "label": ("DT_INT64", (-1,)),
+            "reconstruction": ("DT_FLOAT", (-1, 28, 28, 1)),
+            "undefended_probabilities": ("DT_FLOAT", (-1, 10)),
+            "blurred": ("DT_FLOAT", (-1, 28, 28, 1)),
+        },
+    ),
+    "classify": (
+        {"images": ("DT_FLOAT", (-1, 28, 28, 1))},
+        {"probabilities": ("DT_FLOAT", (-1, 10)), "label": ("DT_INT64", (-1,))},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def shipped_export() -> str:
+    versions = export.existing_versions(SHIPPED_ROOT)
+    assert versions, f"no exported version under {SHIPPED_ROOT}"
+    return os.path.join(SHIPPED_ROOT, str(versions[-1]))
+
+
+@pytest.fixture(scope="module")
+def serving_functions():
+    return export.make_serving_functions(
+        load_shipped_models(SAVED_MODELS, require_egan=True)
+    )
+
+
+def request_inputs(
+    signature: Signature, mnist_test, batch_size: int
+) -> dict[str, np.ndarray]:
+    """Real test digits, with a different blur setting for every image."""
+    images = mnist_test.images[:batch_size].astype(np.float32) / 255.0
+    inputs = {"images": images}
+    keys = {contract.key for contract in SIGNATURES[signature].inputs}
+    if "length" in keys:
+        inputs["length"] = np.linspace(0.0, 0.3, batch_size, dtype=np.float32)
+        inputs["angle"] = np.linspace(0.0, 135.0, batch_size, dtype=np.float32)
+    return inputs
+
+
+def in_memory_outputs(serving_functions, signature, inputs):
+    outputs = serving_functions[signature](
+        **{key: tf.constant(value) for key, value in inputs.items()}
+    )
+    return {key: value.numpy() for key, value in outputs.items()}
+
+
+def assert_outputs_match(actual, expected):
+    assert set(actual) == set(expected)
+    for key, value in expected.items():
+        assert actual[key].dtype == value.dtype, key
+        assert actual[key].shape == value.shape, key
+        np.testing.assert_allclose(actual[key], value, atol=TOLERANCE, err_msg=key)
+
+
+def test_the_shipped_export_was_made_from_the_shipped_networks(shipped_export):
+    with open(os.path.join(SHIPPED_ROOT, export.EXPORT_CARD_FILE)) as handle:
+        card = json.load(handle)
+    entry = card["versions"][-1]
+    assert entry["version"] == int(os.path.basename(shipped_export))
+    for name, source in entry["sources"].items():
+        assert source["sha256"] == export.file_sha256(os.path.join(SAVED_MODELS, name))
+    with open(os.path.join(SHIPPED_ROOT, export.MODELS_CONFIG_FILE)) as handle:
+        config_text = handle.read()
+    assert 'name: "egan_defense"' in config_text
+    assert 'base_path: "/models/egan_defense"' in config_text
+
+
+FRESH_PROCESS_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import tensorflow as tf
+
+    export_dir, inputs_path, outputs_path, signature = sys.argv[1:]
+    loaded = tf.saved_model.load(export_dir)
+    inputs = dict(np.load(inputs_path))
+    outputs = loaded.signatures[signature](
+        **{key: tf.constant(value) for key, value in inputs.items()}
+    )
+    np.savez(outputs_path, **{key: value.numpy() for key, value in outputs.items()})
+    leaked = sorted(name for name in sys.modules if name.split(".")[0] == "egan_tf")
+    assert not leaked, leaked
+    """
+)
+
+
+@pytest.mark.parametrize("signature", list(Signature))
+def test_a_fresh_process_without_egan_tf_gets_the_in_memory_outputs(
+    signature, shipped_export, serving_functions, mnist_test, tmp_path
+):
+    script = tmp_path / "load.py"
+    script.write_text(FRESH_PROCESS_SCRIPT)
+    for batch_size in (1, 7):
+        inputs = request_inputs(signature, mnist_test, batch_size)
+        inputs_path = tmp_path / f"inputs_{batch_size}.npz"
+        outputs_path = tmp_path / f"outputs_{batch_size}.npz"
+        np.savez(inputs_path, **inputs)
+        subprocess.run(
+            [
+                sys.executable,
+                str(script),
+                shipped_export,
+                str(inputs_path),
+                str(outputs_path),
+                str(signature),
+            ],
+            check=True,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": ""},
+        )
+        assert_outputs_match(
+            dict(np.load(outputs_path)),
+            in_memory_outputs(serving_functions, signature, inputs),
+        )
+
+
+def saved_model_cli() -> str:
+    path = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    return path if os.path.exists(path) else shutil.which("saved_model_cli")
+
+
+@pytest.mark.parametrize(
+    "signature", [Signature.SERVING_DEFAULT, Signature.BLUR_AND_DEFEND]
+)
+def test_saved_model_cli_run_through_the_session_loader(
+    signature, shipped_export, serving_functions, mnist_test, tmp_path
+):
+    inputs = request_inputs(signature, mnist_test, 5)
+    arguments = []
+    for key, value in inputs.items():
+        np.save(tmp_path / f"{key}.npy", value)
+        arguments.append(f"{key}={tmp_path / f'{key}.npy'}")
+    outdir = tmp_path / "outputs"
+    subprocess.run(
+        [
+            saved_model_cli(),
+            "run",
+            "--dir",
+            shipped_export,
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            str(signature),
+            "--inputs",
+            ";".join(arguments),
+            "--outdir",
+            str(outdir),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    actual = {
+        name[: -len(".npy")]: np.load(outdir / name) for name in os.listdir(outdir)
+    }
+    assert_outputs_match(
+        actual, in_memory_outputs(serving_functions, signature, inputs)
+    )
+
+
+def parse_saved_model_cli_show(text: str) -> dict[str, tuple[dict, dict]]:
+    """Signature -> (inputs, outputs), each key -> (dtype, shape tuple)."""
+    signatures = {}
+    for block in re.split(r"\nsignature_def\['", text)[1:]:
+        name = block.split("'", 1)[0]
+        inputs_text, _, outputs_text = block.partition("contains the following output")
+        signatures[name] = tuple(
+            {
+                key: (dtype, tuple(int(size) for size in shape.split(",") if size))
+                for key, dtype, shape in re.findall(
+                    r"\['(\w+)'\] tensor_info:\s+dtype: (\w+)\s+shape: \(([-\d, ]*)\)",
+                    part,
+                )
+            }
+            for part in (inputs_text, outputs_text)
+        )
+    return signatures
+
+
+def test_saved_model_cli_show_lists_the_documented_signatures(shipped_export):
+    shown = subprocess.run(
+        [saved_model_cli(), "show", "--dir", shipped_export, "--all"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    signatures = parse_saved_model_cli_show(shown)
+    for name, (inputs, outputs) in DOCUMENTED_SIGNATURES.items():
+        assert signatures[name] == (inputs, outputs), name
+        for _, shape in [*inputs.values(), *outputs.values()]:
+            assert shape[0] == -1, f"{name} has a fixed batch size"
+    assert "Method name is: tensorflow/serving/predict" in shown
+
+
+def test_documented_signatures_match_the_exported_contract():
+    for signature, contract in SIGNATURES.items():
+        inputs, outputs = DOCUMENTED_SIGNATURES[str(signature)]
+        for documented, contracts in (
+            (inputs, contract.inputs),
+            (outputs, contract.outputs),
+        ):
+            assert {c.key for c in contracts} == set(documented)
+
+
+def test_every_op_is_a_core_op_and_none_calls_python(shipped_export):
+    op_types = export.graph_op_types(shipped_export)
+    # The walk reaches into the function library, where the networks and the
+    # FFT blur live, not only the top-level graph of placeholders and calls.
+    assert {"Conv2D", "FFT2D", "IFFT2D", "Softmax", "EnsureShape"} <= op_types
+    assert export.unservable_op_types(op_types) == set()
+    assert not op_types & export.PYTHON_FUNCTION_OPS
+
+
+def test_the_op_walk_catches_a_python_function(tmp_path):
+    module = tf.Module()
+    module.call = tf.function(
+        lambda x: tf.py_function(lambda v: v * 2.0, [x], tf.float32),
+        input_signature=[tf.TensorSpec([None], tf.float32)],
+    )
+    tf.saved_model.save(module, str(tmp_path), signatures=module.call)
+    assert "EagerPyFunc" in export.unservable_op_types(
+        export.graph_op_types(str(tmp_path))
+    )
+    with pytest.raises(export.ExportError, match="EagerPyFunc"):
+        export.check_servable(str(tmp_path))
+    assert export.unservable_op_types({"NoSuchCustomOp", "MatMul"}) == {
+        "NoSuchCustomOp"
+    }
+
+
+@pytest.fixture(scope="module")
+def server_session(shipped_export):
+    """The shipped export in a TF1 session, the loader TF Serving uses."""
+    graph = tf.Graph()
+    with graph.as_default():
+        session = tf.compat.v1.Session(graph=graph)
+        meta_graph = tf.compat.v1.saved_model.loader.load(
+            session, ["serve"], shipped_export
+        )
+    yield session, meta_graph
+    session.close()
+
+
+def run_like_the_server(server_session, signature, inputs):
+    """Runs a signature from a session callable. Unlike `Session.run`, it feeds
+    tensors without checking them against the placeholders' static shapes, as
+    the model server does, so the graph's own checks are what is tested."""
+    session, meta_graph = server_session
+    signature_def = meta_graph.signature_def[str(signature)]
+    keys = sorted(inputs)
+    output_keys = sorted(signature_def.outputs)
+    options = CallableOptions(
+        feed=[signature_def.inputs[key].name for key in keys],
+        fetch=[signature_def.outputs[key].name for key in output_keys],
+    )
+    values = session._make_callable_from_options(options)(
+        *[np.asarray(inputs[key]) for key in keys]
+    )
+    return dict(zip(output_keys, values, strict=True))
+
+
+def test_the_session_path_gives_the_in_memory_outputs(
+    server_session, serving_functions, mnist_test
+):
+    inputs = request_inputs(Signature.SERVING_DEFAULT, mnist_test, 3)
+    assert_outputs_match(
+        run_like_the_server(server_session, Signature.SERVING_DEFAULT, inputs),
+        in_memory_outputs(serving_functions, Signature.SERVING_DEFAULT, inputs),
+    )
+
+
+def _images(shape=(2, 28, 28, 1), fill=0.5):
+    return np.full(shape, fill, np.float32)
+
+
+BAD_REQUESTS = {
+    "images of 27x27": (
+        Signature.SERVING_DEFAULT,
+        {"images": _images((2, 27, 27, 1))},
+        "images",
+    ),
+    "images of rank 3": (
+        Signature.CLASSIFY,
+        {"images": _images((2, 28, 28))},
+        "images",
+    ),
+    "images with NaN": (
+        Signature.SERVING_DEFAULT,
+        {"images": _images(fill=np.nan)},
+        "images must be finite",
+    ),
+    "images with infinity": (
+        Signature.CLASSIFY,
+        {"images": _images(fill=np.inf)},
+        "images must be finite",
+    ),
+    "blur images with NaN": (
+        Signature.BLUR,
+        {"images": _images(fill=np.nan), "length": [0.1, 0.1], "angle": [0.0, 0.0]},
+        "images must be finite",
+    ),
+    "one length for two images": (
+        Signature.BLUR_AND_DEFEND,
+        {"images": _images(), "length": [0.1], "angle": [0.0, 0.0]},
+        "length must hold one value per image",
+    ),
+    "negative length": (
+        Signature.BLUR,
+        {"images": _images(), "length": [0.1, -0.1], "angle": [0.0, 0.0]},
+        "length must be non-negative",
+    ),
+    "NaN angle": (
+        Signature.BLUR,
+        {"images": _images(), "length": [0.1, 0.1], "angle": [np.nan, 0.0]},
+        "angle must be finite",
+    ),
+    "angle of rank 2": (
+        Signature.BLUR,
+        {"images": _images(), "length": [0.1, 0.1], "angle": [[0.0, 0.0]]},
+        "angle",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_REQUESTS))
+def test_a_bad_request_fails_with_invalid_argument_naming_the_input(
+    case, server_session
+):
+    signature, inputs, message = BAD_REQUESTS[case]
+    inputs = {key: np.asarray(value, np.float32) for key, value in inputs.items()}
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        run_like_the_server(server_session, signature, inputs)
+
+
+def test_values_outside_the_unit_interval_are_clipped(server_session, mnist_test):
+    images = mnist_test.images[:4].astype(np.float32) / 255.0
+    stretched = images * 3.0 - 1.0  # spans [-1, 2]
+    blur_setting = {
+        "length": np.full([4], 0.1, np.float32),
+        "angle": np.zeros([4], np.float32),
+    }
+    clipped_outputs = run_like_the_server(
+        server_session,
+        Signature.BLUR,
+        {"images": np.clip(stretched, 0, 1), **blur_setting},
+    )
+    stretched_outputs = run_like_the_server(
+        server_session, Signature.BLUR, {"images": stretched, **blur_setting}
+    )
+    np.testing.assert_array_equal(
+        stretched_outputs["images"], clipped_outputs["images"]
+    )
+    probabilities = run_like_the_server(
+        server_session, Signature.CLASSIFY, {"images": stretched}
+    )["probabilities"]
+    expected = run_like_the_server(
+        server_session, Signature.CLASSIFY, {"images": np.clip(stretched, 0, 1)}
+    )["probabilities"]
+    np.testing.assert_allclose(probabilities, expected, atol=TOLERANCE)
+
+
+@pytest.fixture(scope="module")
+def tiny_models():
+    from helpers import TINY_EGAN
+
+    from egan_tf.config import ClassifierConfig
+    from egan_tf.model_io import ShippedModels
+    from egan_tf.networks import build_classifier, build_encoder, build_generator
+
+    return ShippedModels(
+        build_classifier(ClassifierConfig(filters=(4, 8), dense_units=8)),
+        build_generator(TINY_EGAN),
+        build_encoder(TINY_EGAN),
+    )
+
+
+def test_each_export_takes_the_next_integer_version(tiny_models, tmp_path):
+    root = tmp_path / "egan_defense"
+    (root / "notes").mkdir(parents=True)  # not a version: ignored
+    first = export.export_defense(tiny_models, str(root))
+    second = export.export_defense(tiny_models, str(root), "/serving/egan_defense")
+    assert (first.version, second.version) == (1, 2)
+    assert export.existing_versions(str(root)) == [1, 2]
+    assert sorted(os.listdir(root)) == ["1", "2", "models.config", "notes"]
+    assert oct(os.stat(second.path).st_mode & 0o777) == oct(0o755)
+    assert 'base_path: "/serving/egan_defense"' in (root / "models.config").read_text()
+
+
+def test_a_failed_export_leaves_no_version_and_no_staging_folder(
+    tiny_models, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(export, "unservable_op_types", lambda op_types: {"FakeOp"})
+    with pytest.raises(export.ExportError, match="FakeOp"):
+        export.export_defense(tiny_models, str(tmp_path))
+    assert os.listdir(tmp_path) == []
+
+
+def test_export_needs_the_whole_egan(tiny_models, tmp_path):
+    from egan_tf.model_io import ShippedModels
+
+    with pytest.raises(export.ExportError, match="EGAN"):
+        export.export_defense(ShippedModels(tiny_models.classifier), str(tmp_path))
+    with pytest.raises(export.ExportError, match="absolute"):
+        export.models_config_text("models/egan_defense")
