@@ -242,11 +242,50 @@ def _output_option(what: str):
     )
 
 
+def _blur_sampling_options(help_text: str):
+    """Adds --blur-max-length and --blur-clean-fraction and hands the command
+    an `input_blur` BlurSamplingConfig, or None when --blur-max-length is not
+    given."""
+
+    def decorate(command):
+        @click.option(
+            "--blur-max-length",
+            type=FiniteFloat(minimum=0.0),
+            default=None,
+            help=help_text,
+        )
+        @click.option(
+            "--blur-clean-fraction",
+            type=click.FloatRange(0.0, 1.0, max_open=True),
+            default=0.2,
+            show_default=True,
+            help="With --blur-max-length: share of training inputs left sharp.",
+        )
+        @functools.wraps(command)
+        def wrapper(blur_max_length, blur_clean_fraction, **kwargs):
+            from egan_tf.config import BlurSamplingConfig
+
+            input_blur = None
+            if blur_max_length is not None:
+                input_blur = BlurSamplingConfig(
+                    max_length=blur_max_length, clean_fraction=blur_clean_fraction
+                )
+            return command(input_blur=input_blur, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 @main.command("train-classifier")
 @_training_options(DEFAULT_TRAININGS["classifier"])
-@_output_option("classifier.keras and classifier.json")
+@_blur_sampling_options(
+    "Beyond the paper: the augment baseline. Blur every training image at random "
+    "l in [0, this] and any angle, and write classifier_augment.keras."
+)
+@_output_option("classifier.keras and classifier.json (or classifier_augment.*)")
 @_one_line_errors
-def train_classifier_command(training, run, output):
+def train_classifier_command(training, run, input_blur, output):
     """Train the digit classifier C; resumes from --checkpoint-dir."""
     from egan_tf.config import ClassifierConfig
     from egan_tf.training.classifier import train_and_save_classifier
@@ -260,6 +299,7 @@ def train_classifier_command(training, run, output):
         output,
         run.logdir,
         show_progress=run.show_progress,
+        augmentation=input_blur,
     )
     click.echo(
         f"Classifier test accuracy {card['test_accuracy']:.2%}; written to {output}"
@@ -322,8 +362,15 @@ def train_gan_command(training, run, latent_dim, output):
     default=0.001,
     show_default=True,
 )
-@_models_option("Folder holding the trained generator.keras and classifier.keras.")
-@_output_option("encoder.keras and encoder.json")
+@_blur_sampling_options(
+    "Beyond the paper: fine-tune the shipped encoder.keras on inputs blurred at "
+    "random l in [0, this] and any angle, and write encoder_blur.keras."
+)
+@_models_option(
+    "Folder holding the trained generator.keras and classifier.keras "
+    "(and encoder.keras for --blur-max-length)."
+)
+@_output_option("encoder.keras and encoder.json (or encoder_blur.*)")
 @_one_line_errors
 def train_encoder_command(
     training,
@@ -333,6 +380,7 @@ def train_encoder_command(
     pixel_weight,
     latent_cycle_weight,
     classifier_weight,
+    input_blur,
     models_dir,
     output,
 ):
@@ -355,6 +403,7 @@ def train_encoder_command(
         output,
         run.logdir,
         show_progress=run.show_progress,
+        input_blur=input_blur,
     )
     test = card["test"]
     click.echo(

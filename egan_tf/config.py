@@ -99,6 +99,35 @@ class EncoderLossConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class BlurSamplingConfig:
+    """Random linear motion blur, drawn independently for every training example.
+
+    Attributes:
+        max_length: Blurred examples get l uniform in [0, max_length] (a
+            fraction of the image side). 0.4 covers the paper's lengths at
+            both length scales of the grid (up to 0.05 x 6 = 0.3) and beyond.
+        clean_fraction: Share of examples left sharp (l = 0), so that what is
+            learnt for blurred digits is not paid for on clean ones.
+        max_angle: θ is uniform in [0, max_angle) degrees; 360 is every
+            direction (θ and θ + 180 give the same streak, shifted).
+    """
+
+    max_length: float = 0.4
+    clean_fraction: float = 0.2
+    max_angle: float = 360.0
+
+    def __post_init__(self):
+        if not self.max_length > 0:
+            raise ValueError(
+                f"max_length must be positive. Received: max_length={self.max_length}"
+            )
+        if not 0 <= self.clean_fraction < 1:
+            raise ValueError(
+                f"clean_fraction must be in [0, 1). Received: clean_fraction={self.clean_fraction}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
 class CrossValidationConfig:
     """Cross-validation of the encoder.
 

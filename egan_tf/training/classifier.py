@@ -9,27 +9,39 @@ import keras
 import tensorflow as tf
 
 from egan_tf import losses
-from egan_tf.config import ClassifierConfig, TrainingConfig
+from egan_tf.blur_sampling import blur_randomly
+from egan_tf.config import BlurSamplingConfig, ClassifierConfig, TrainingConfig
 from egan_tf.data import MnistArrays, num_batches
-from egan_tf.model_io import CLASSIFIER_FILE, save_model_atomically
+from egan_tf.model_io import (
+    AUGMENTED_CLASSIFIER_FILE,
+    CLASSIFIER_FILE,
+    save_model_atomically,
+)
 from egan_tf.networks import build_classifier
 from egan_tf.training.checkpoints import ResumableCheckpoint
 from egan_tf.training.loop import TRAIN_STEP_SIGNATURE, EpochLoop, record_run_configs
 
 
 def make_classifier_train_step(
-    classifier: keras.Model, optimizer: keras.optimizers.Optimizer
+    classifier: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    augmentation: BlurSamplingConfig | None = None,
 ):
     """Returns a compiled classifier train step.
 
     The step takes images float32 [batch, 28, 28, 1] in [0, 1], labels int64
-    [batch] and a seed int64 [2] (unused: dropout draws from Keras' seeded
-    generator) and returns scalar `loss` and `accuracy` of the batch.
+    [batch] and a stateless seed int64 [2] (for the blur augmentation; dropout
+    draws from Keras' seeded generator) and returns scalar `loss` and
+    `accuracy` of the batch.
+
+    With `augmentation`, each image is blurred by its own random setting
+    before C sees it: the baseline a practitioner tries before any GAN.
     """
 
     @tf.function(input_signature=TRAIN_STEP_SIGNATURE)
     def train_step(images, labels, seed):
-        del seed
+        if augmentation is not None:
+            images, _, _ = blur_randomly(images, augmentation, seed)
         with tf.GradientTape() as tape:
             logits = classifier(images, training=True)
             loss = tf.nn.compute_average_loss(
@@ -70,6 +82,7 @@ def train_classifier(
     logdir: str | None = None,
     monitor_arrays: MnistArrays | None = None,
     show_progress: bool = True,
+    augmentation: BlurSamplingConfig | None = None,
 ) -> ClassifierResult:
     """Trains C with Adam and a cosine learning-rate decay, resuming when possible.
 
@@ -82,6 +95,7 @@ def train_classifier(
         monitor_arrays: Examples whose accuracy is logged after every epoch, for
             monitoring only: no model selection is made on them.
         show_progress: Whether to draw progress bars.
+        augmentation: Random blur applied to every training batch, or None.
     """
     from egan_tf.evaluation import accuracy_of
 
@@ -98,9 +112,10 @@ def train_classifier(
         checkpoint_dir, classifier=classifier, optimizer=optimizer
     )
     state.restore_latest()
-    writer = record_run_configs(
-        checkpoint_dir, logdir, {"model": model_config, "training": training_config}
-    )
+    configs = {"model": model_config, "training": training_config}
+    if augmentation is not None:
+        configs["augmentation"] = augmentation
+    writer = record_run_configs(checkpoint_dir, logdir, configs)
 
     def monitor(epoch: int) -> dict[str, float]:
         del epoch
@@ -113,7 +128,7 @@ def train_classifier(
         state=state,
         arrays=train_arrays,
         config=training_config,
-        train_step=make_classifier_train_step(classifier, optimizer),
+        train_step=make_classifier_train_step(classifier, optimizer, augmentation),
         writer=writer,
         epoch_hook=monitor,
         show_progress=show_progress,
@@ -127,9 +142,11 @@ def train_classifier(
     )
 
 
-def save_classifier(result: ClassifierResult, output_dir: str) -> str:
+def save_classifier(
+    result: ClassifierResult, output_dir: str, file_name: str = CLASSIFIER_FILE
+) -> str:
     """Writes C into `output_dir` atomically; returns the file path."""
-    path = os.path.join(output_dir, CLASSIFIER_FILE)
+    path = os.path.join(output_dir, file_name)
     save_model_atomically(result.classifier, path)
     return path
 
@@ -143,11 +160,13 @@ def train_and_save_classifier(
     output_dir: str,
     logdir: str | None = None,
     show_progress: bool = True,
+    augmentation: BlurSamplingConfig | None = None,
 ) -> dict:
     """Trains C, measures it on the test set and ships it with its model card.
 
     Returns:
-        The model card written as `classifier.json` beside `classifier.keras`.
+        The model card, written as `classifier.json` beside `classifier.keras`
+        (with `augmentation`: `classifier_augment.json` and `.keras`).
     """
     from egan_tf.evaluation import accuracy_of
     from egan_tf.model_io import write_model_card
@@ -160,11 +179,16 @@ def train_and_save_classifier(
         logdir,
         monitor_arrays=test_arrays,
         show_progress=show_progress,
+        augmentation=augmentation,
     )
+    file_name = CLASSIFIER_FILE if augmentation is None else AUGMENTED_CLASSIFIER_FILE
     card = {
-        "stage": "classifier",
+        "stage": "classifier" if augmentation is None else "classifier_augment",
         "model": dataclasses.asdict(model_config),
         "training": dataclasses.asdict(training_config),
+        "augmentation": None
+        if augmentation is None
+        else dataclasses.asdict(augmentation),
         "train_examples": len(train_arrays),
         "epochs_run": result.epochs_done,
         "wall_seconds": round(result.wall_seconds, 1),
@@ -175,6 +199,7 @@ def train_and_save_classifier(
         "note": "The test set was monitored each epoch; the last epoch is kept, "
         "no model selection was made on it.",
     }
-    save_classifier(result, output_dir)
-    write_model_card(os.path.join(output_dir, "classifier.json"), card)
+    save_classifier(result, output_dir, file_name)
+    stem = file_name[: -len(".keras")]
+    write_model_card(os.path.join(output_dir, f"{stem}.json"), card)
     return card

@@ -18,8 +18,10 @@ import numpy as np
 import tensorflow as tf
 
 from egan_tf import losses
+from egan_tf.blur_sampling import blur_randomly
 from egan_tf.config import (
     IMAGE_SHAPE,
+    BlurSamplingConfig,
     CrossValidationConfig,
     EganConfig,
     EncoderLossConfig,
@@ -43,6 +45,7 @@ from egan_tf.training.summaries import image_grid, side_by_side
 FOLD_METRICS_FILE = "fold_metrics.json"
 _RECONSTRUCTION_GRID_SIZE = 16
 _VALIDATION_BATCH_SIZE = 1000
+_VALIDATION_BLUR_SEED = (2024, 11)
 
 
 def make_encoder_train_step(
@@ -51,14 +54,19 @@ def make_encoder_train_step(
     classifier: keras.Model | None,
     optimizer: keras.optimizers.Optimizer,
     loss_config: EncoderLossConfig,
+    input_blur: BlurSamplingConfig | None = None,
 ):
     """Returns a compiled encoder train step; G and C stay frozen.
 
     The step takes images float32 [batch, 28, 28, 1] in [0, 1], labels int64
     [batch] (unused: the loss needs no labels) and a stateless seed int64 [2]
-    for the sampled latents of the cycle term. It returns scalar `loss`,
-    `pixel_mse` and, when their weights are non-zero, `latent_cycle` and
-    `classifier_kl`.
+    for the sampled latents of the cycle term and the sampled blur. It returns
+    scalar `loss`, `pixel_mse` and, when their weights are non-zero,
+    `latent_cycle` and `classifier_kl`.
+
+    With `input_blur`, E sees each image blurred by a random setting while
+    every loss term still compares with the sharp image: G(E(blur(x))) is
+    pulled towards x, and C(G(E(blur(x)))) towards C(x).
     """
     if loss_config.classifier_weight > 0 and classifier is None:
         raise ValueError(
@@ -71,14 +79,20 @@ def make_encoder_train_step(
     def train_step(images, labels, seed):
         del labels
         metrics = {}
+        blur_seed, latent_seed = tf.unstack(
+            tf.random.experimental.stateless_split(seed, num=2)
+        )
+        inputs = images
+        if input_blur is not None:
+            inputs, _, _ = blur_randomly(images, input_blur, blur_seed)
         with tf.GradientTape() as tape:
-            reconstructions = generator(encoder(images, training=True), training=False)
+            reconstructions = generator(encoder(inputs, training=True), training=False)
             pixel = losses.reconstruction_loss(images, reconstructions)
             per_example = loss_config.pixel_weight * pixel
             metrics["pixel_mse"] = tf.reduce_mean(pixel)
             if loss_config.latent_cycle_weight > 0:
                 latents = tf.random.stateless_normal(
-                    [tf.shape(images)[0], latent_dim], seed=seed
+                    [tf.shape(images)[0], latent_dim], seed=latent_seed
                 )
                 reencoded = encoder(generator(latents, training=False), training=True)
                 cycle = losses.latent_cycle_loss(latents, reencoded)
@@ -102,18 +116,29 @@ def make_encoder_train_step(
 
 
 def make_reconstruction_step(
-    encoder: keras.Model, generator: keras.Model, classifier: keras.Model | None
+    encoder: keras.Model,
+    generator: keras.Model,
+    classifier: keras.Model | None,
+    input_blur: BlurSamplingConfig | None = None,
 ):
     """Returns a compiled evaluation step of the EGAN on uint8 images.
 
     Takes uint8 images [batch, 28, 28, 1]; returns per-example reconstruction
     MSE float32 [batch] and the labels C(G(E(x))) int64 [batch] (-1 without C).
+    With `input_blur`, E sees blurred images (a fixed seed, so every
+    validation sees the same blur) and the error is measured against the
+    sharp ones.
     """
 
     @tf.function(input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8)])
     def reconstruct(images):
         images = to_unit_interval(images)
-        reconstructions = generator(encoder(images, training=False), training=False)
+        inputs = images
+        if input_blur is not None:
+            inputs, _, _ = blur_randomly(
+                images, input_blur, tf.constant(_VALIDATION_BLUR_SEED, tf.int64)
+            )
+        reconstructions = generator(encoder(inputs, training=False), training=False)
         errors = losses.reconstruction_loss(images, reconstructions)
         if classifier is None:
             predictions = -tf.ones_like(errors, dtype=tf.int64)
@@ -183,6 +208,8 @@ def _train_fold(
     checkpoint_dir: str,
     logdir: str | None,
     show_progress: bool,
+    input_blur: BlurSamplingConfig | None = None,
+    initial_encoder: keras.Model | None = None,
 ) -> tuple[keras.Model, dict]:
     train_indices, validation_indices = kfold_indices(
         len(train_arrays), cv_config.folds, fold, training_config.seed
@@ -191,6 +218,10 @@ def _train_fold(
     fold_validation = _subset(train_arrays, validation_indices)
     keras.utils.set_random_seed(training_config.seed + fold)
     encoder = build_encoder(model_config)
+    if initial_encoder is not None:
+        # Fine-tuning: every fold starts from the same trained encoder; a
+        # checkpoint restored below still takes precedence.
+        encoder.set_weights(initial_encoder.get_weights())
     optimizer = keras.optimizers.Adam(
         training_config.learning_rate, beta_1=training_config.beta_1
     )
@@ -198,13 +229,17 @@ def _train_fold(
     state = ResumableCheckpoint(fold_dir, encoder=encoder, optimizer=optimizer)
     state.restore_latest()
     writer = summary_writer(os.path.join(logdir, f"fold_{fold}") if logdir else None)
-    reconstruct = make_reconstruction_step(encoder, generator, classifier)
+    reconstruct = make_reconstruction_step(encoder, generator, classifier, input_blur)
     history_path = os.path.join(fold_dir, "history.json")
     history: dict[str, dict] = {}
     if os.path.isfile(history_path):
         with open(history_path, encoding="utf-8") as handle:
             history = json.load(handle)
-    grid_images = to_unit_interval(fold_validation.images[:_RECONSTRUCTION_GRID_SIZE])
+    grid_inputs = to_unit_interval(fold_validation.images[:_RECONSTRUCTION_GRID_SIZE])
+    if input_blur is not None:
+        grid_inputs, _, _ = blur_randomly(
+            grid_inputs, input_blur, tf.constant(_VALIDATION_BLUR_SEED, tf.int64)
+        )
 
     def validate(epoch: int) -> dict[str, float]:
         measured = measure_reconstruction(reconstruct, fold_validation)
@@ -216,12 +251,12 @@ def _train_fold(
 
     def write_reconstructions(step: int) -> None:
         reconstructions = generator(
-            encoder(grid_images, training=False), training=False
+            encoder(grid_inputs, training=False), training=False
         )
         with writer.as_default():
             tf.summary.image(
                 "encoder/reconstructions",
-                image_grid(side_by_side(grid_images, reconstructions), columns=8),
+                image_grid(side_by_side(grid_inputs, reconstructions), columns=8),
                 step=step,
             )
 
@@ -231,7 +266,7 @@ def _train_fold(
         arrays=fold_train,
         config=training_config,
         train_step=make_encoder_train_step(
-            encoder, generator, classifier, optimizer, loss_config
+            encoder, generator, classifier, optimizer, loss_config, input_blur
         ),
         writer=writer,
         image_hook=write_reconstructions if writer is not None else None,
@@ -265,6 +300,8 @@ def train_encoder(
     checkpoint_dir: str,
     logdir: str | None = None,
     show_progress: bool = True,
+    input_blur: BlurSamplingConfig | None = None,
+    initial_encoder: keras.Model | None = None,
 ) -> EncoderResult:
     """Trains E by k-fold cross-validation with G (and C) frozen; resumable.
 
@@ -285,6 +322,10 @@ def train_encoder(
         checkpoint_dir: Checkpoints, fold encoders and fold records.
         logdir: TensorBoard folder; one sub-folder per fold.
         show_progress: Whether to draw progress bars.
+        input_blur: Train (and validate) on randomly blurred inputs with
+            sharp targets; None trains on sharp inputs, as the paper does.
+        initial_encoder: Start every fold from this encoder's weights
+            (fine-tuning) instead of a fresh initialisation.
 
     Raises:
         ValueError: If the latent sizes of `model_config` and G differ.
@@ -301,6 +342,8 @@ def train_encoder(
         "loss": loss_config,
         "cross_validation": cv_config,
     }
+    if input_blur is not None:
+        configs["input_blur"] = input_blur
     record_run_configs(checkpoint_dir, logdir, configs)
     generator.trainable = False
     if classifier is not None:
@@ -323,6 +366,8 @@ def train_encoder(
             checkpoint_dir,
             logdir,
             show_progress,
+            input_blur,
+            initial_encoder,
         )
         save_model_atomically(encoder, fold_path)
         fold_records[str(fold)] = record
@@ -368,16 +413,23 @@ def train_and_save_encoder(
     output_dir: str,
     logdir: str | None = None,
     show_progress: bool = True,
+    input_blur: BlurSamplingConfig | None = None,
 ) -> dict:
     """Trains E against the G and C in `models_dir`, measures the EGAN on the
-    test set and writes `encoder.keras` and `encoder.json` into `output_dir`.
+    test set and writes the encoder and its model card into `output_dir`.
+
+    Without `input_blur` this is the paper's encoder, written as
+    `encoder.keras` and `encoder.json`. With it, the encoder of `models_dir`
+    is fine-tuned on randomly blurred inputs and written as
+    `encoder_blur.keras` and `encoder_blur.json`.
 
     Returns:
-        The model card written as `encoder.json`.
+        The model card.
     """
     from egan_tf.evaluation import evaluate_clean
     from egan_tf.model_io import (
         CLASSIFIER_FILE,
+        ENCODER_BLUR_FILE,
         ENCODER_FILE,
         GENERATOR_FILE,
         ShippedModels,
@@ -395,6 +447,13 @@ def train_and_save_encoder(
     if os.path.isfile(gan_config_path):
         with open(gan_config_path, encoding="utf-8") as handle:
             model_config = config_from_dict(EganConfig, json.load(handle)["model"])
+    initial_encoder = None
+    output_file = ENCODER_FILE
+    if input_blur is not None:
+        initial_encoder = load_model(
+            os.path.join(models_dir, ENCODER_FILE), expected_input_shape=IMAGE_SHAPE
+        )
+        output_file = ENCODER_BLUR_FILE
     result = train_encoder(
         model_config,
         training_config,
@@ -406,20 +465,25 @@ def train_and_save_encoder(
         checkpoint_dir,
         logdir,
         show_progress,
+        input_blur,
+        initial_encoder,
     )
     record = evaluate_clean(
         ShippedModels(classifier, generator, result.encoder), test_arrays
     )
-    card = encoder_card(
-        result,
-        {
-            "model": model_config,
-            "training": training_config,
-            "loss": loss_config,
-            "cross_validation": cv_config,
-        },
-        record.to_dict(),
-    )
-    save_model_atomically(result.encoder, os.path.join(output_dir, ENCODER_FILE))
-    write_model_card(os.path.join(output_dir, "encoder.json"), card)
+    configs = {
+        "model": model_config,
+        "training": training_config,
+        "loss": loss_config,
+        "cross_validation": cv_config,
+    }
+    if input_blur is not None:
+        configs["input_blur"] = input_blur
+    card = encoder_card(result, configs, record.to_dict())
+    if input_blur is not None:
+        card["stage"] = "encoder_blur"
+        card["initialised_from"] = ENCODER_FILE
+    stem = output_file[: -len(".keras")]
+    save_model_atomically(result.encoder, os.path.join(output_dir, output_file))
+    write_model_card(os.path.join(output_dir, f"{stem}.json"), card)
     return card
