@@ -99,6 +99,20 @@ class EncoderLossConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class BlurEstimatorConfig:
+    """Size of the blur estimator, a small CNN that reads (l, θ) off an image.
+
+    Attributes:
+        filters: Filters of its convolutions; each after the first halves
+            the resolution.
+        dense_units: Width of the hidden dense layer.
+    """
+
+    filters: tuple[int, ...] = (32, 64, 64)
+    dense_units: int = 128
+
+
+@dataclasses.dataclass(frozen=True)
 class BlurSamplingConfig:
     """Random linear motion blur, drawn independently for every training example.
 
@@ -155,6 +169,9 @@ PAPER_ENCODER_TRAINING = TrainingConfig(
     epochs=20, batch_size=128, learning_rate=1e-3, beta_1=0.9, seed=0
 )
 PAPER_CROSS_VALIDATION = CrossValidationConfig(folds=5)
+DEFAULT_BLUR_ESTIMATOR_TRAINING = TrainingConfig(
+    epochs=8, batch_size=128, learning_rate=1e-3, beta_1=0.9, seed=0
+)
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

@@ -117,3 +117,38 @@ def classifier_consistency_loss(
         * (reference_log_probabilities - log_probabilities),
         axis=-1,
     )
+
+
+def blur_estimation_loss(
+    predicted: tf.Tensor,
+    length: tf.Tensor,
+    angle_degrees: tf.Tensor,
+    length_scale: float,
+) -> tf.Tensor:
+    """Error of a predicted motion blur against the true one.
+
+    The length term is the squared error of l / length_scale. The direction
+    term is the squared distance between the predicted and true unit vectors
+    (cos θ, sin θ), weighted by the true l / length_scale (clipped at 1):
+    the direction of a very short blur is barely visible, and of no blur at
+    all undefined.
+
+    Args:
+        predicted: float [batch, 3], (l, cos θ, sin θ) as the estimator gives
+            them (the direction need not be normalised).
+        length: float [batch], the true l.
+        angle_degrees: float [batch], the true θ.
+        length_scale: Typical length, e.g. the largest trained on.
+
+    Returns:
+        float32 [batch].
+    """
+    predicted = tf.cast(predicted, tf.float32)
+    length = tf.cast(length, tf.float32)
+    radians = tf.cast(angle_degrees, tf.float32) * (3.141592653589793 / 180.0)
+    length_error = tf.square((predicted[:, 0] - length) / length_scale)
+    direction = tf.math.l2_normalize(predicted[:, 1:], axis=-1)
+    truth = tf.stack([tf.cos(radians), tf.sin(radians)], axis=-1)
+    direction_error = tf.reduce_sum(tf.square(direction - truth), axis=-1)
+    weight = tf.minimum(length / length_scale, 1.0)
+    return length_error + weight * direction_error
