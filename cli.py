@@ -596,6 +596,22 @@ class FloatList(click.ParamType):
     default=None,
     help="With --grid: write the grid to TensorBoard here.",
 )
+@click.option(
+    "--methods",
+    default=None,
+    help="With --grid: compare defences side by side, a comma-separated list of "
+    "none, egan, egan-blur, egan-refine, gated, wiener, wiener-oracle, augment, "
+    "or all.",
+)
+@click.option(
+    "--blur",
+    "blur_kind",
+    type=click.Choice(["fourier", "spatial"]),
+    default="fourier",
+    show_default=True,
+    help="With --methods: the Fourier blur model, or an independent spatial line "
+    "kernel (the out-of-distribution check).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_one_line_errors
 def evaluate_command(
@@ -611,6 +627,8 @@ def evaluate_command(
     csv_path,
     figures_dir,
     logdir,
+    methods,
+    blur_kind,
     quiet,
 ):
     """Measure the shipped models on the MNIST test set (--grid: the paper's experiment)."""
@@ -619,6 +637,8 @@ def evaluate_command(
     from egan_tf.model_io import load_shipped_models
 
     if not grid:
+        if methods is not None:
+            raise click.UsageError("--methods goes with --grid.")
         from egan_tf.evaluation import evaluate_clean
         from egan_tf.reporting import format_clean_record
 
@@ -638,6 +658,14 @@ def evaluate_command(
     lengths = validate_grid_values(lengths, "lengths", minimum=0.0)
     if length_scale <= 0:
         raise click.BadParameter("must be positive.", param_hint="--length-scale")
+    if methods is not None:
+        _evaluate_methods(
+            models_dir, data_dir, limit, batch_size, json_path, lengths, angles,
+            length_scale, csv_path, figures_dir, logdir, methods, blur_kind, quiet,
+        )  # fmt: skip
+        return
+    if blur_kind != "fourier":
+        raise click.UsageError("--blur spatial goes with --methods.")
     models = load_shipped_models(models_dir, require_egan=True)
     test = load_mnist("test", data_dir).take(limit)
     result = evaluate_grid(
@@ -645,6 +673,56 @@ def evaluate_command(
     )
     click.echo(format_grid(result))
     write_grid_outputs(result, models, test, json_path, csv_path, figures_dir, logdir)
+
+
+def _evaluate_methods(
+    models_dir, data_dir, limit, batch_size, json_path, lengths, angles,
+    length_scale, csv_path, figures_dir, logdir, methods, blur_kind, quiet,
+):  # fmt: skip
+    """evaluate --grid --methods: every method side by side (and, for the
+    Fourier blur, the paper's tables as well)."""
+    from egan_tf.data import load_mnist
+    from egan_tf.defenses import (
+        check_methods_available,
+        load_defense_config,
+        load_defense_models,
+        parse_methods,
+    )
+    from egan_tf.grid import evaluate_grid
+    from egan_tf.grid_outputs import write_grid_outputs, write_methods_outputs
+    from egan_tf.methods_grid import BlurKind, evaluate_methods_grid, time_methods
+    from egan_tf.model_io import ShippedModels
+    from egan_tf.reporting import format_grid, format_methods_grid
+
+    methods = parse_methods(methods)
+    models = load_defense_models(models_dir)
+    check_methods_available(models, methods)
+    defense_config = load_defense_config(models_dir)
+    test = load_mnist("test", data_dir).take(limit)
+    paper = None
+    if blur_kind == BlurKind.FOURIER:
+        shipped = ShippedModels(models.classifier, models.generator, models.encoder)
+        paper = evaluate_grid(
+            shipped, test, lengths, angles, length_scale, batch_size, not quiet
+        )
+        click.echo(format_grid(paper) + "\n")
+        write_grid_outputs(paper, shipped, test, None, csv_path, figures_dir, logdir)
+    result = evaluate_methods_grid(
+        models, defense_config, test, methods, lengths, angles, length_scale,
+        BlurKind(blur_kind), batch_size, show_progress=not quiet,
+    )  # fmt: skip
+    costs = time_methods(
+        models,
+        defense_config,
+        methods,
+        test.images[:batch_size],
+        max(lengths) * length_scale,
+        angles[-1],
+    )
+    click.echo(format_methods_grid(result, costs))
+    write_methods_outputs(
+        result, costs, models, defense_config, test, paper, json_path, figures_dir
+    )
 
 
 @main.command("blur")

@@ -8,11 +8,13 @@ import os
 import tensorflow as tf
 
 from egan_tf.config import write_json_atomically
-from egan_tf.data import MnistArrays
+from egan_tf.data import MnistArrays, to_unit_interval
+from egan_tf.defenses import DefenseConfig, DefenseModels, method_views
 from egan_tf.grid import GridResult, restoration_examples
+from egan_tf.methods_grid import MethodsGridResult
 from egan_tf.model_io import ShippedModels
 from egan_tf.plotting import digit_rows_figure, grid_heatmaps_figure, save_figure
-from egan_tf.reporting import grid_json, write_grid_csv
+from egan_tf.reporting import attach_methods, grid_json, methods_json, write_grid_csv
 
 HEATMAPS_FILE = "grid_heatmaps.png"
 EXAMPLES_FILE = "grid_examples.png"
@@ -73,4 +75,61 @@ def write_grid_outputs(
                 )
         writer.flush()
         written.append(logdir)
+    return written
+
+
+METHODS_EXAMPLES_FILE = "methods_examples.png"
+
+
+def write_methods_outputs(
+    result: MethodsGridResult,
+    cost_ms_per_image: dict[str, float],
+    models: DefenseModels,
+    config: DefenseConfig,
+    test_arrays: MnistArrays,
+    paper_result: GridResult | None = None,
+    json_path: str | None = None,
+    figures_dir: str | None = None,
+) -> list[str]:
+    """Writes the methods grid: JSON (merged into the paper's grid JSON when
+    `paper_result` is given) and a figure of the same digits through each
+    method at the strongest setting of the grid."""
+    written = []
+    if json_path:
+        payload = methods_json(result, cost_ms_per_image)
+        if paper_result is not None:
+            payload = attach_methods(grid_json(paper_result), payload)
+        write_json_atomically(json_path, payload)
+        written.append(json_path)
+    if figures_dir:
+        length = max(result.lengths) * result.length_scale
+        angle = result.angles[-1]
+        labels = test_arrays.labels[:_EXAMPLE_COUNT]
+        views = method_views(
+            models,
+            config,
+            result.methods,
+            to_unit_interval(test_arrays.images[:_EXAMPLE_COUNT]),
+            length,
+            angle,
+        )
+        captions = [
+            [
+                (str(label), "green" if label == truth else "red")
+                for label, truth in zip(predicted, labels, strict=True)
+            ]
+            for _, _, predicted in views
+        ]
+        path = os.path.join(figures_dir, METHODS_EXAMPLES_FILE)
+        save_figure(
+            digit_rows_figure(
+                [images for _, images, _ in views],
+                [title for title, _, _ in views],
+                title=f"What each method classifies: {result.blur_kind} blur "
+                f"l = {length:g}, θ = {angle:g}° (label above: green right, red wrong)",
+                captions=captions,
+            ),
+            path,
+        )
+        written.append(path)
     return written

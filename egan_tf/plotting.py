@@ -26,7 +26,10 @@ def save_figure(figure, path: str) -> None:
 
 
 def digit_rows_figure(
-    rows: Sequence[np.ndarray], row_titles: Sequence[str], title: str | None = None
+    rows: Sequence[np.ndarray],
+    row_titles: Sequence[str],
+    title: str | None = None,
+    captions: Sequence[Sequence[tuple[str, str]] | None] | None = None,
 ):
     """Shows several rows of digits, one row per stage (clean, blurred, ...).
 
@@ -35,6 +38,8 @@ def digit_rows_figure(
             all with the same count.
         row_titles: Label written left of each row.
         title: Figure title.
+        captions: Per row, None or one (text, colour) per digit, written
+            above it (e.g. the predicted label, green when right).
     """
     count = rows[0].shape[0]
     figure, axes = plt.subplots(
@@ -47,6 +52,9 @@ def digit_rows_figure(
         for column in range(count):
             axis = axes[row_index, column]
             axis.imshow(np.squeeze(images[column]), cmap="gray", vmin=0.0, vmax=1.0)
+            if captions is not None and captions[row_index] is not None:
+                text, colour = captions[row_index][column]
+                axis.set_title(text, fontsize=8, color=colour, pad=2)
             axis.set_xticks([])
             axis.set_yticks([])
         axes[row_index, 0].set_ylabel(

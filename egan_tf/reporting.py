@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 
+from egan_tf.defenses import EGAN_BASED_METHODS, Method
 from egan_tf.evaluation import CleanRecord
 from egan_tf.grid import GridResult
+from egan_tf.methods_grid import MethodsGridResult
 
 
 def format_clean_record(record: CleanRecord) -> str:
@@ -117,3 +120,118 @@ def write_grid_csv(result: GridResult, path: str) -> None:
         for row in grid_json(result)["grid"]:
             writer.writerow({column: row[column] for column in GRID_CSV_COLUMNS})
     os.replace(temporary_path, path)
+
+
+def format_methods_grid(
+    result: MethodsGridResult, cost_ms_per_image: dict[str, float] | None = None
+) -> str:
+    """Accuracy of every method (columns) at every grid point (rows), on all
+    test images; the first row is the clean images. The best EGAN-based
+    method's margin over `none` closes each row."""
+    names = list(result.methods)
+    egan_based = [name for name in names if Method(name) in EGAN_BASED_METHODS]
+    width = max(8, *(len(name) for name in names))
+    header = f"{'l':>6} {'θ':>5} | " + " | ".join(name.rjust(width) for name in names)
+    if egan_based and "none" in names:
+        header += " | best EGAN - none"
+    scale = "" if result.length_scale == 1 else f", lengths x {result.length_scale:g}"
+    lines = [
+        f"Accuracy of every method on all {result.examples} test images "
+        f"({result.blur_kind} blur{scale})",
+        header,
+        "-" * len(header),
+    ]
+
+    def row(label_length, label_angle, accuracy):
+        line = f"{label_length:>6} {label_angle:>5} | " + " | ".join(
+            f"{accuracy[name]:>{width}.2%}" for name in names
+        )
+        if egan_based and "none" in names:
+            best = max(accuracy[name] for name in egan_based)
+            line += f" | {100 * (best - accuracy['none']):+15.2f}"
+        return line
+
+    lines.append(row("clean", "", result.clean))
+    for point in result.grid:
+        lines.append(row(f"{point.length:g}", f"{point.angle:g}", point.accuracy))
+    if result.clean_estimator is not None:
+        worst = max(
+            (
+                point
+                for point in result.grid
+                if point.estimator.angle_mae_degrees is not None
+            ),
+            key=lambda point: point.estimator.angle_mae_degrees,
+            default=None,
+        )
+        text = (
+            f"Blur estimator: calls {result.clean_estimator.detected_fraction:.2%} of "
+            "clean images blurred; length error "
+            + ", ".join(
+                f"{point.estimator.length_mae:.3f}"
+                for point in result.grid[:: len(result.angles)]
+            )
+            + " (first angle of each length)"
+        )
+        if worst is not None:
+            text += f"; worst angle error {worst.estimator.angle_mae_degrees:.1f}°"
+        lines.append(text)
+    if cost_ms_per_image:
+        lines.append(
+            "Cost, ms per image: "
+            + ", ".join(
+                f"{name} {cost:.2f}" for name, cost in cost_ms_per_image.items()
+            )
+        )
+    return "\n".join(lines)
+
+
+def methods_json(
+    result: MethodsGridResult, cost_ms_per_image: dict[str, float] | None = None
+) -> dict:
+    """The methods grid as JSON: `clean_methods` and one record per point with
+    its `methods` (name -> accuracy on all images, a fraction)."""
+    return {
+        "blur": result.blur_kind,
+        "length_scale": result.length_scale,
+        "examples": result.examples,
+        "clean_methods": dict(result.clean),
+        "clean_estimator": None
+        if result.clean_estimator is None
+        else dataclasses.asdict(result.clean_estimator),
+        "cost_ms_per_image": cost_ms_per_image,
+        "grid": [
+            {
+                "length": point.length,
+                "angle": point.angle,
+                "applied_length": point.applied_length,
+                "methods": dict(point.accuracy),
+                "estimator": None
+                if point.estimator is None
+                else dataclasses.asdict(point.estimator),
+            }
+            for point in result.grid
+        ],
+    }
+
+
+def attach_methods(grid_payload: dict, methods_payload: dict) -> dict:
+    """Adds each point's `methods` (and `estimator`) to the paper's grid JSON,
+    and `clean_methods` and the rest of the methods record at the top."""
+    by_setting = {
+        (record["length"], record["angle"]): record
+        for record in methods_payload["grid"]
+    }
+    merged = {
+        **grid_payload,
+        **{key: value for key, value in methods_payload.items() if key != "grid"},
+    }
+    merged["grid"] = [
+        {
+            **record,
+            "methods": by_setting[(record["length"], record["angle"])]["methods"],
+            "estimator": by_setting[(record["length"], record["angle"])]["estimator"],
+        }
+        for record in grid_payload["grid"]
+    ]
+    return merged
