@@ -93,7 +93,9 @@ def main(models_dir, calls, batch_size, repeats):
         f"{exported_result[0] / memory_result[0]:.2f}x, "
         f"throughput {exported_result[2] / memory_result[2]:.2f}x"
     )
-    click.echo(f"export: {export_dir}; TensorFlow {tf.__version__}; CPU cores: {os.cpu_count()}")
+    click.echo(
+        f"export: {export_dir}; TensorFlow {tf.__version__}; CPU cores: {os.cpu_count()}"
+    )
 
 
 if __name__ == "__main__":

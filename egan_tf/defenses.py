@@ -127,11 +127,17 @@ def load_defense_models(models_dir: str) -> DefenseModels:
         path = os.path.join(models_dir, file_name)
         return load_model(path, **shapes) if os.path.isfile(path) else None
 
+    latent_dim = shipped.generator.input_shape[-1]
+    encoder_blur = optional(
+        ENCODER_BLUR_FILE,
+        expected_input_shape=IMAGE_SHAPE,
+        expected_output_shape=(latent_dim,),
+    )
     return DefenseModels(
         classifier=shipped.classifier,
         generator=shipped.generator,
         encoder=shipped.encoder,
-        encoder_blur=optional(ENCODER_BLUR_FILE, expected_input_shape=IMAGE_SHAPE),
+        encoder_blur=encoder_blur,
         classifier_augment=optional(
             AUGMENTED_CLASSIFIER_FILE,
             expected_input_shape=IMAGE_SHAPE,

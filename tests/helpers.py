@@ -17,3 +17,35 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def tiny_defense_models(with_optional: bool = True):
+    """Every network of the defences at toy size, untrained but seeded."""
+    import keras
+
+    from egan_tf.config import BlurEstimatorConfig, ClassifierConfig
+    from egan_tf.defenses import DefenseModels
+    from egan_tf.networks import (
+        build_blur_estimator,
+        build_classifier,
+        build_encoder,
+        build_generator,
+    )
+
+    keras.utils.set_random_seed(0)
+    tiny_classifier = ClassifierConfig(filters=(4,), dense_units=8)
+    optional = {}
+    if with_optional:
+        optional = {
+            "encoder_blur": build_encoder(TINY_EGAN),
+            "classifier_augment": build_classifier(tiny_classifier),
+            "blur_estimator": build_blur_estimator(
+                BlurEstimatorConfig(filters=(4, 8), dense_units=8)
+            ),
+        }
+    return DefenseModels(
+        classifier=build_classifier(tiny_classifier),
+        generator=build_generator(TINY_EGAN),
+        encoder=build_encoder(TINY_EGAN),
+        **optional,
+    )

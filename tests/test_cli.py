@@ -215,3 +215,94 @@ def test_export_then_predict_locally(tmp_path, mnist_test):
     lines = result.output.splitlines()
     assert lines[1].startswith("mnist test 10")
     assert lines[-1].endswith("of 4 correct")
+
+
+def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
+    models = str(tiny_models_dir)
+    common = ["--limit", "96", "--epochs", "1", "--batch-size", "32", "--quiet"]
+    trainings = [
+        [
+            "train-encoder",
+            "--blur-max-length",
+            "0.3",
+            "--folds",
+            "2",
+            "--max-folds",
+            "1",
+            "--models",
+            models,
+        ],
+        ["train-classifier", "--blur-max-length", "0.3"],
+        ["train-blur-estimator"],
+    ]
+    for index, arguments in enumerate(trainings):
+        result = CliRunner().invoke(
+            cli.main,
+            [
+                *arguments, *common, "--output", models,
+                "--checkpoint-dir", str(tmp_path / f"checkpoints_{index}"),
+            ],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+    for name in ("encoder_blur", "classifier_augment", "blur_estimator"):
+        assert (tiny_models_dir / f"{name}.keras").is_file()
+        assert (tiny_models_dir / f"{name}.json").is_file()
+    card = json.loads((tiny_models_dir / "encoder_blur.json").read_text())
+    assert card["stage"] == "encoder_blur"
+    assert card["input_blur"]["max_length"] == 0.3
+    assert card["initialised_from"] == "encoder.keras"
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "evaluate", "--grid", "--models", models, "--limit", "20",
+            "--lengths", "0.1,0.2", "--angles", "0,45", "--methods", "all",
+            "--json", str(out / "grid.json"), "--figures", str(out / "figures"),
+            "--quiet",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Table 2" in result.output
+    assert "best EGAN - none" in result.output
+    payload = json.loads((out / "grid.json").read_text())
+    assert set(payload["clean_methods"]) == {
+        "none", "egan", "egan-blur", "egan-refine", "gated", "wiener",
+        "wiener-oracle", "augment",
+    }  # fmt: skip
+    for record in payload["grid"]:
+        assert set(record["methods"]) == set(payload["clean_methods"])
+        assert record["methods"]["none"] == record["accuracy_blurred_all"]
+    assert (out / "figures" / "methods_examples.png").is_file()
+
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "evaluate", "--grid", "--models", models, "--limit", "10",
+            "--lengths", "0.2", "--angles", "30", "--methods", "none,gated",
+            "--blur", "spatial", "--json", str(out / "spatial.json"), "--quiet",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    spatial = json.loads((out / "spatial.json").read_text())
+    assert spatial["blur"] == "spatial"
+    assert list(spatial["grid"][0]["methods"]) == ["none", "gated"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "needle"),
+    [
+        (["--grid", "--methods", "none,magic"], "Methods are none"),
+        (["--grid", "--methods", "gated"], "encoder_blur.keras"),
+        (["--grid", "--blur", "spatial"], "--blur spatial goes with --methods"),
+        (["--methods", "none"], "--methods goes with --grid"),
+    ],
+)
+def test_bad_methods_requests_are_one_line(tiny_models_dir, arguments, needle):
+    result = CliRunner().invoke(
+        cli.main,
+        ["evaluate", "--models", str(tiny_models_dir), "--limit", "5", *arguments],
+    )
+    assert result.exit_code != 0
+    assert needle in result.output
+    assert "Traceback" not in result.output

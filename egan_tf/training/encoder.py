@@ -217,10 +217,12 @@ def _train_fold(
     fold_train = _subset(train_arrays, train_indices)
     fold_validation = _subset(train_arrays, validation_indices)
     keras.utils.set_random_seed(training_config.seed + fold)
-    encoder = build_encoder(model_config)
-    if initial_encoder is not None:
-        # Fine-tuning: every fold starts from the same trained encoder; a
-        # checkpoint restored below still takes precedence.
+    if initial_encoder is None:
+        encoder = build_encoder(model_config)
+    else:
+        # Fine-tuning: every fold starts from a copy of the same trained
+        # encoder; a checkpoint restored below still takes precedence.
+        encoder = keras.models.clone_model(initial_encoder)
         encoder.set_weights(initial_encoder.get_weights())
     optimizer = keras.optimizers.Adam(
         training_config.learning_rate, beta_1=training_config.beta_1

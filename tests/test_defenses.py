@@ -1,0 +1,138 @@
+"""Tests of the defence methods on toy networks."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import tiny_defense_models
+
+from egan_tf import defenses
+from egan_tf.defenses import DefenseConfig, Method
+from egan_tf.model_io import ModelFileError
+
+
+@pytest.fixture(scope="module")
+def models():
+    return tiny_defense_models()
+
+
+def _batch(mnist_test, count=6):
+    images = tf.constant(mnist_test.images[:count].astype(np.float32) / 255.0)
+    return images, tf.fill([count], 0.2), tf.fill([count], 30.0)
+
+
+def test_every_method_gives_logits_for_every_image(models, mnist_test):
+    images, length, angle = _batch(mnist_test)
+    functions = defenses.make_method_functions(models, DefenseConfig(), list(Method))
+    assert set(functions) == set(Method)
+    for method, function in functions.items():
+        logits = function(images, length, angle)
+        assert logits.shape == (6, 10), method
+        assert np.all(np.isfinite(logits.numpy())), method
+
+
+def test_none_and_egan_match_the_networks_directly(models, mnist_test):
+    images, length, angle = _batch(mnist_test)
+    functions = defenses.make_method_functions(
+        models, DefenseConfig(), [Method.NONE, Method.EGAN]
+    )
+    np.testing.assert_allclose(
+        functions[Method.NONE](images, length, angle), models.classifier(images)
+    )
+    restored = models.generator(models.encoder(images))
+    np.testing.assert_allclose(
+        functions[Method.EGAN](images, length, angle), models.classifier(restored)
+    )
+
+
+@pytest.mark.parametrize(
+    ("gate_length", "same_as"), [(1e9, Method.NONE), (-1.0, Method.EGAN_BLUR)]
+)
+def test_the_gate_routes_to_c_or_to_the_blur_encoder(
+    models, mnist_test, gate_length, same_as
+):
+    images, length, angle = _batch(mnist_test)
+    config = DefenseConfig(gate_length=gate_length)
+    functions = defenses.make_method_functions(models, config, [Method.GATED, same_as])
+    np.testing.assert_allclose(
+        functions[Method.GATED](images, length, angle),
+        functions[same_as](images, length, angle),
+        atol=1e-6,
+    )
+
+
+def test_refining_the_latent_finds_a_latent_that_explains_the_image(models):
+    # An image G can draw exactly, blurred; the search starts off the mark.
+    rng = np.random.default_rng(0)
+    target = tf.constant(rng.normal(size=[6, 8]), tf.float32)
+    length, angle = tf.fill([6], 0.2), tf.fill([6], 30.0)
+    images = defenses.apply_motion_blur(models.generator(target), length, angle)
+    start = target + tf.constant(rng.normal(scale=0.5, size=[6, 8]), tf.float32)
+
+    def error(latent):
+        rendered = defenses.apply_motion_blur(models.generator(latent), length, angle)
+        return float(tf.reduce_sum(tf.square(rendered - images)))
+
+    refined = defenses.refine_latent(
+        models.generator, start, images, length, angle, steps=30, learning_rate=0.05
+    )
+    assert error(refined) < 0.5 * error(start)
+    unchanged = defenses.refine_latent(
+        models.generator, start, images, length, angle, steps=0, learning_rate=0.05
+    )
+    np.testing.assert_array_equal(unchanged, start)
+
+
+def test_estimate_blur_reads_length_and_angle_off_the_estimator(models, mnist_test):
+    images, _, _ = _batch(mnist_test)
+    predicted = models.blur_estimator(images).numpy()
+    length, angle = defenses.estimate_blur(models, images)
+    np.testing.assert_allclose(length, np.maximum(predicted[:, 0], 0), atol=1e-6)
+    expected = np.degrees(np.arctan2(predicted[:, 2], predicted[:, 1]))
+    np.testing.assert_allclose(angle, expected, atol=1e-3)
+
+
+def test_a_method_without_its_network_names_the_missing_file():
+    models = tiny_defense_models(with_optional=False)
+    defenses.make_method_functions(models, DefenseConfig(), [Method.NONE, Method.EGAN])
+    with pytest.raises(
+        ModelFileError, match=r"gated needs encoder_blur\.keras, blur_est"
+    ):
+        defenses.make_method_functions(models, DefenseConfig(), [Method.GATED])
+    with pytest.raises(ModelFileError, match=r"classifier_augment\.keras"):
+        defenses.check_methods_available(models, ["augment"])
+
+
+def test_parse_methods():
+    assert defenses.parse_methods("none, egan,none") == (Method.NONE, Method.EGAN)
+    assert defenses.parse_methods("all") == tuple(Method)
+    for bad in ("", "egan,magic", "ALL"):
+        with pytest.raises(ValueError, match="Methods are none, egan"):
+            defenses.parse_methods(bad)
+
+
+def test_defense_config_is_read_from_the_models_folder(tmp_path):
+    assert defenses.load_defense_config(str(tmp_path)) == DefenseConfig()
+    (tmp_path / "defense.json").write_text(
+        json.dumps({"config": {"gate_length": 0.07}})
+    )
+    assert defenses.load_defense_config(str(tmp_path)).gate_length == 0.07
+    (tmp_path / "defense.json").write_text(json.dumps({"config": {"gate": 1}}))
+    with pytest.raises(ModelFileError, match=r"defense\.json"):
+        defenses.load_defense_config(str(tmp_path))
+    with pytest.raises(ValueError, match="refine_steps"):
+        DefenseConfig(refine_steps=-1)
+
+
+def test_method_views_show_what_the_classifier_sees(models, mnist_test):
+    images, _, _ = _batch(mnist_test, 4)
+    views = defenses.method_views(
+        models, DefenseConfig(), list(Method), images, 0.2, 30.0
+    )
+    titles = [title for title, _, _ in views]
+    assert titles[0] == "blurred, C"
+    assert titles[1:] == [str(m) for m in Method if m != Method.NONE]
+    for _, seen, labels in views:
+        assert seen.shape == (4, 28, 28, 1)
+        assert labels.shape == (4,)

@@ -1,0 +1,130 @@
+"""Tests of the side-by-side evaluation of the defences."""
+
+import numpy as np
+import pytest
+from helpers import tiny_defense_models
+
+from egan_tf import reporting
+from egan_tf.defenses import DefenseConfig, Method
+from egan_tf.grid import evaluate_grid
+from egan_tf.methods_grid import BlurKind, evaluate_methods_grid, time_methods
+from egan_tf.model_io import ShippedModels
+
+
+@pytest.fixture(scope="module")
+def models():
+    return tiny_defense_models()
+
+
+@pytest.fixture(scope="module")
+def fourier_result(models, mnist_test):
+    return evaluate_methods_grid(
+        models, DefenseConfig(), mnist_test.take(40), list(Method),
+        (0.1, 0.2), (0.0, 45.0), length_scale=2.0, show_progress=False,
+    )  # fmt: skip
+
+
+def test_records_cover_every_method_and_setting(fourier_result):
+    result = fourier_result
+    assert result.methods == tuple(str(m) for m in Method)
+    assert [(p.length, p.angle) for p in result.grid] == [
+        (0.1, 0.0), (0.1, 45.0), (0.2, 0.0), (0.2, 45.0),
+    ]  # fmt: skip
+    assert result.grid[-1].applied_length == pytest.approx(0.4)
+    for accuracy in [result.clean, *(p.accuracy for p in result.grid)]:
+        assert set(accuracy) == set(result.methods)
+        assert all(0.0 <= value <= 1.0 for value in accuracy.values())
+    assert result.clean_estimator.angle_mae_degrees is None
+    assert result.grid[-1].estimator.angle_mae_degrees is not None
+
+
+def test_none_and_egan_agree_with_the_paper_grid_evaluator(
+    models, mnist_test, fourier_result
+):
+    # Two independent code paths over the same blur must give the same counts.
+    paper = evaluate_grid(
+        ShippedModels(models.classifier, models.generator, models.encoder),
+        mnist_test.take(40), (0.1, 0.2), (0.0, 45.0), length_scale=2.0,
+        show_progress=False,
+    )  # fmt: skip
+    assert fourier_result.clean["none"] == paper.clean_accuracy
+    assert fourier_result.clean["egan"] == paper.egan_accuracy
+    for point in paper.grid:
+        methods_point = fourier_result.point(point.length, point.angle)
+        assert methods_point.accuracy["none"] == pytest.approx(
+            point.accuracy_blurred_all
+        )
+        assert methods_point.accuracy["egan"] == pytest.approx(
+            point.accuracy_defended_all, abs=1 / 40
+        )
+
+
+def test_the_spatial_blur_gives_its_own_numbers(models, mnist_test, fourier_result):
+    spatial = evaluate_methods_grid(
+        models, DefenseConfig(), mnist_test.take(40), ["none", "wiener-oracle"],
+        (0.1, 0.2), (0.0, 45.0), length_scale=2.0, blur_kind=BlurKind.SPATIAL,
+        show_progress=False,
+    )  # fmt: skip
+    assert spatial.blur_kind == "spatial"
+    assert spatial.clean["none"] == fourier_result.clean["none"]
+    assert spatial.methods == ("none", "wiener-oracle")
+
+
+def test_time_methods_reports_a_cost_for_each(models, mnist_test):
+    costs = time_methods(
+        models,
+        DefenseConfig(),
+        ["none", "egan-refine"],
+        mnist_test.images[:8],
+        0.2,
+        0.0,
+        1,
+    )
+    assert set(costs) == {"none", "egan-refine"}
+    assert all(cost > 0 for cost in costs.values())
+
+
+def test_json_and_table_layouts(models, mnist_test, fourier_result):
+    payload = reporting.methods_json(fourier_result, {"none": 0.1})
+    assert set(payload["clean_methods"]) == set(fourier_result.methods)
+    assert (
+        payload["grid"][0]["methods"]["none"] == fourier_result.grid[0].accuracy["none"]
+    )
+    paper = evaluate_grid(
+        ShippedModels(models.classifier, models.generator, models.encoder),
+        mnist_test.take(40), (0.1, 0.2), (0.0, 45.0), length_scale=2.0,
+        show_progress=False,
+    )  # fmt: skip
+    merged = reporting.attach_methods(reporting.grid_json(paper), payload)
+    assert merged["clean_accuracy"] == paper.clean_accuracy
+    assert merged["clean_methods"] == payload["clean_methods"]
+    assert merged["grid"][3]["methods"] == payload["grid"][3]["methods"]
+    assert "accuracy_blurred" in merged["grid"][3]
+    text = reporting.format_methods_grid(fourier_result, {"none": 0.1})
+    lines = text.splitlines()
+    assert "best EGAN - none" in lines[1]
+    assert lines[3].split()[0] == "clean"
+    best = max(
+        fourier_result.clean[m] for m in ("egan", "egan-blur", "egan-refine", "gated")
+    )
+    assert float(lines[3].split()[-1]) == pytest.approx(
+        100 * (best - fourier_result.clean["none"]), abs=0.01
+    )
+    assert "Cost, ms per image: none 0.10" in text
+
+
+def test_bad_requests_are_refused(models, mnist_test):
+    with pytest.raises(ValueError, match="No methods"):
+        evaluate_methods_grid(
+            models, DefenseConfig(), mnist_test.take(4), [], (0.1,), (0.0,)
+        )
+    with pytest.raises(ValueError, match="lengths"):
+        evaluate_methods_grid(
+            models, DefenseConfig(), mnist_test.take(4), ["none"], (-0.1,), (0.0,)
+        )
+    assert np.isfinite(
+        evaluate_methods_grid(
+            models, DefenseConfig(), mnist_test.take(4), ["none"], (0.0,), (0.0,),
+            show_progress=False,
+        ).grid[0].accuracy["none"]
+    )  # fmt: skip
