@@ -810,6 +810,11 @@ def export_command(models_dir, output, serving_base_path, data_dir, measure, lim
             f"Exported serving_default on {measured['examples']} test images: "
             f"defended {100 * measured['defended_accuracy']:.2f}%, "
             f"undefended {100 * measured['undefended_accuracy']:.2f}%"
+            + (
+                f", defend_adaptive {100 * measured['adaptive_accuracy']:.2f}%"
+                if "adaptive_accuracy" in measured
+                else ""
+            )
         )
 
 

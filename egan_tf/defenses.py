@@ -67,20 +67,30 @@ class DefenseConfig:
         refine_learning_rate: Their step size.
         wiener_noise_to_signal: K of the Wiener filter.
         gate_length: `gated` sends an image straight to C when B estimates
-            its blur length below this (a fraction of the image side). Chosen
-            on held-out training images, never on the test set; see
-            `experiments/choose_gate.py` and `saved_models/defense.json`.
+            its blur length below this (a fraction of the image side).
+        gated_restorer: What `gated` does with the other images: the
+            `egan-blur` or the `egan-refine` path.
+
+    The shipped values are chosen on training images the kept blur encoder
+    never trained on, never on the test set: `experiments/choose_defense.py`
+    writes them to `saved_models/defense.json`.
     """
 
     refine_steps: int = 5
     refine_learning_rate: float = 0.05
     wiener_noise_to_signal: float = 0.01
     gate_length: float = 0.1
+    gated_restorer: str = "egan-blur"
 
     def __post_init__(self):
         if self.refine_steps < 0:
             raise ValueError(
                 f"refine_steps must be ≥ 0. Received: refine_steps={self.refine_steps}"
+            )
+        if self.gated_restorer not in ("egan-blur", "egan-refine"):
+            raise ValueError(
+                "gated_restorer must be egan-blur or egan-refine. "
+                f"Received: gated_restorer={self.gated_restorer}"
             )
         if not self.wiener_noise_to_signal > 0:
             raise ValueError(
@@ -271,17 +281,31 @@ def refine_latent(
     return latent
 
 
-MethodFunction = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tf.Tensor]
+@dataclasses.dataclass(frozen=True)
+class MethodOutput:
+    """What a method gives for a batch.
+
+    Attributes:
+        logits: float32 [batch, 10], the classifier's logits.
+        classified: float32 [batch, 28, 28, 1] in [0, 1], the image the
+            classifier saw: the input itself, or its restoration.
+    """
+
+    logits: tf.Tensor
+    classified: tf.Tensor
+
+
+MethodFunction = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], MethodOutput]
 
 
 def make_method_functions(
     models: DefenseModels, config: DefenseConfig, methods
 ) -> dict[Method, MethodFunction]:
-    """One function per method: (images, true_length, true_angle) -> logits.
+    """One function per method: (images, true_length, true_angle) -> MethodOutput.
 
     images float32 [batch, 28, 28, 1] in [0, 1]; true_length, true_angle
-    float32 [batch] (read only by `wiener-oracle`); logits float32 [batch, 10].
-    The functions are plain Python: trace them inside a `tf.function`.
+    float32 [batch] (read only by `wiener-oracle`). The functions are plain
+    Python: trace them inside a `tf.function`.
 
     Raises:
         ModelFileError: When a method's networks are not loaded.
@@ -290,24 +314,21 @@ def make_method_functions(
     check_methods_available(models, methods)
     classifier, generator = models.classifier, models.generator
 
-    def classify(images):
-        return classifier(images, training=False)
-
-    def egan_blur_path(images):
-        return classify(
-            generator(models.encoder_blur(images, training=False), training=False)
-        )
+    def classified_by_c(images):
+        return MethodOutput(classifier(images, training=False), images)
 
     def none(images, length, angle):
-        return classify(images)
+        return classified_by_c(images)
 
     def egan(images, length, angle):
-        return classify(
+        return classified_by_c(
             generator(models.encoder(images, training=False), training=False)
         )
 
     def egan_blur(images, length, angle):
-        return egan_blur_path(images)
+        return classified_by_c(
+            generator(models.encoder_blur(images, training=False), training=False)
+        )
 
     def egan_refine(images, length, angle):
         estimated_length, estimated_angle = estimate_blur(models, images)
@@ -320,28 +341,43 @@ def make_method_functions(
             config.refine_steps,
             config.refine_learning_rate,
         )
-        return classify(generator(latent, training=False))
+        return classified_by_c(generator(latent, training=False))
 
     def gated(images, length, angle):
         estimated_length, _ = estimate_blur(models, images)
         sharp = estimated_length < config.gate_length
-        return tf.where(sharp[:, tf.newaxis], classify(images), egan_blur_path(images))
+        restorer = (
+            egan_refine if config.gated_restorer == Method.EGAN_REFINE else egan_blur
+        )
+        restored = restorer(images, length, angle)
+        return MethodOutput(
+            tf.where(
+                sharp[:, tf.newaxis],
+                classifier(images, training=False),
+                restored.logits,
+            ),
+            tf.where(
+                sharp[:, tf.newaxis, tf.newaxis, tf.newaxis],
+                images,
+                restored.classified,
+            ),
+        )
 
     def wiener(images, length, angle):
         estimated_length, estimated_angle = estimate_blur(models, images)
-        return classify(
+        return classified_by_c(
             wiener_deconvolve(
                 images, estimated_length, estimated_angle, config.wiener_noise_to_signal
             )
         )
 
     def wiener_oracle(images, length, angle):
-        return classify(
+        return classified_by_c(
             wiener_deconvolve(images, length, angle, config.wiener_noise_to_signal)
         )
 
     def augment(images, length, angle):
-        return models.classifier_augment(images, training=False)
+        return MethodOutput(models.classifier_augment(images, training=False), images)
 
     table = {
         Method.NONE: none,
@@ -372,62 +408,18 @@ def method_views(
 
     Returns:
         (row title, images float32 [count, 28, 28, 1], predicted labels int64
-        [count]) for the blurred input and then for each method, in order.
+        [count]) for the blurred input seen by C, then for each other method.
     """
-    methods = [Method(method) for method in methods]
-    check_methods_available(models, methods)
     count = int(images.shape[0])
     blurred = apply_motion_blur(images, length, angle)
     true_length = tf.fill([count], float(length))
     true_angle = tf.fill([count], float(angle))
-    functions = make_method_functions(models, config, methods)
-
-    def seen_by_classifier(method):
-        if method == Method.EGAN:
-            return models.generator(models.encoder(blurred, training=False))
-        if method == Method.EGAN_BLUR:
-            return models.generator(models.encoder_blur(blurred, training=False))
-        if method == Method.EGAN_REFINE:
-            estimated_length, estimated_angle = estimate_blur(models, blurred)
-            latent = refine_latent(
-                models.generator,
-                models.encoder_blur(blurred, training=False),
-                blurred,
-                estimated_length,
-                estimated_angle,
-                config.refine_steps,
-                config.refine_learning_rate,
-            )
-            return models.generator(latent, training=False)
-        if method == Method.GATED:
-            estimated_length, _ = estimate_blur(models, blurred)
-            restored = models.generator(models.encoder_blur(blurred, training=False))
-            sharp = estimated_length < config.gate_length
-            return tf.where(
-                sharp[:, tf.newaxis, tf.newaxis, tf.newaxis], blurred, restored
-            )
-        if method in (Method.WIENER, Method.WIENER_ORACLE):
-            if method == Method.WIENER:
-                use_length, use_angle = estimate_blur(models, blurred)
-            else:
-                use_length, use_angle = true_length, true_angle
-            return wiener_deconvolve(
-                blurred, use_length, use_angle, config.wiener_noise_to_signal
-            )
-        return blurred  # none and augment classify the blurred image itself
-
-    views = [
-        (
-            "blurred, C",
-            blurred.numpy(),
-            tf.argmax(models.classifier(blurred, training=False), -1).numpy(),
-        )
-    ]
-    for method in methods:
-        if method == Method.NONE:
-            continue
-        labels = tf.argmax(functions[method](blurred, true_length, true_angle), -1)
+    ordered = [Method.NONE] + [Method(m) for m in methods if Method(m) != Method.NONE]
+    views = []
+    for method, function in make_method_functions(models, config, ordered).items():
+        output = function(blurred, true_length, true_angle)
+        title = "blurred, C" if method == Method.NONE else str(method)
         views.append(
-            (str(method), np.asarray(seen_by_classifier(method)), labels.numpy())
+            (title, np.asarray(output.classified), tf.argmax(output.logits, -1).numpy())
         )
     return views

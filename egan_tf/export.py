@@ -36,10 +36,27 @@ from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow.python.framework import op_def_registry
 
 from egan_tf.blur import apply_motion_blur
-from egan_tf.config import IMAGE_SHAPE, NUM_CLASSES, write_json_atomically
+from egan_tf.config import (
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    config_to_dict,
+    write_json_atomically,
+)
 from egan_tf.data import MnistArrays
+from egan_tf.defenses import (
+    DEFENSE_CONFIG_FILE,
+    DefenseConfig,
+    DefenseModels,
+    Method,
+    load_defense_config,
+    load_defense_models,
+    make_method_functions,
+)
 from egan_tf.model_io import (
+    AUGMENTED_CLASSIFIER_FILE,
+    BLUR_ESTIMATOR_FILE,
     CLASSIFIER_FILE,
+    ENCODER_BLUR_FILE,
     ENCODER_FILE,
     GENERATOR_FILE,
     ShippedModels,
@@ -63,6 +80,7 @@ class Signature(enum.StrEnum):
     BLUR = "blur"
     BLUR_AND_DEFEND = "blur_and_defend"
     CLASSIFY = "classify"
+    DEFEND_ADAPTIVE = "defend_adaptive"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +145,31 @@ SIGNATURES: dict[Signature, SignatureContract] = {
             ),
         ),
         "blur, then the defence, on the blurred images",
+    ),
+    Signature.DEFEND_ADAPTIVE: SignatureContract(
+        (_IMAGES,),
+        (
+            TensorContract(
+                "probabilities",
+                tf.float32,
+                (None, NUM_CLASSES),
+                "softmax of the defence",
+            ),
+            TensorContract("label", tf.int64, (None,), "argmax of the defence"),
+            TensorContract(
+                "reconstruction",
+                tf.float32,
+                (None, *IMAGE_SHAPE),
+                "the image the classifier saw (restored, or x itself)",
+            ),
+            TensorContract(
+                "undefended_probabilities",
+                tf.float32,
+                (None, NUM_CLASSES),
+                "softmax of C(x)",
+            ),
+        ),
+        "the best defence measured beyond the paper (see export.json)",
     ),
     Signature.CLASSIFY: SignatureContract(
         (_IMAGES,),
@@ -204,13 +247,65 @@ def checked_blur_parameters(
     return checked[0], checked[1]
 
 
+@dataclasses.dataclass(frozen=True)
+class AdaptiveDefense:
+    """The defence behind `defend_adaptive`.
+
+    Attributes:
+        method: A method of `egan_tf.defenses` that needs no knowledge of the
+            true blur (not `wiener-oracle`).
+        models: The networks it runs on.
+        config: Its settings.
+    """
+
+    method: Method
+    models: DefenseModels
+    config: DefenseConfig
+
+    def __post_init__(self):
+        if self.method == Method.WIENER_ORACLE:
+            raise ExportError(
+                "wiener-oracle needs the true blur, which a request does not carry. "
+                f"Received: method={self.method}"
+            )
+
+
+def load_adaptive_defense(models_dir: str) -> AdaptiveDefense | None:
+    """The `adaptive_method` named in `defense.json` with its networks and
+    settings, or None when the file names none."""
+    path = os.path.join(models_dir, DEFENSE_CONFIG_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        method = json.load(handle).get("adaptive_method")
+    if method is None:
+        return None
+    return AdaptiveDefense(
+        Method(method), load_defense_models(models_dir), load_defense_config(models_dir)
+    )
+
+
+def load_export_models(
+    models_dir: str,
+) -> tuple[ShippedModels, AdaptiveDefense | None]:
+    """The networks of an export: C, G, E, and the adaptive defence when
+    `defense.json` names one, sharing the same C, G and E objects so that the
+    SavedModel stores each weight once."""
+    adaptive = load_adaptive_defense(models_dir)
+    if adaptive is None:
+        return load_shipped_models(models_dir, require_egan=True), None
+    shared = adaptive.models
+    return ShippedModels(shared.classifier, shared.generator, shared.encoder), adaptive
+
+
 def make_serving_functions(
-    models: ShippedModels,
+    models: ShippedModels, adaptive: AdaptiveDefense | None = None
 ) -> dict[Signature, Callable[..., dict[str, tf.Tensor]]]:
     """The Python functions behind each signature, on in-memory models.
 
     Exported as they are, and called directly by tests to compare the loaded
-    SavedModel with the in-memory pipeline.
+    SavedModel with the in-memory pipeline. `defend_adaptive` is there only
+    with `adaptive`.
 
     Returns:
         Signature -> function of the signature's inputs (float32 tensors, see
@@ -256,15 +351,38 @@ def make_serving_functions(
         probabilities, label = classify_checked(checked_images(images))
         return {"probabilities": probabilities, "label": label}
 
-    return {
+    functions = {
         Signature.SERVING_DEFAULT: serving_default,
         Signature.BLUR: blur,
         Signature.BLUR_AND_DEFEND: blur_and_defend,
         Signature.CLASSIFY: classify,
     }
+    if adaptive is not None:
+        defend = make_method_functions(
+            adaptive.models, adaptive.config, [adaptive.method]
+        )[adaptive.method]
+
+        def defend_adaptive(images):
+            images = checked_images(images)
+            # The true blur is unknown to a request; no exported method reads it.
+            unknown = tf.zeros(tf.shape(images)[:1])
+            output = defend(images, unknown, unknown)
+            probabilities = tf.nn.softmax(output.logits, axis=-1)
+            undefended_probabilities, _ = classify_checked(images)
+            return {
+                "probabilities": probabilities,
+                "label": tf.argmax(probabilities, axis=-1),
+                "reconstruction": output.classified,
+                "undefended_probabilities": undefended_probabilities,
+            }
+
+        functions[Signature.DEFEND_ADAPTIVE] = defend_adaptive
+    return functions
 
 
-def build_export_archive(models: ShippedModels) -> keras.export.ExportArchive:
+def build_export_archive(
+    models: ShippedModels, adaptive: AdaptiveDefense | None = None
+) -> keras.export.ExportArchive:
     """An `ExportArchive` with one endpoint per signature over C, G and E.
 
     `serving_default` is registered first and by name, so that it is the
@@ -273,7 +391,7 @@ def build_export_archive(models: ShippedModels) -> keras.export.ExportArchive:
     # No `track()` call: the archive tracks every variable the endpoints use,
     # and tracking the models as well would save each weight twice.
     archive = keras.export.ExportArchive()
-    for signature, function in make_serving_functions(models).items():
+    for signature, function in make_serving_functions(models, adaptive).items():
         archive.add_endpoint(
             name=str(signature), fn=function, input_signature=input_signature(signature)
         )
@@ -389,16 +507,21 @@ class ExportResult:
         version: The integer version written.
         path: `root/version`, the SavedModel directory.
         op_types: Every op type in the graph, as walked by `check_servable`.
+        signatures: The names of the exported signatures.
     """
 
     root: str
     version: int
     path: str
     op_types: frozenset[str]
+    signatures: tuple[str, ...] = ()
 
 
 def export_defense(
-    models: ShippedModels, root: str, serving_base_path: str = DOCKER_BASE_PATH
+    models: ShippedModels,
+    root: str,
+    serving_base_path: str = DOCKER_BASE_PATH,
+    adaptive: AdaptiveDefense | None = None,
 ) -> ExportResult:
     """Exports C, G, E and the blur as the next version under `root`.
 
@@ -413,13 +536,15 @@ def export_defense(
         serving_base_path: `base_path` written into `models.config`: where
             the model server sees `root` (default: the official docker
             image's /models/egan_defense).
+        adaptive: The defence of the extra `defend_adaptive` signature, or
+            None for the paper's signatures only.
 
     Returns:
         Where the export went.
     """
     # Everything that can be refused is checked before anything is written.
     config_text = models_config_text(serving_base_path)
-    archive = build_export_archive(models)
+    archive = build_export_archive(models, adaptive)
     os.makedirs(root, exist_ok=True)
     version = next_version(root)
     staging = tempfile.mkdtemp(prefix=f".staging-{version}-", dir=root)
@@ -435,7 +560,8 @@ def export_defense(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _write_text_atomically(os.path.join(root, MODELS_CONFIG_FILE), config_text)
-    return ExportResult(root, version, final_path, frozenset(op_types))
+    signatures = tuple(str(name) for name in make_serving_functions(models, adaptive))
+    return ExportResult(root, version, final_path, frozenset(op_types), signatures)
 
 
 def measure_saved_model(
@@ -447,24 +573,34 @@ def measure_saved_model(
     numbers describe the artifact that is shipped.
 
     Returns:
-        {"examples", "defended_accuracy", "undefended_accuracy"}, accuracies
+        {"examples", "defended_accuracy", "undefended_accuracy"}, and
+        "adaptive_accuracy" when the export has `defend_adaptive`; accuracies
         as fractions in [0, 1].
     """
-    serving = tf.saved_model.load(saved_model_dir).signatures[
-        str(Signature.SERVING_DEFAULT)
-    ]
-    defended, undefended = [], []
+    signatures = tf.saved_model.load(saved_model_dir).signatures
+    serving = signatures[str(Signature.SERVING_DEFAULT)]
+    adaptive = signatures.get(str(Signature.DEFEND_ADAPTIVE))
+    defended, undefended, adaptive_labels = [], [], []
     for start in range(0, len(arrays), batch_size):
-        images = arrays.images[start : start + batch_size].astype(np.float32) / 255.0
-        outputs = serving(images=tf.constant(images))
+        images = tf.constant(
+            arrays.images[start : start + batch_size].astype(np.float32) / 255.0
+        )
+        outputs = serving(images=images)
         defended.append(outputs["label"].numpy())
         undefended.append(np.argmax(outputs["undefended_probabilities"].numpy(), -1))
+        if adaptive is not None:
+            adaptive_labels.append(adaptive(images=images)["label"].numpy())
     labels = arrays.labels
-    return {
+    measured = {
         "examples": len(arrays),
         "defended_accuracy": float(np.mean(np.concatenate(defended) == labels)),
         "undefended_accuracy": float(np.mean(np.concatenate(undefended) == labels)),
     }
+    if adaptive_labels:
+        measured["adaptive_accuracy"] = float(
+            np.mean(np.concatenate(adaptive_labels) == labels)
+        )
+    return measured
 
 
 def file_sha256(path: str) -> str:
@@ -475,7 +611,7 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _signature_card() -> dict[str, dict]:
+def _signature_card(names) -> dict[str, dict]:
     def tensors(contracts):
         return {
             contract.key: {
@@ -493,10 +629,27 @@ def _signature_card() -> dict[str, dict]:
             "outputs": tensors(contract.outputs),
         }
         for signature, contract in SIGNATURES.items()
+        if str(signature) in names
     }
 
 
-def record_export(result: ExportResult, models_dir: str, measured: dict | None) -> dict:
+def _source_files(models_dir: str, adaptive: AdaptiveDefense | None) -> list[str]:
+    names = [CLASSIFIER_FILE, GENERATOR_FILE, ENCODER_FILE]
+    if adaptive is not None:
+        optional = [ENCODER_BLUR_FILE, AUGMENTED_CLASSIFIER_FILE, BLUR_ESTIMATOR_FILE]
+        names += [
+            name for name in optional if os.path.isfile(os.path.join(models_dir, name))
+        ]
+        names.append(DEFENSE_CONFIG_FILE)
+    return names
+
+
+def record_export(
+    result: ExportResult,
+    models_dir: str,
+    measured: dict | None,
+    adaptive: AdaptiveDefense | None = None,
+) -> dict:
     """Adds this version to `<root>/export.json` and returns its entry.
 
     The entry names the source networks by file and SHA-256, the signatures,
@@ -509,7 +662,14 @@ def record_export(result: ExportResult, models_dir: str, measured: dict | None) 
         "keras": keras.__version__,
         "sources": {
             name: {"file": name, "sha256": file_sha256(os.path.join(models_dir, name))}
-            for name in (CLASSIFIER_FILE, GENERATOR_FILE, ENCODER_FILE)
+            for name in _source_files(models_dir, adaptive)
+        },
+        "signatures": list(result.signatures),
+        "defend_adaptive": None
+        if adaptive is None
+        else {
+            "method": str(adaptive.method),
+            "config": config_to_dict(adaptive.config),
         },
         "op_types": sorted(result.op_types),
         "measured_on_mnist_test": measured,
@@ -519,7 +679,7 @@ def record_export(result: ExportResult, models_dir: str, measured: dict | None) 
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as handle:
             card = json.load(handle)
-    card["signatures"] = _signature_card()
+    card["signatures"] = _signature_card(result.signatures)
     card["versions"] = [
         version for version in card["versions"] if version["version"] != result.version
     ] + [entry]
@@ -536,7 +696,9 @@ def export_shipped_models(
     """Exports the shipped networks of `models_dir` and records the export.
 
     Args:
-        models_dir: Folder with classifier.keras, generator.keras, encoder.keras.
+        models_dir: Folder with classifier.keras, generator.keras, encoder.keras,
+            and, when its defense.json names an `adaptive_method`, the
+            networks that method needs.
         root: Folder of version directories.
         serving_base_path: `base_path` of `models.config`.
         test_arrays: Labelled images to measure the exported model on, or None.
@@ -544,9 +706,9 @@ def export_shipped_models(
     Returns:
         Where the export went, and its entry in `export.json`.
     """
-    models = load_shipped_models(models_dir, require_egan=True)
-    result = export_defense(models, root, serving_base_path)
+    models, adaptive = load_export_models(models_dir)
+    result = export_defense(models, root, serving_base_path, adaptive)
     measured = (
         None if test_arrays is None else measure_saved_model(result.path, test_arrays)
     )
-    return result, record_export(result, models_dir, measured)
+    return result, record_export(result, models_dir, measured, adaptive)

@@ -150,7 +150,8 @@ def make_methods_forward(
         shape = [len(settings), batch_size]
         labels = {
             str(method): tf.reshape(
-                tf.argmax(function(blurred, true_length, true_angle), axis=-1), shape
+                tf.argmax(function(blurred, true_length, true_angle).logits, axis=-1),
+                shape,
             )
             for method, function in functions.items()
         }
@@ -307,7 +308,7 @@ def time_methods(
     true_angle = tf.fill([count], float(angle))
     costs = {}
     for method, function in make_method_functions(models, config, methods).items():
-        compiled = tf.function(function)
+        compiled = tf.function(lambda *args, function=function: function(*args).logits)
         compiled(blurred, true_length, true_angle).numpy()
         seconds = []
         for _ in range(repeats):

@@ -27,8 +27,10 @@ def test_every_method_gives_logits_for_every_image(models, mnist_test):
     functions = defenses.make_method_functions(models, DefenseConfig(), list(Method))
     assert set(functions) == set(Method)
     for method, function in functions.items():
-        logits = function(images, length, angle)
+        output = function(images, length, angle)
+        logits = output.logits
         assert logits.shape == (6, 10), method
+        assert output.classified.shape == (6, 28, 28, 1), method
         assert np.all(np.isfinite(logits.numpy())), method
 
 
@@ -38,12 +40,12 @@ def test_none_and_egan_match_the_networks_directly(models, mnist_test):
         models, DefenseConfig(), [Method.NONE, Method.EGAN]
     )
     np.testing.assert_allclose(
-        functions[Method.NONE](images, length, angle), models.classifier(images)
+        functions[Method.NONE](images, length, angle).logits, models.classifier(images)
     )
     restored = models.generator(models.encoder(images))
-    np.testing.assert_allclose(
-        functions[Method.EGAN](images, length, angle), models.classifier(restored)
-    )
+    egan = functions[Method.EGAN](images, length, angle)
+    np.testing.assert_allclose(egan.logits, models.classifier(restored))
+    np.testing.assert_allclose(egan.classified, restored)
 
 
 @pytest.mark.parametrize(
@@ -55,11 +57,10 @@ def test_the_gate_routes_to_c_or_to_the_blur_encoder(
     images, length, angle = _batch(mnist_test)
     config = DefenseConfig(gate_length=gate_length)
     functions = defenses.make_method_functions(models, config, [Method.GATED, same_as])
-    np.testing.assert_allclose(
-        functions[Method.GATED](images, length, angle),
-        functions[same_as](images, length, angle),
-        atol=1e-6,
-    )
+    gated = functions[Method.GATED](images, length, angle)
+    expected = functions[same_as](images, length, angle)
+    np.testing.assert_allclose(gated.logits, expected.logits, atol=1e-6)
+    np.testing.assert_allclose(gated.classified, expected.classified, atol=1e-6)
 
 
 def test_refining_the_latent_finds_a_latent_that_explains_the_image(models):

@@ -25,7 +25,6 @@ from tensorflow.core.protobuf.config_pb2 import CallableOptions
 
 from egan_tf import export
 from egan_tf.export import SIGNATURES, Signature
-from egan_tf.model_io import load_shipped_models
 
 SHIPPED_ROOT = os.path.join(SAVED_MODELS, "egan_defense")
 TOLERANCE = 1e-5
@@ -68,6 +67,15 @@ DOCUMENTED_SIGNATURES = {
         {"images": ("DT_FLOAT", (-1, 28, 28, 1))},
         {"probabilities": ("DT_FLOAT", (-1, 10)), "label": ("DT_INT64", (-1,))},
     ),
+    "defend_adaptive": (
+        {"images": ("DT_FLOAT", (-1, 28, 28, 1))},
+        {
+            "probabilities": ("DT_FLOAT", (-1, 10)),
+            "label": ("DT_INT64", (-1,)),
+            "reconstruction": ("DT_FLOAT", (-1, 28, 28, 1)),
+            "undefended_probabilities": ("DT_FLOAT", (-1, 10)),
+        },
+    ),
 }
 
 
@@ -80,9 +88,7 @@ def shipped_export() -> str:
 
 @pytest.fixture(scope="module")
 def serving_functions():
-    return export.make_serving_functions(
-        load_shipped_models(SAVED_MODELS, require_egan=True)
-    )
+    return export.make_serving_functions(*export.load_export_models(SAVED_MODELS))
 
 
 def request_inputs(
@@ -462,3 +468,33 @@ def test_export_needs_the_whole_egan(tiny_models, tmp_path):
         export.export_defense(ShippedModels(tiny_models.classifier), str(tmp_path))
     with pytest.raises(export.ExportError, match="absolute"):
         export.models_config_text("models/egan_defense")
+
+
+def test_defend_adaptive_is_exported_only_with_an_adaptive_defence(tmp_path):
+    from helpers import tiny_defense_models
+
+    from egan_tf.defenses import DefenseConfig, Method
+    from egan_tf.model_io import ShippedModels
+
+    defense_models = tiny_defense_models()
+    shipped = ShippedModels(
+        defense_models.classifier, defense_models.generator, defense_models.encoder
+    )
+    adaptive = export.AdaptiveDefense(Method.GATED, defense_models, DefenseConfig())
+    result = export.export_defense(shipped, str(tmp_path), adaptive=adaptive)
+    assert result.signatures[-1] == "defend_adaptive"
+    assert export.unservable_op_types(result.op_types) == set()
+    loaded = tf.saved_model.load(result.path)
+    images = np.random.default_rng(0).random([3, 28, 28, 1]).astype(np.float32)
+    outputs = loaded.signatures["defend_adaptive"](images=tf.constant(images))
+    expected = export.make_serving_functions(shipped, adaptive)[
+        Signature.DEFEND_ADAPTIVE
+    ](tf.constant(images))
+    assert_outputs_match(
+        {key: value.numpy() for key, value in outputs.items()},
+        {key: value.numpy() for key, value in expected.items()},
+    )
+    plain = export.export_defense(shipped, str(tmp_path))
+    assert "defend_adaptive" not in plain.signatures
+    with pytest.raises(export.ExportError, match="true blur"):
+        export.AdaptiveDefense(Method.WIENER_ORACLE, defense_models, DefenseConfig())
