@@ -313,9 +313,23 @@ def make_method_functions(
     methods = [Method(method) for method in methods]
     check_methods_available(models, methods)
     classifier, generator = models.classifier, models.generator
+    # Several methods start from the same pieces (C(x), B's estimate, the
+    # refined latent). Within one trace they get the same input tensor, so
+    # each piece is computed once per input and shared.
+    shared: dict[tuple[str, object], object] = {}
+
+    def once(name, images, compute):
+        key = (name, images.ref())
+        if key not in shared:
+            shared[key] = compute()
+        return shared[key]
 
     def classified_by_c(images):
-        return MethodOutput(classifier(images, training=False), images)
+        logits = once("C", images, lambda: classifier(images, training=False))
+        return MethodOutput(logits, images)
+
+    def estimate(images):
+        return once("B", images, lambda: estimate_blur(models, images))
 
     def none(images, length, angle):
         return classified_by_c(images)
@@ -326,35 +340,40 @@ def make_method_functions(
         )
 
     def egan_blur(images, length, angle):
-        return classified_by_c(
-            generator(models.encoder_blur(images, training=False), training=False)
+        return once(
+            "egan-blur",
+            images,
+            lambda: classified_by_c(
+                generator(models.encoder_blur(images, training=False), training=False)
+            ),
         )
 
     def egan_refine(images, length, angle):
-        estimated_length, estimated_angle = estimate_blur(models, images)
-        latent = refine_latent(
-            generator,
-            models.encoder_blur(images, training=False),
-            images,
-            estimated_length,
-            estimated_angle,
-            config.refine_steps,
-            config.refine_learning_rate,
-        )
-        return classified_by_c(generator(latent, training=False))
+        def compute():
+            estimated_length, estimated_angle = estimate(images)
+            latent = refine_latent(
+                generator,
+                models.encoder_blur(images, training=False),
+                images,
+                estimated_length,
+                estimated_angle,
+                config.refine_steps,
+                config.refine_learning_rate,
+            )
+            return classified_by_c(generator(latent, training=False))
+
+        return once("egan-refine", images, compute)
 
     def gated(images, length, angle):
-        estimated_length, _ = estimate_blur(models, images)
+        estimated_length, _ = estimate(images)
         sharp = estimated_length < config.gate_length
-        restorer = (
-            egan_refine if config.gated_restorer == Method.EGAN_REFINE else egan_blur
-        )
-        restored = restorer(images, length, angle)
+        if config.gated_restorer == Method.EGAN_REFINE:
+            restored = egan_refine(images, length, angle)
+        else:
+            restored = egan_blur(images, length, angle)
         return MethodOutput(
             tf.where(
-                sharp[:, tf.newaxis],
-                classifier(images, training=False),
-                restored.logits,
+                sharp[:, tf.newaxis], classified_by_c(images).logits, restored.logits
             ),
             tf.where(
                 sharp[:, tf.newaxis, tf.newaxis, tf.newaxis],
@@ -364,7 +383,7 @@ def make_method_functions(
         )
 
     def wiener(images, length, angle):
-        estimated_length, estimated_angle = estimate_blur(models, images)
+        estimated_length, estimated_angle = estimate(images)
         return classified_by_c(
             wiener_deconvolve(
                 images, estimated_length, estimated_angle, config.wiener_noise_to_signal

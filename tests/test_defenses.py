@@ -49,13 +49,18 @@ def test_none_and_egan_match_the_networks_directly(models, mnist_test):
 
 
 @pytest.mark.parametrize(
-    ("gate_length", "same_as"), [(1e9, Method.NONE), (-1.0, Method.EGAN_BLUR)]
+    ("gate_length", "restorer", "same_as"),
+    [
+        (1e9, "egan-blur", Method.NONE),
+        (-1.0, "egan-blur", Method.EGAN_BLUR),
+        (-1.0, "egan-refine", Method.EGAN_REFINE),
+    ],
 )
-def test_the_gate_routes_to_c_or_to_the_blur_encoder(
-    models, mnist_test, gate_length, same_as
+def test_the_gate_routes_to_c_or_to_the_restorer(
+    models, mnist_test, gate_length, restorer, same_as
 ):
     images, length, angle = _batch(mnist_test)
-    config = DefenseConfig(gate_length=gate_length)
+    config = DefenseConfig(gate_length=gate_length, gated_restorer=restorer)
     functions = defenses.make_method_functions(models, config, [Method.GATED, same_as])
     gated = functions[Method.GATED](images, length, angle)
     expected = functions[same_as](images, length, angle)
