@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 
 from egan_tf.config import (
+    BLUR_ENCODER_TRAINING,
+    DEFAULT_BLUR_ESTIMATOR_TRAINING,
     DEFAULT_CLASSIFIER_TRAINING,
     PAPER_CROSS_VALIDATION,
     PAPER_ENCODER_TRAINING,
     PAPER_GAN_TRAINING,
+    BlurEstimatorConfig,
+    BlurSamplingConfig,
     ClassifierConfig,
     EganConfig,
     EncoderLossConfig,
 )
 from egan_tf.data import load_mnist
+from egan_tf.training.blur_estimator import train_and_save_blur_estimator
 from egan_tf.training.classifier import train_and_save_classifier
 from egan_tf.training.encoder import train_and_save_encoder
 from egan_tf.training.gan import train_and_save_gan
@@ -26,7 +31,8 @@ def reproduce_all(
     logdir: str | None = None,
     show_progress: bool = True,
 ) -> dict[str, dict]:
-    """Trains C, then the GAN, then E with the default (paper) schedules.
+    """Trains C, then the GAN, then E with the default (paper) schedules, then
+    the beyond-the-paper networks: E_blur, C_aug and the blur estimator B.
 
     Each stage checkpoints under `work_dir/<stage>`, so rerunning after an
     interruption resumes the stage that was cut and skips finished ones
@@ -72,6 +78,46 @@ def reproduce_all(
         os.path.join(work_dir, "encoder"),
         models_dir,
         stage_logdir("encoder"),
+        show_progress,
+    )
+    # Beyond the paper: the blur-aware encoder, the augmented classifier and
+    # the blur estimator, all trained on the same random blur distribution.
+    blur = BlurSamplingConfig()
+    cards["encoder_blur"] = train_and_save_encoder(
+        BLUR_ENCODER_TRAINING,
+        EncoderLossConfig(),
+        PAPER_CROSS_VALIDATION,
+        models_dir,
+        train,
+        test,
+        os.path.join(work_dir, "encoder_blur"),
+        models_dir,
+        stage_logdir("encoder_blur"),
+        show_progress,
+        input_blur=blur,
+    )
+    cards["classifier_augment"] = train_and_save_classifier(
+        ClassifierConfig(),
+        DEFAULT_CLASSIFIER_TRAINING,
+        train,
+        test,
+        os.path.join(work_dir, "classifier_augment"),
+        models_dir,
+        stage_logdir("classifier_augment"),
+        show_progress,
+        augmentation=blur,
+    )
+    validation_examples = 5000
+    cards["blur_estimator"] = train_and_save_blur_estimator(
+        BlurEstimatorConfig(),
+        DEFAULT_BLUR_ESTIMATOR_TRAINING,
+        blur,
+        train,
+        test,
+        os.path.join(work_dir, "blur_estimator"),
+        models_dir,
+        stage_logdir("blur_estimator"),
+        validation_examples,
         show_progress,
     )
     return cards
