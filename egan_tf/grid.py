@@ -43,6 +43,14 @@ def wilson_interval(correct: int, total: int) -> tuple[float, float]:
     return (max(0.0, centre - half_width), min(1.0, centre + half_width))
 
 
+def find_point(points, length: float, angle: float):
+    """The record of `points` at (length, angle); KeyError when there is none."""
+    for point in points:
+        if point.length == length and point.angle == angle:
+            return point
+    raise KeyError(f"No grid point at length={length}, angle={angle}")
+
+
 @dataclasses.dataclass(frozen=True)
 class GridPoint:
     """Accuracies at one blur setting.
@@ -84,10 +92,7 @@ class GridResult:
 
     def point(self, length: float, angle: float) -> GridPoint:
         """The record at (length, angle)."""
-        for point in self.grid:
-            if point.length == length and point.angle == angle:
-                return point
-        raise KeyError(f"No grid point at length={length}, angle={angle}")
+        return find_point(self.grid, length, angle)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -110,6 +115,32 @@ def validate_grid_values(values: Sequence[float], name: str, minimum=None) -> tu
                 + f". Received: {name}={list(values)}"
             )
     return values
+
+
+def validate_grid_request(
+    lengths: Sequence[float],
+    angles: Sequence[float],
+    length_scale: float,
+    examples: int,
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Checks the arguments every grid evaluation takes.
+
+    Returns:
+        The lengths and angles as tuples of floats.
+
+    Raises:
+        ValueError: For empty, negative or non-finite lengths or angles, a
+            non-positive length scale, or no examples.
+    """
+    lengths = validate_grid_values(lengths, "lengths", minimum=0.0)
+    angles = validate_grid_values(angles, "angles")
+    if not (math.isfinite(length_scale) and length_scale > 0):
+        raise ValueError(
+            f"length_scale must be finite and positive. Received: length_scale={length_scale}"
+        )
+    if examples == 0:
+        raise ValueError("No test examples to evaluate. Received: examples=0")
+    return lengths, angles
 
 
 def make_grid_forward(models: ShippedModels, lengths: np.ndarray, angles: np.ndarray):
@@ -170,14 +201,7 @@ def evaluate_grid(
     """
     if not models.has_egan:
         raise ModelFileError("The grid needs generator.keras and encoder.keras.")
-    lengths = validate_grid_values(lengths, "lengths", minimum=0.0)
-    angles = validate_grid_values(angles, "angles")
-    if not (math.isfinite(length_scale) and length_scale > 0):
-        raise ValueError(
-            f"length_scale must be finite and positive. Received: length_scale={length_scale}"
-        )
-    if len(arrays) == 0:
-        raise ValueError("No test examples to evaluate. Received: examples=0")
+    lengths, angles = validate_grid_request(lengths, angles, length_scale, len(arrays))
     # Setting 0 is the clean image; the grid follows in row-major (l, θ) order.
     pairs = [(0.0, 0.0)] + [(length, angle) for length in lengths for angle in angles]
     setting_lengths = np.array([pair[0] * length_scale for pair in pairs], np.float32)

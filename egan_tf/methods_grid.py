@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import math
 import statistics
 import time
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ from egan_tf.defenses import (
     estimate_blur,
     make_method_functions,
 )
-from egan_tf.grid import DEFAULT_GRID_BATCH_SIZE, validate_grid_values
+from egan_tf.grid import DEFAULT_GRID_BATCH_SIZE, find_point, validate_grid_request
 from egan_tf.spatial_blur import spatial_motion_blur
 from egan_tf.training.blur_estimator import angle_error_degrees
 
@@ -112,10 +111,8 @@ class MethodsGridResult:
     grid: list[MethodsPoint]
 
     def point(self, length: float, angle: float) -> MethodsPoint:
-        for point in self.grid:
-            if point.length == length and point.angle == angle:
-                return point
-        raise KeyError(f"No grid point at length={length}, angle={angle}")
+        """The record at (length, angle)."""
+        return find_point(self.grid, length, angle)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -210,14 +207,7 @@ def evaluate_methods_grid(
     methods = tuple(Method(method) for method in methods)
     if not methods:
         raise ValueError("No methods to evaluate. Received: methods=[]")
-    lengths = validate_grid_values(lengths, "lengths", minimum=0.0)
-    angles = validate_grid_values(angles, "angles")
-    if not (math.isfinite(length_scale) and length_scale > 0):
-        raise ValueError(
-            f"length_scale must be finite and positive. Received: length_scale={length_scale}"
-        )
-    if len(arrays) == 0:
-        raise ValueError("No test examples to evaluate. Received: examples=0")
+    lengths, angles = validate_grid_request(lengths, angles, length_scale, len(arrays))
     pairs = [(0.0, 0.0)] + [(length, angle) for length in lengths for angle in angles]
     settings = [(length * length_scale, angle) for length, angle in pairs]
     forward = make_methods_forward(models, config, methods, settings, blur_kind)
