@@ -70,6 +70,9 @@ class DefenseConfig:
             its blur length below this (a fraction of the image side).
         gated_restorer: What `gated` does with the other images: the
             `egan-blur` or the `egan-refine` path.
+        gate_confidence: When set, `gated` also keeps C's answer for an image
+            B finds blurred if C is at least this sure of it (its top softmax
+            probability), since a confident C is rarely wrong on mild blur.
 
     The shipped values are chosen on training images the kept blur encoder
     never trained on, never on the test set: `experiments/choose_defense.py`
@@ -81,6 +84,7 @@ class DefenseConfig:
     wiener_noise_to_signal: float = 0.01
     gate_length: float = 0.1
     gated_restorer: str = "egan-blur"
+    gate_confidence: float | None = None
 
     def __post_init__(self):
         if self.refine_steps < 0:
@@ -367,6 +371,11 @@ def make_method_functions(
     def gated(images, length, angle):
         estimated_length, _ = estimate(images)
         sharp = estimated_length < config.gate_length
+        if config.gate_confidence is not None:
+            confidence = tf.reduce_max(
+                tf.nn.softmax(classified_by_c(images).logits, axis=-1), axis=-1
+            )
+            sharp = sharp | (confidence >= config.gate_confidence)
         if config.gated_restorer == Method.EGAN_REFINE:
             restored = egan_refine(images, length, angle)
         else:

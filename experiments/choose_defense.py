@@ -9,7 +9,8 @@ issue (1 and 6) and left clean, and:
 
 * the Wiener filter's K maximises the mean accuracy of `wiener` (B's estimate);
 * the refinement step size maximises the mean accuracy of `egan-refine`;
-* the gate length and the gated restorer maximise the mean accuracy of `gated`.
+* the gate length, the confidence override and the gated restorer maximise
+  the mean accuracy of `gated`.
 
     python experiments/choose_defense.py --examples 2000
 """
@@ -25,8 +26,9 @@ import click
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 WIENER_CANDIDATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
-REFINE_RATE_CANDIDATES = (0.01, 0.03, 0.1)
-GATE_CANDIDATES = (0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.12, 0.15)
+REFINE_RATE_CANDIDATES = (0.03, 0.1, 0.2, 0.4)
+GATE_CANDIDATES = (0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.18, 0.2, 0.25)
+CONFIDENCE_CANDIDATES = (None, 0.9, 0.99, 0.999)
 LENGTH_SCALES = (1.0, 6.0)
 
 
@@ -86,6 +88,9 @@ def main(examples, refine_steps, models_dir, output):
         start = models.encoder_blur(blurred, training=False)
         outputs = {
             "none": classify(blurred),
+            "none_confidence": tf.reduce_max(
+                tf.nn.softmax(models.classifier(blurred, training=False)), axis=-1
+            ),
             "egan-blur": classify(models.generator(start, training=False)),
             "estimated_length": estimated_length,
         }
@@ -132,22 +137,31 @@ def main(examples, refine_steps, models_dir, output):
     }
     best_noise = max(wiener, key=wiener.get)
     best_rate = max(refine, key=refine.get)
+
+    def gated_labels(outputs, key, gate, confidence):
+        keep = outputs["estimated_length"] < gate
+        if confidence is not None:
+            keep = keep | (outputs["none_confidence"] >= confidence)
+        return np.where(keep, outputs["none"], outputs[key])
+
     gated = {}
     for restorer in ("egan-blur", "egan-refine"):
         key = "egan-blur" if restorer == "egan-blur" else f"refine {best_rate:g}"
         for gate in GATE_CANDIDATES:
-            gated[(restorer, gate)] = mean_accuracy(
-                lambda outputs, key=key, gate=gate: np.where(
-                    outputs["estimated_length"] < gate, outputs["none"], outputs[key]
+            for confidence in CONFIDENCE_CANDIDATES:
+                gated[(restorer, gate, confidence)] = mean_accuracy(
+                    lambda outputs, key=key, gate=gate, confidence=confidence: (
+                        gated_labels(outputs, key, gate, confidence)
+                    )
                 )
-            )
-    best_restorer, best_gate = max(gated, key=gated.get)
+    best_restorer, best_gate, best_confidence = max(gated, key=gated.get)
     config = DefenseConfig(
         refine_steps=refine_steps,
         refine_learning_rate=best_rate,
         wiener_noise_to_signal=best_noise,
         gate_length=best_gate,
         gated_restorer=best_restorer,
+        gate_confidence=best_confidence,
     )
     payload = {
         "config": config_to_dict(config),
@@ -162,9 +176,9 @@ def main(examples, refine_steps, models_dir, output):
             "egan-blur": mean_accuracy("egan-blur"),
             "wiener, by K": {f"{k:g}": v for k, v in wiener.items()},
             "egan-refine, by step size": {f"{k:g}": v for k, v in refine.items()},
-            "gated, by restorer and gate": {
-                f"{restorer} {gate:g}": value
-                for (restorer, gate), value in gated.items()
+            "gated, by restorer, gate and confidence": {
+                f"{restorer} {gate:g} {confidence}": value
+                for (restorer, gate, confidence), value in gated.items()
             },
         },
     }

@@ -142,3 +142,24 @@ def test_method_views_show_what_the_classifier_sees(models, mnist_test):
     for _, seen, labels in views:
         assert seen.shape == (4, 28, 28, 1)
         assert labels.shape == (4,)
+
+
+def test_a_confident_classifier_keeps_its_answer_through_the_gate(models, mnist_test):
+    images, length, angle = _batch(mnist_test)
+    always_blurred = {"gate_length": -1.0}
+    functions = defenses.make_method_functions(
+        models, DefenseConfig(**always_blurred, gate_confidence=0.0), ["gated", "none"]
+    )
+    np.testing.assert_allclose(
+        functions[Method.GATED](images, length, angle).logits,
+        functions[Method.NONE](images, length, angle).logits,
+    )
+    never_sure = DefenseConfig(**always_blurred, gate_confidence=1.5)
+    functions = defenses.make_method_functions(
+        models, never_sure, ["gated", "egan-blur"]
+    )
+    np.testing.assert_allclose(
+        functions[Method.GATED](images, length, angle).logits,
+        functions[Method.EGAN_BLUR](images, length, angle).logits,
+        atol=1e-6,
+    )
