@@ -10,7 +10,10 @@ issue (1 and 6) and left clean, and:
 * the Wiener filter's K maximises the mean accuracy of `wiener` (B's estimate);
 * the refinement step size maximises the mean accuracy of `egan-refine`;
 * the gate length, the confidence override and the gated restorer maximise
-  the mean accuracy of `gated`.
+  the mean accuracy of `gated`;
+* the method with the best mean accuracy (at its chosen settings; the oracle
+  excluded) becomes `adaptive_method`, the defence behind the exported
+  `defend_adaptive` signature.
 
     python experiments/choose_defense.py --examples 2000
 """
@@ -92,6 +95,9 @@ def main(examples, refine_steps, models_dir, output):
                 tf.nn.softmax(models.classifier(blurred, training=False)), axis=-1
             ),
             "egan-blur": classify(models.generator(start, training=False)),
+            "augment": tf.argmax(
+                models.classifier_augment(blurred, training=False), -1
+            ),
             "estimated_length": estimated_length,
         }
         for rate in REFINE_RATE_CANDIDATES:
@@ -155,6 +161,17 @@ def main(examples, refine_steps, models_dir, output):
                     )
                 )
     best_restorer, best_gate, best_confidence = max(gated, key=gated.get)
+    # The method behind the exported defend_adaptive signature: the best on
+    # these held-out images among those a request can run (not the oracle).
+    candidates = {
+        "none": mean_accuracy("none"),
+        "egan-blur": mean_accuracy("egan-blur"),
+        "egan-refine": refine[best_rate],
+        "gated": gated[(best_restorer, best_gate, best_confidence)],
+        "wiener": wiener[best_noise],
+        "augment": mean_accuracy("augment"),
+    }
+    adaptive_method = max(candidates, key=candidates.get)
     config = DefenseConfig(
         refine_steps=refine_steps,
         refine_learning_rate=best_rate,
@@ -165,6 +182,8 @@ def main(examples, refine_steps, models_dir, output):
     )
     payload = {
         "config": config_to_dict(config),
+        "adaptive_method": adaptive_method,
+        "mean_accuracy_of_each_method_at_its_chosen_settings": candidates,
         "chosen_on": (
             f"{examples} training images of the kept blur encoder's validation fold "
             f"(fold {card['best_fold']}), clean and blurred at the paper's grid at "
