@@ -82,3 +82,35 @@ def test_latent_size_mismatch_names_both_files(tmp_path):
     assert GENERATOR_FILE in message
     assert "latent size 8" in message
     assert "latent size 100" in message
+
+
+def test_shipped_beyond_the_paper_networks_measure_what_their_cards_say(mnist_test):
+    from egan_tf.config import BlurSamplingConfig, config_from_dict
+    from egan_tf.defenses import load_defense_models
+    from egan_tf.evaluation import accuracy_of
+    from egan_tf.model_io import ShippedModels
+    from egan_tf.training.blur_estimator import measure_blur_estimator
+
+    models = load_defense_models(SAVED_MODELS)
+    augment_card = _card("classifier_augment.json")
+    assert accuracy_of(models.classifier_augment, mnist_test) == pytest.approx(
+        augment_card["test_accuracy"], abs=1e-4
+    )
+    estimator_card = _card("blur_estimator.json")
+    measured = measure_blur_estimator(
+        models.blur_estimator,
+        mnist_test,
+        config_from_dict(BlurSamplingConfig, estimator_card["blur"]),
+    )
+    for key in ("length_mae", "angle_mae_degrees"):
+        assert measured[key] == pytest.approx(
+            estimator_card["test_random_blur"][key], rel=1e-3
+        )
+    encoder_card = _card("encoder_blur.json")
+    record = evaluate_clean(
+        ShippedModels(models.classifier, models.generator, models.encoder_blur),
+        mnist_test,
+    )
+    assert record.egan_accuracy == pytest.approx(
+        encoder_card["test"]["egan_accuracy"], abs=1e-4
+    )
