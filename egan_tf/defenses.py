@@ -58,6 +58,18 @@ _NEEDS = {
 }
 
 
+NETWORK_FILES = {
+    "encoder_blur": ENCODER_BLUR_FILE,
+    "classifier_augment": AUGMENTED_CLASSIFIER_FILE,
+    "blur_estimator": BLUR_ESTIMATOR_FILE,
+}
+
+
+def needed_files(method: Method) -> list[str]:
+    """The files of the optional networks `method` runs on."""
+    return [NETWORK_FILES[name] for name in _NEEDS.get(Method(method), ())]
+
+
 @dataclasses.dataclass(frozen=True)
 class DefenseConfig:
     """Settings of the methods that have any.
@@ -73,6 +85,9 @@ class DefenseConfig:
         gate_confidence: When set, `gated` also keeps C's answer for an image
             B finds blurred if C is at least this sure of it (its top softmax
             probability), since a confident C is rarely wrong on mild blur.
+        gate_compare: When true, `gated` keeps C's answer for an image B finds
+            blurred unless the restored image's answer is more confident
+            (higher top softmax probability) than C's on the image itself.
 
     The shipped values are chosen on training images the kept blur encoder
     never trained on, never on the test set: `experiments/choose_defense.py`
@@ -85,6 +100,7 @@ class DefenseConfig:
     gate_length: float = 0.1
     gated_restorer: str = "egan-blur"
     gate_confidence: float | None = None
+    gate_compare: bool = False
 
     def __post_init__(self):
         if self.refine_steps < 0:
@@ -204,16 +220,12 @@ def parse_methods(text: str) -> tuple[Method, ...]:
 
 def check_methods_available(models: DefenseModels, methods) -> None:
     """Raises ModelFileError naming the files a requested method lacks."""
-    files = {
-        "encoder_blur": ENCODER_BLUR_FILE,
-        "classifier_augment": AUGMENTED_CLASSIFIER_FILE,
-        "blur_estimator": BLUR_ESTIMATOR_FILE,
-    }
     for method in methods:
         missing = models.missing_for(Method(method))
         if missing:
             raise ModelFileError(
-                f"Method {method} needs {', '.join(files[name] for name in missing)} "
+                f"Method {method} needs "
+                f"{', '.join(NETWORK_FILES[name] for name in missing)} "
                 "in the models folder."
             )
 
@@ -380,6 +392,14 @@ def make_method_functions(
             restored = egan_refine(images, length, angle)
         else:
             restored = egan_blur(images, length, angle)
+        if config.gate_compare:
+            plain_confidence = tf.reduce_max(
+                tf.nn.softmax(classified_by_c(images).logits, axis=-1), axis=-1
+            )
+            restored_confidence = tf.reduce_max(
+                tf.nn.softmax(restored.logits, axis=-1), axis=-1
+            )
+            sharp = sharp | (plain_confidence >= restored_confidence)
         return MethodOutput(
             tf.where(
                 sharp[:, tf.newaxis], classified_by_c(images).logits, restored.logits

@@ -51,12 +51,10 @@ from egan_tf.defenses import (
     load_defense_config,
     load_defense_models,
     make_method_functions,
+    needed_files,
 )
 from egan_tf.model_io import (
-    AUGMENTED_CLASSIFIER_FILE,
-    BLUR_ESTIMATOR_FILE,
     CLASSIFIER_FILE,
-    ENCODER_BLUR_FILE,
     ENCODER_FILE,
     GENERATOR_FILE,
     ShippedModels,
@@ -636,11 +634,7 @@ def _signature_card(names) -> dict[str, dict]:
 def _source_files(models_dir: str, adaptive: AdaptiveDefense | None) -> list[str]:
     names = [CLASSIFIER_FILE, GENERATOR_FILE, ENCODER_FILE]
     if adaptive is not None:
-        optional = [ENCODER_BLUR_FILE, AUGMENTED_CLASSIFIER_FILE, BLUR_ESTIMATOR_FILE]
-        names += [
-            name for name in optional if os.path.isfile(os.path.join(models_dir, name))
-        ]
-        names.append(DEFENSE_CONFIG_FILE)
+        names += [*needed_files(adaptive.method), DEFENSE_CONFIG_FILE]
     return names
 
 

@@ -85,16 +85,20 @@ def main(examples, refine_steps, models_dir, output):
     def classify(images):
         return tf.argmax(models.classifier(images, training=False), -1)
 
+    def confidence(images):
+        return tf.reduce_max(
+            tf.nn.softmax(models.classifier(images, training=False)), -1
+        )
+
     @tf.function
     def predictions(blurred):
         estimated_length, estimated_angle = estimate_blur(models, blurred)
         start = models.encoder_blur(blurred, training=False)
         outputs = {
             "none": classify(blurred),
-            "none_confidence": tf.reduce_max(
-                tf.nn.softmax(models.classifier(blurred, training=False)), axis=-1
-            ),
+            "none_confidence": confidence(blurred),
             "egan-blur": classify(models.generator(start, training=False)),
+            "egan-blur_confidence": confidence(models.generator(start, training=False)),
             "augment": tf.argmax(
                 models.classifier_augment(blurred, training=False), -1
             ),
@@ -106,6 +110,9 @@ def main(examples, refine_steps, models_dir, output):
                 refine_steps, rate,
             )  # fmt: skip
             outputs[f"refine {rate:g}"] = classify(models.generator(latent))
+            outputs[f"refine {rate:g}_confidence"] = confidence(
+                models.generator(latent)
+            )
         for noise in WIENER_CANDIDATES:
             outputs[f"wiener {noise:g}"] = classify(
                 wiener_deconvolve(blurred, estimated_length, estimated_angle, noise)
@@ -144,10 +151,12 @@ def main(examples, refine_steps, models_dir, output):
     best_noise = max(wiener, key=wiener.get)
     best_rate = max(refine, key=refine.get)
 
-    def gated_labels(outputs, key, gate, confidence):
+    def gated_labels(outputs, key, gate, confidence, compare):
         keep = outputs["estimated_length"] < gate
         if confidence is not None:
             keep = keep | (outputs["none_confidence"] >= confidence)
+        if compare:
+            keep = keep | (outputs["none_confidence"] >= outputs[f"{key}_confidence"])
         return np.where(keep, outputs["none"], outputs[key])
 
     gated = {}
@@ -155,23 +164,39 @@ def main(examples, refine_steps, models_dir, output):
         key = "egan-blur" if restorer == "egan-blur" else f"refine {best_rate:g}"
         for gate in GATE_CANDIDATES:
             for confidence in CONFIDENCE_CANDIDATES:
-                gated[(restorer, gate, confidence)] = mean_accuracy(
-                    lambda outputs, key=key, gate=gate, confidence=confidence: (
-                        gated_labels(outputs, key, gate, confidence)
+                for compare in (False, True):
+                    gated[(restorer, gate, confidence, compare)] = mean_accuracy(
+                        lambda outputs, k=key, g=gate, c=confidence, m=compare: (
+                            gated_labels(outputs, k, g, c, m)
+                        )
                     )
-                )
-    best_restorer, best_gate, best_confidence = max(gated, key=gated.get)
+    best_restorer, best_gate, best_confidence, best_compare = max(gated, key=gated.get)
     # The method behind the exported defend_adaptive signature: the best on
     # these held-out images among those a request can run (not the oracle).
     candidates = {
         "none": mean_accuracy("none"),
         "egan-blur": mean_accuracy("egan-blur"),
         "egan-refine": refine[best_rate],
-        "gated": gated[(best_restorer, best_gate, best_confidence)],
+        "gated": gated[(best_restorer, best_gate, best_confidence, best_compare)],
         "wiener": wiener[best_noise],
         "augment": mean_accuracy("augment"),
     }
     adaptive_method = max(candidates, key=candidates.get)
+    chosen_key = (
+        "egan-blur" if best_restorer == "egan-blur" else f"refine {best_rate:g}"
+    )
+    worst_margin = min(
+        float(
+            np.mean(
+                gated_labels(
+                    outputs, chosen_key, best_gate, best_confidence, best_compare
+                )
+                == labels
+            )
+            - np.mean(outputs["none"] == labels)
+        )
+        for outputs in collected
+    )
     config = DefenseConfig(
         refine_steps=refine_steps,
         refine_learning_rate=best_rate,
@@ -179,11 +204,13 @@ def main(examples, refine_steps, models_dir, output):
         gate_length=best_gate,
         gated_restorer=best_restorer,
         gate_confidence=best_confidence,
+        gate_compare=best_compare,
     )
     payload = {
         "config": config_to_dict(config),
         "adaptive_method": adaptive_method,
         "mean_accuracy_of_each_method_at_its_chosen_settings": candidates,
+        "gated_worst_margin_over_none": worst_margin,
         "chosen_on": (
             f"{examples} training images of the kept blur encoder's validation fold "
             f"(fold {card['best_fold']}), clean and blurred at the paper's grid at "
@@ -195,9 +222,9 @@ def main(examples, refine_steps, models_dir, output):
             "egan-blur": mean_accuracy("egan-blur"),
             "wiener, by K": {f"{k:g}": v for k, v in wiener.items()},
             "egan-refine, by step size": {f"{k:g}": v for k, v in refine.items()},
-            "gated, by restorer, gate and confidence": {
-                f"{restorer} {gate:g} {confidence}": value
-                for (restorer, gate, confidence), value in gated.items()
+            "gated, by restorer, gate, confidence and compare": {
+                f"{restorer} {gate:g} {confidence} {compare}": value
+                for (restorer, gate, confidence, compare), value in gated.items()
             },
         },
     }
