@@ -658,11 +658,13 @@ def evaluate_command(
     lengths = validate_grid_values(lengths, "lengths", minimum=0.0)
     if length_scale <= 0:
         raise click.BadParameter("must be positive.", param_hint="--length-scale")
+    request = GridRequest(
+        lengths, angles, length_scale, batch_size, json_path, csv_path, figures_dir,
+        logdir, show_progress=not quiet,
+    )  # fmt: skip
     if methods is not None:
-        _evaluate_methods(
-            models_dir, data_dir, limit, batch_size, json_path, lengths, angles,
-            length_scale, csv_path, figures_dir, logdir, methods, blur_kind, quiet,
-        )  # fmt: skip
+        _evaluate_methods(models_dir, load_mnist("test", data_dir).take(limit), request,
+                          methods, blur_kind)  # fmt: skip
         return
     if blur_kind != "fourier":
         raise click.UsageError("--blur spatial goes with --methods.")
@@ -675,13 +677,24 @@ def evaluate_command(
     write_grid_outputs(result, models, test, json_path, csv_path, figures_dir, logdir)
 
 
-def _evaluate_methods(
-    models_dir, data_dir, limit, batch_size, json_path, lengths, angles,
-    length_scale, csv_path, figures_dir, logdir, methods, blur_kind, quiet,
-):  # fmt: skip
+@dataclasses.dataclass(frozen=True)
+class GridRequest:
+    """What `evaluate --grid` was asked to compute and where to write it."""
+
+    lengths: tuple[float, ...]
+    angles: tuple[float, ...]
+    length_scale: float
+    batch_size: int
+    json_path: str | None
+    csv_path: str | None
+    figures_dir: str | None
+    logdir: str | None
+    show_progress: bool
+
+
+def _evaluate_methods(models_dir, test, request: GridRequest, methods, blur_kind):
     """evaluate --grid --methods: every method side by side (and, for the
     Fourier blur, the paper's tables as well)."""
-    from egan_tf.data import load_mnist
     from egan_tf.defenses import (
         check_methods_available,
         load_defense_config,
@@ -698,30 +711,33 @@ def _evaluate_methods(
     models = load_defense_models(models_dir)
     check_methods_available(models, methods)
     defense_config = load_defense_config(models_dir)
-    test = load_mnist("test", data_dir).take(limit)
+    r = request
     paper = None
     if blur_kind == BlurKind.FOURIER:
         shipped = ShippedModels(models.classifier, models.generator, models.encoder)
         paper = evaluate_grid(
-            shipped, test, lengths, angles, length_scale, batch_size, not quiet
-        )
+            shipped, test, r.lengths, r.angles, r.length_scale, r.batch_size,
+            r.show_progress,
+        )  # fmt: skip
         click.echo(format_grid(paper) + "\n")
-        write_grid_outputs(paper, shipped, test, None, csv_path, figures_dir, logdir)
+        write_grid_outputs(
+            paper, shipped, test, None, r.csv_path, r.figures_dir, r.logdir
+        )
     result = evaluate_methods_grid(
-        models, defense_config, test, methods, lengths, angles, length_scale,
-        BlurKind(blur_kind), batch_size, show_progress=not quiet,
+        models, defense_config, test, methods, r.lengths, r.angles, r.length_scale,
+        BlurKind(blur_kind), r.batch_size, show_progress=r.show_progress,
     )  # fmt: skip
     costs = time_methods(
         models,
         defense_config,
         methods,
-        test.images[:batch_size],
-        max(lengths) * length_scale,
-        angles[-1],
+        test.images[: r.batch_size],
+        max(r.lengths) * r.length_scale,
+        r.angles[-1],
     )
     click.echo(format_methods_grid(result, costs))
     write_methods_outputs(
-        result, costs, models, defense_config, test, paper, json_path, figures_dir
+        result, costs, models, defense_config, test, paper, r.json_path, r.figures_dir
     )
 
 
