@@ -670,11 +670,15 @@ def evaluate_command(
         raise click.UsageError("--blur spatial goes with --methods.")
     models = load_shipped_models(models_dir, require_egan=True)
     test = load_mnist("test", data_dir).take(limit)
+    r = request
     result = evaluate_grid(
-        models, test, lengths, angles, length_scale, batch_size, show_progress=not quiet
-    )
+        models, test, r.lengths, r.angles, r.length_scale, r.batch_size,
+        r.show_progress,
+    )  # fmt: skip
     click.echo(format_grid(result))
-    write_grid_outputs(result, models, test, json_path, csv_path, figures_dir, logdir)
+    write_grid_outputs(
+        result, models, test, r.json_path, r.csv_path, r.figures_dir, r.logdir
+    )
 
 
 @dataclasses.dataclass(frozen=True)

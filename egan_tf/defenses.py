@@ -184,20 +184,33 @@ def load_defense_models(models_dir: str) -> DefenseModels:
 DEFENSE_CONFIG_FILE = "defense.json"
 
 
-def load_defense_config(models_dir: str) -> DefenseConfig:
-    """The `config` object of `defense.json` in `models_dir`, or the defaults.
+def load_defense_file(models_dir: str) -> tuple[DefenseConfig, Method | None]:
+    """The settings and the `adaptive_method` of `defense.json` in
+    `models_dir`; the defaults and None when there is no such file.
 
     Raises:
         ModelFileError: When the file exists but does not describe a config.
     """
     path = os.path.join(models_dir, DEFENSE_CONFIG_FILE)
     if not os.path.isfile(path):
-        return DefenseConfig()
+        return DefenseConfig(), None
     try:
         with open(path, encoding="utf-8") as handle:
-            return config_from_dict(DefenseConfig, json.load(handle)["config"])
+            payload = json.load(handle)
+        config = config_from_dict(DefenseConfig, payload["config"])
+        method = payload.get("adaptive_method")
+        return config, None if method is None else Method(method)
     except (ValueError, KeyError, TypeError) as error:
         raise ModelFileError(f"Cannot read {path}: {error}") from error
+
+
+def load_defense_config(models_dir: str) -> DefenseConfig:
+    """The `config` object of `defense.json` in `models_dir`, or the defaults.
+
+    Raises:
+        ModelFileError: When the file exists but does not describe a config.
+    """
+    return load_defense_file(models_dir)[0]
 
 
 def parse_methods(text: str) -> tuple[Method, ...]:

@@ -48,7 +48,7 @@ from egan_tf.defenses import (
     DefenseConfig,
     DefenseModels,
     Method,
-    load_defense_config,
+    load_defense_file,
     load_defense_models,
     make_method_functions,
     needed_files,
@@ -271,16 +271,10 @@ class AdaptiveDefense:
 def load_adaptive_defense(models_dir: str) -> AdaptiveDefense | None:
     """The `adaptive_method` named in `defense.json` with its networks and
     settings, or None when the file names none."""
-    path = os.path.join(models_dir, DEFENSE_CONFIG_FILE)
-    if not os.path.isfile(path):
-        return None
-    with open(path, encoding="utf-8") as handle:
-        method = json.load(handle).get("adaptive_method")
+    config, method = load_defense_file(models_dir)
     if method is None:
         return None
-    return AdaptiveDefense(
-        Method(method), load_defense_models(models_dir), load_defense_config(models_dir)
-    )
+    return AdaptiveDefense(method, load_defense_models(models_dir), config)
 
 
 def load_export_models(
@@ -379,17 +373,19 @@ def make_serving_functions(
 
 
 def build_export_archive(
-    models: ShippedModels, adaptive: AdaptiveDefense | None = None
+    functions: dict[Signature, Callable[..., dict[str, tf.Tensor]]],
 ) -> keras.export.ExportArchive:
-    """An `ExportArchive` with one endpoint per signature over C, G and E.
+    """An `ExportArchive` with one endpoint per signature.
 
-    `serving_default` is registered first and by name, so that it is the
-    default signature of the model server.
+    Args:
+        functions: From `make_serving_functions`, whose first entry is
+            `serving_default`: registered first and by name, it is the
+            default signature of the model server.
     """
     # No `track()` call: the archive tracks every variable the endpoints use,
     # and tracking the models as well would save each weight twice.
     archive = keras.export.ExportArchive()
-    for signature, function in make_serving_functions(models, adaptive).items():
+    for signature, function in functions.items():
         archive.add_endpoint(
             name=str(signature), fn=function, input_signature=input_signature(signature)
         )
@@ -542,7 +538,8 @@ def export_defense(
     """
     # Everything that can be refused is checked before anything is written.
     config_text = models_config_text(serving_base_path)
-    archive = build_export_archive(models, adaptive)
+    functions = make_serving_functions(models, adaptive)
+    archive = build_export_archive(functions)
     os.makedirs(root, exist_ok=True)
     version = next_version(root)
     staging = tempfile.mkdtemp(prefix=f".staging-{version}-", dir=root)
@@ -558,7 +555,7 @@ def export_defense(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _write_text_atomically(os.path.join(root, MODELS_CONFIG_FILE), config_text)
-    signatures = tuple(str(name) for name in make_serving_functions(models, adaptive))
+    signatures = tuple(str(name) for name in functions)
     return ExportResult(root, version, final_path, frozenset(op_types), signatures)
 
 

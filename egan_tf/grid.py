@@ -143,6 +143,53 @@ def validate_grid_request(
     return lengths, angles
 
 
+def grid_settings(
+    lengths: Sequence[float], angles: Sequence[float]
+) -> list[tuple[float, float]]:
+    """The settings of a grid evaluation: (0, 0) for the clean images first,
+    then every (l, θ) in row-major order."""
+    return [(0.0, 0.0)] + [(length, angle) for length in lengths for angle in angles]
+
+
+def run_over_batches(
+    forward,
+    arrays: MnistArrays,
+    batch_size: int,
+    settings: int,
+    description: str,
+    show_progress: bool,
+    axis: int,
+):
+    """Runs a compiled grid function over `arrays` batch by batch, with one
+    progress bar counted in image-settings.
+
+    Args:
+        forward: Function of uint8 images [batch, 28, 28, 1] returning a
+            nested structure of tensors, each with the batch along `axis`.
+        settings: Blur settings per image, for the progress count.
+        axis: The batch axis of `forward`'s outputs.
+
+    Returns:
+        The same structure, NumPy arrays concatenated over all batches.
+    """
+    batches = []
+    with tqdm(
+        total=len(arrays) * settings,
+        desc=description,
+        unit="img",
+        unit_scale=True,
+        disable=not show_progress,
+        dynamic_ncols=True,
+    ) as bar:
+        for start in range(0, len(arrays), batch_size):
+            images = arrays.images[start : start + batch_size]
+            batches.append(tf.nest.map_structure(np.asarray, forward(images)))
+            bar.update(images.shape[0] * settings)
+    return tf.nest.map_structure(
+        lambda *parts: np.concatenate(parts, axis=axis), *batches
+    )
+
+
 def make_grid_forward(models: ShippedModels, lengths: np.ndarray, angles: np.ndarray):
     """Returns a compiled function of uint8 images [batch, 28, 28, 1] giving
     C's and C(G(E(.)))'s labels, each int64 [batch, settings], for the blur
@@ -202,28 +249,13 @@ def evaluate_grid(
     if not models.has_egan:
         raise ModelFileError("The grid needs generator.keras and encoder.keras.")
     lengths, angles = validate_grid_request(lengths, angles, length_scale, len(arrays))
-    # Setting 0 is the clean image; the grid follows in row-major (l, θ) order.
-    pairs = [(0.0, 0.0)] + [(length, angle) for length in lengths for angle in angles]
+    pairs = grid_settings(lengths, angles)
     setting_lengths = np.array([pair[0] * length_scale for pair in pairs], np.float32)
     setting_angles = np.array([pair[1] for pair in pairs], np.float32)
     forward = make_grid_forward(models, setting_lengths, setting_angles)
-    plain_batches, defended_batches = [], []
-    with tqdm(
-        total=len(arrays) * len(pairs),
-        desc="grid",
-        unit="img",
-        unit_scale=True,
-        disable=not show_progress,
-        dynamic_ncols=True,
-    ) as bar:
-        for start in range(0, len(arrays), batch_size):
-            images = arrays.images[start : start + batch_size]
-            plain, defended = forward(images)
-            plain_batches.append(plain.numpy())
-            defended_batches.append(defended.numpy())
-            bar.update(images.shape[0] * len(pairs))
-    plain = np.concatenate(plain_batches)
-    defended = np.concatenate(defended_batches)
+    plain, defended = run_over_batches(
+        forward, arrays, batch_size, len(pairs), "grid", show_progress, axis=0
+    )
     correct_plain = plain == arrays.labels[:, None]
     correct_defended = defended == arrays.labels[:, None]
     subset = correct_plain[:, 0]

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 
 from egan_tf.blur import apply_motion_blur
 from egan_tf.config import IMAGE_SHAPE
@@ -29,9 +28,15 @@ from egan_tf.defenses import (
     estimate_blur,
     make_method_functions,
 )
-from egan_tf.grid import DEFAULT_GRID_BATCH_SIZE, find_point, validate_grid_request
+from egan_tf.grid import (
+    DEFAULT_GRID_BATCH_SIZE,
+    find_point,
+    grid_settings,
+    run_over_batches,
+    validate_grid_request,
+)
 from egan_tf.spatial_blur import spatial_motion_blur
-from egan_tf.training.blur_estimator import angle_error_degrees
+from egan_tf.training.blur_estimator import angle_difference_degrees
 
 # Below this length (a fraction of the side; 1.4 px on 28 px) a blur has no
 # visible direction, so the estimator's angle error is not reported.
@@ -170,15 +175,7 @@ def _estimator_record(
 ) -> EstimatorRecord:
     angle_error = None
     if length >= ANGLE_REPORT_MIN_LENGTH:
-        radians = np.radians(estimated_angle)
-        angle_error = float(
-            np.mean(
-                angle_error_degrees(
-                    np.stack([np.cos(radians), np.sin(radians)], axis=-1),
-                    np.full(estimated_angle.shape, angle),
-                )
-            )
-        )
+        angle_error = float(np.mean(angle_difference_degrees(estimated_angle, angle)))
     return EstimatorRecord(
         length_mae=float(np.mean(np.abs(estimated_length - length))),
         angle_mae_degrees=angle_error,
@@ -208,33 +205,21 @@ def evaluate_methods_grid(
     if not methods:
         raise ValueError("No methods to evaluate. Received: methods=[]")
     lengths, angles = validate_grid_request(lengths, angles, length_scale, len(arrays))
-    pairs = [(0.0, 0.0)] + [(length, angle) for length in lengths for angle in angles]
+    pairs = grid_settings(lengths, angles)
     settings = [(length * length_scale, angle) for length, angle in pairs]
     forward = make_methods_forward(models, config, methods, settings, blur_kind)
-    labels = {str(method): [] for method in methods}
-    estimated_lengths, estimated_angles = [], []
-    with tqdm(
-        total=len(arrays) * len(pairs),
-        desc=f"methods ({blur_kind})",
-        unit="img",
-        unit_scale=True,
-        disable=not show_progress,
-        dynamic_ncols=True,
-    ) as bar:
-        for start in range(0, len(arrays), batch_size):
-            images = arrays.images[start : start + batch_size]
-            batch_labels, batch_length, batch_angle = forward(images)
-            for name, values in batch_labels.items():
-                labels[name].append(values.numpy())
-            estimated_lengths.append(batch_length.numpy())
-            estimated_angles.append(batch_angle.numpy())
-            bar.update(images.shape[0] * len(pairs))
+    labels, estimated_length, estimated_angle = run_over_batches(
+        forward,
+        arrays,
+        batch_size,
+        len(pairs),
+        f"methods ({blur_kind})",
+        show_progress,
+        axis=1,
+    )
     correct = {
-        name: np.concatenate(batches, axis=1) == arrays.labels[np.newaxis, :]
-        for name, batches in labels.items()
+        name: values == arrays.labels[np.newaxis, :] for name, values in labels.items()
     }
-    estimated_length = np.concatenate(estimated_lengths, axis=1)
-    estimated_angle = np.concatenate(estimated_angles, axis=1)
     has_estimator = models.blur_estimator is not None
 
     def estimator_at(index):

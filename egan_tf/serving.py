@@ -25,7 +25,13 @@ from typing import Protocol
 import numpy as np
 
 from egan_tf.config import IMAGE_SHAPE
-from egan_tf.export import SERVING_MODEL_NAME, SIGNATURES, Signature
+from egan_tf.export import (
+    SAVED_MODEL_FILE,
+    SERVING_MODEL_NAME,
+    SIGNATURES,
+    Signature,
+    existing_versions,
+)
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -268,7 +274,7 @@ class LocalClient:
     def __init__(self, saved_model_dir: str):
         import tensorflow as tf
 
-        if not os.path.isfile(os.path.join(saved_model_dir, "saved_model.pb")):
+        if not os.path.isfile(os.path.join(saved_model_dir, SAVED_MODEL_FILE)):
             raise ServingError(f"No SavedModel found in {saved_model_dir}")
         self.saved_model_dir = saved_model_dir
         self._loaded = tf.saved_model.load(saved_model_dir)
@@ -386,13 +392,9 @@ def latest_version_dir(root: str) -> str:
     Raises:
         ServingError: When neither exists.
     """
-    if os.path.isfile(os.path.join(root, "saved_model.pb")):
+    if os.path.isfile(os.path.join(root, SAVED_MODEL_FILE)):
         return root
-    versions = (
-        sorted(int(name) for name in os.listdir(root) if name.isdigit())
-        if os.path.isdir(root)
-        else []
-    )
+    versions = existing_versions(root)
     if not versions:
         raise ServingError(f"No SavedModel or version directory found in {root}")
     return os.path.join(root, str(versions[-1]))

@@ -66,6 +66,12 @@ def make_blur_estimator_train_step(
     return train_step
 
 
+def angle_difference_degrees(first, second) -> np.ndarray:
+    """Absolute difference of two angles in degrees, around the circle: [0, 180]."""
+    difference = np.abs(np.asarray(first) - np.asarray(second)) % 360.0
+    return np.minimum(difference, 360.0 - difference)
+
+
 def angle_error_degrees(
     predicted_direction: np.ndarray, angle_degrees: np.ndarray
 ) -> np.ndarray:
@@ -78,8 +84,7 @@ def angle_error_degrees(
     predicted = np.degrees(
         np.arctan2(predicted_direction[:, 1], predicted_direction[:, 0])
     )
-    difference = np.abs(predicted - np.asarray(angle_degrees)) % 360.0
-    return np.minimum(difference, 360.0 - difference)
+    return angle_difference_degrees(predicted, angle_degrees)
 
 
 def measure_blur_estimator(

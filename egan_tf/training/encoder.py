@@ -291,6 +291,26 @@ def _train_fold(
     return encoder, record
 
 
+def encoder_run_configs(
+    model_config: EganConfig,
+    training_config: TrainingConfig,
+    loss_config: EncoderLossConfig,
+    cv_config: CrossValidationConfig,
+    input_blur: BlurSamplingConfig | None = None,
+) -> dict:
+    """The configs of an encoder run by name, as written beside its
+    checkpoints and into its model card."""
+    configs = {
+        "model": model_config,
+        "training": training_config,
+        "loss": loss_config,
+        "cross_validation": cv_config,
+    }
+    if input_blur is not None:
+        configs["input_blur"] = input_blur
+    return configs
+
+
 def train_encoder(
     model_config: EganConfig,
     training_config: TrainingConfig,
@@ -338,14 +358,9 @@ def train_encoder(
             f"latent_dim={model_config.latent_dim}, generator input "
             f"{generator.input_shape[-1]}"
         )
-    configs = {
-        "model": model_config,
-        "training": training_config,
-        "loss": loss_config,
-        "cross_validation": cv_config,
-    }
-    if input_blur is not None:
-        configs["input_blur"] = input_blur
+    configs = encoder_run_configs(
+        model_config, training_config, loss_config, cv_config, input_blur
+    )
     record_run_configs(checkpoint_dir, logdir, configs)
     generator.trainable = False
     if classifier is not None:
@@ -473,14 +488,9 @@ def train_and_save_encoder(
     record = evaluate_clean(
         ShippedModels(classifier, generator, result.encoder), test_arrays
     )
-    configs = {
-        "model": model_config,
-        "training": training_config,
-        "loss": loss_config,
-        "cross_validation": cv_config,
-    }
-    if input_blur is not None:
-        configs["input_blur"] = input_blur
+    configs = encoder_run_configs(
+        model_config, training_config, loss_config, cv_config, input_blur
+    )
     card = encoder_card(result, configs, record.to_dict())
     if input_blur is not None:
         card["stage"] = "encoder_blur"
