@@ -288,7 +288,29 @@ def refine_latent(
     Returns:
         float32 [batch, latent_dim], the refined latents.
     """
+    return refine_latent_path(
+        generator, start, images, length, angle, steps, learning_rate
+    )[-1]
+
+
+def refine_latent_path(
+    generator: keras.Model,
+    start: tf.Tensor,
+    images: tf.Tensor,
+    length: tf.Tensor,
+    angle: tf.Tensor,
+    steps: int,
+    learning_rate: float,
+) -> list[tf.Tensor]:
+    """Every latent `refine_latent` passes through: `steps + 1` of them.
+
+    Element k is the latent after k Adam steps (element 0 is `start`), so one
+    run of n steps also gives the result of every shorter run with the same
+    step size: Adam's state after k steps does not depend on what follows.
+    Arguments as in `refine_latent`.
+    """
     beta_1, beta_2, epsilon = 0.9, 0.999, 1e-8
+    path = [start]
     latent = start
     first = tf.zeros_like(start)
     second = tf.zeros_like(start)
@@ -307,7 +329,8 @@ def refine_latent(
         latent = latent - learning_rate * corrected_first / (
             tf.sqrt(corrected_second) + epsilon
         )
-    return latent
+        path.append(latent)
+    return path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -353,6 +376,9 @@ def make_method_functions(
             shared[key] = compute()
         return shared[key]
 
+    def top_probability(logits):
+        return tf.reduce_max(tf.nn.softmax(logits, axis=-1), axis=-1)
+
     def classified_by_c(images):
         logits = once("C", images, lambda: classifier(images, training=False))
         return MethodOutput(logits, images)
@@ -370,7 +396,7 @@ def make_method_functions(
 
     def egan_blur(images, length, angle):
         return once(
-            "egan-blur",
+            Method.EGAN_BLUR,
             images,
             lambda: classified_by_c(
                 generator(models.encoder_blur(images, training=False), training=False)
@@ -391,37 +417,55 @@ def make_method_functions(
             )
             return classified_by_c(generator(latent, training=False))
 
-        return once("egan-refine", images, compute)
+        return once(Method.EGAN_REFINE, images, compute)
 
     def gated(images, length, angle):
+        plain = classified_by_c(images)
+        restorer = Method(config.gated_restorer)
+        restore = egan_refine if restorer == Method.EGAN_REFINE else egan_blur
         estimated_length, _ = estimate(images)
         sharp = estimated_length < config.gate_length
         if config.gate_confidence is not None:
-            confidence = tf.reduce_max(
-                tf.nn.softmax(classified_by_c(images).logits, axis=-1), axis=-1
-            )
-            sharp = sharp | (confidence >= config.gate_confidence)
-        if config.gated_restorer == Method.EGAN_REFINE:
-            restored = egan_refine(images, length, angle)
-        else:
-            restored = egan_blur(images, length, angle)
+            sharp = sharp | (top_probability(plain.logits) >= config.gate_confidence)
         if config.gate_compare:
-            plain_confidence = tf.reduce_max(
-                tf.nn.softmax(classified_by_c(images).logits, axis=-1), axis=-1
+            # Comparing confidences needs every image restored.
+            restored = restore(images, length, angle)
+            sharp = sharp | (
+                top_probability(plain.logits) >= top_probability(restored.logits)
             )
-            restored_confidence = tf.reduce_max(
-                tf.nn.softmax(restored.logits, axis=-1), axis=-1
+            return MethodOutput(
+                tf.where(sharp[:, tf.newaxis], plain.logits, restored.logits),
+                tf.where(
+                    sharp[:, tf.newaxis, tf.newaxis, tf.newaxis],
+                    images,
+                    restored.classified,
+                ),
             )
-            sharp = sharp | (plain_confidence >= restored_confidence)
+        # Only the images B finds blurred are restored, so a sharp image costs
+        # B and C alone. When the full batch's restoration is already at hand
+        # (another method asked for it in this trace), its rows are reused.
+        routed = tf.where(~sharp)[:, 0]
+        if (str(restorer), images.ref()) in shared:
+            full = restore(images, length, angle)
+            restored_logits = tf.gather(full.logits, routed)
+            restored_images = tf.gather(full.classified, routed)
+        else:
+            # TF's CPU kernels fail on convolutions over an empty batch, so an
+            # all-sharp batch restores one spare row that is then dropped.
+            count = tf.size(routed)
+            padded = tf.concat([routed, tf.zeros([1], routed.dtype)], 0)
+            padded = padded[: tf.maximum(count, 1)]
+            restored = restore(
+                tf.gather(images, padded),
+                tf.gather(length, padded),
+                tf.gather(angle, padded),
+            )
+            restored_logits = restored.logits[:count]
+            restored_images = restored.classified[:count]
+        rows = routed[:, tf.newaxis]
         return MethodOutput(
-            tf.where(
-                sharp[:, tf.newaxis], classified_by_c(images).logits, restored.logits
-            ),
-            tf.where(
-                sharp[:, tf.newaxis, tf.newaxis, tf.newaxis],
-                images,
-                restored.classified,
-            ),
+            tf.tensor_scatter_nd_update(plain.logits, rows, restored_logits),
+            tf.tensor_scatter_nd_update(images, rows, restored_images),
         )
 
     def wiener(images, length, angle):

@@ -8,7 +8,7 @@ import tensorflow as tf
 from helpers import tiny_defense_models
 
 from egan_tf import defenses
-from egan_tf.defenses import DefenseConfig, Method
+from egan_tf.defenses import DefenseConfig, Method, MethodOutput
 from egan_tf.model_io import ModelFileError
 
 
@@ -62,10 +62,53 @@ def test_the_gate_routes_to_c_or_to_the_restorer(
     images, length, angle = _batch(mnist_test)
     config = DefenseConfig(gate_length=gate_length, gated_restorer=restorer)
     functions = defenses.make_method_functions(models, config, [Method.GATED, same_as])
-    gated = functions[Method.GATED](images, length, angle)
+    # Traced with a dynamic batch, as the grid and the export run it; the
+    # all-sharp case then restores an empty selection.
+    vector = tf.TensorSpec([None], tf.float32)
+
+    def gated_outputs(*inputs):
+        output = functions[Method.GATED](*inputs)
+        return output.logits, output.classified
+
+    gated_graph = tf.function(
+        gated_outputs,
+        input_signature=[tf.TensorSpec([None, 28, 28, 1]), vector, vector],
+    )
+    gated = MethodOutput(*gated_graph(images, length, angle))
     expected = functions[same_as](images, length, angle)
     np.testing.assert_allclose(gated.logits, expected.logits, atol=1e-6)
     np.testing.assert_allclose(gated.classified, expected.classified, atol=1e-6)
+
+
+@pytest.mark.parametrize("restorer_first", [False, True])
+def test_the_gate_restores_only_the_images_it_finds_blurred(
+    models, mnist_test, restorer_first
+):
+    # Half the batch is blurred hard, half left sharp; the gate sits at the
+    # median estimate so that both branches are taken. Called alone, `gated`
+    # restores only its share; after `egan-refine` it reuses that batch's rows.
+    images, length, angle = _batch(mnist_test)
+    half = images.shape[0] // 2
+    images = tf.concat(
+        [images[:half], defenses.apply_motion_blur(images[half:], 0.3, 30.0)], 0
+    )
+    estimated, _ = defenses.estimate_blur(models, images)
+    gate = float(np.median(estimated))
+    config = DefenseConfig(gate_length=gate, gated_restorer="egan-refine")
+    functions = defenses.make_method_functions(
+        models, config, [Method.EGAN_REFINE, Method.GATED, Method.NONE]
+    )
+    if restorer_first:
+        functions[Method.EGAN_REFINE](images, length, angle)
+    gated = functions[Method.GATED](images, length, angle)
+    routed = estimated.numpy() >= gate
+    assert 0 < routed.sum() < len(routed)
+    restored = functions[Method.EGAN_REFINE](tf.identity(images), length, angle)
+    plain = functions[Method.NONE](images, length, angle)
+    expected_logits = np.where(routed[:, None], restored.logits, plain.logits)
+    np.testing.assert_allclose(gated.logits, expected_logits, atol=1e-4)
+    expected_images = np.where(routed[:, None, None, None], restored.classified, images)
+    np.testing.assert_allclose(gated.classified, expected_images, atol=1e-4)
 
 
 def test_refining_the_latent_finds_a_latent_that_explains_the_image(models):
@@ -88,6 +131,24 @@ def test_refining_the_latent_finds_a_latent_that_explains_the_image(models):
         models.generator, start, images, length, angle, steps=0, learning_rate=0.05
     )
     np.testing.assert_array_equal(unchanged, start)
+
+
+def test_the_refinement_path_passes_through_every_shorter_run(models):
+    rng = np.random.default_rng(1)
+    start = tf.constant(rng.normal(size=[3, 8]), tf.float32)
+    images = tf.constant(rng.uniform(size=[3, 28, 28, 1]), tf.float32)
+    length, angle = tf.constant([0.0, 0.1, 0.3]), tf.constant([0.0, 15.0, 80.0])
+    path = defenses.refine_latent_path(
+        models.generator, start, images, length, angle, steps=6, learning_rate=0.05
+    )
+    assert len(path) == 7
+    np.testing.assert_array_equal(path[0], start)
+    for steps in (1, 4, 6):
+        shorter = defenses.refine_latent(
+            models.generator, start, images, length, angle, steps, 0.05
+        )
+        np.testing.assert_allclose(path[steps], shorter, atol=1e-6)
+    assert not np.allclose(path[1], path[6])
 
 
 def test_estimate_blur_reads_length_and_angle_off_the_estimator(models, mnist_test):

@@ -188,6 +188,26 @@ def _subset(arrays: MnistArrays, indices: np.ndarray) -> MnistArrays:
     return MnistArrays(arrays.images[indices], arrays.labels[indices])
 
 
+def kept_fold_split(card: dict, arrays: MnistArrays) -> tuple[MnistArrays, MnistArrays]:
+    """The training and validation parts of the fold an encoder card kept.
+
+    Args:
+        card: An encoder's model card (`encoder.json`, `encoder_blur.json`).
+        arrays: The training split the encoder was trained on.
+
+    Returns:
+        (the kept fold's training images, its validation images): the
+        validation images are the ones the kept encoder never trained on.
+    """
+    train_indices, validation_indices = kfold_indices(
+        len(arrays),
+        card["cross_validation"]["folds"],
+        card["best_fold"],
+        card["training"]["seed"],
+    )
+    return _subset(arrays, train_indices), _subset(arrays, validation_indices)
+
+
 def _read_fold_metrics(checkpoint_dir: str) -> dict[str, dict]:
     path = os.path.join(checkpoint_dir, FOLD_METRICS_FILE)
     if not os.path.isfile(path):

@@ -1,0 +1,62 @@
+"""Trains a selection-only stand-in for the classifier C.
+
+The shipped C trained on all 60,000 training images, the held-out fold that
+`choose_defense.py` selects on included. Its accuracy there is therefore not
+its accuracy on images it has never seen, which is what the choice between
+"give the image to C" and "restore it first" is about. This stand-in has C's
+architecture, schedule and seed but trains on the other folds only, so on the
+held-out fold it behaves like C on new images. It is used for choosing
+settings and nowhere else; it is not shipped.
+
+    python experiments/train_selection_classifier.py --output runs/selection
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@click.command()
+@click.option("--models", "models_dir", default="saved_models", show_default=True)
+@click.option("--output", default="runs/selection", show_default=True)
+def main(models_dir, output):
+    from egan_tf.config import ClassifierConfig, TrainingConfig
+    from egan_tf.data import load_mnist
+    from egan_tf.evaluation import accuracy_of
+    from egan_tf.model_io import save_model_atomically, write_model_card
+    from egan_tf.training.classifier import train_classifier
+    from egan_tf.training.encoder import kept_fold_split
+
+    with open(os.path.join(models_dir, "classifier.json"), encoding="utf-8") as f:
+        classifier_card = json.load(f)
+    with open(os.path.join(models_dir, "encoder_blur.json"), encoding="utf-8") as f:
+        encoder_card = json.load(f)
+    kept_arrays, held_out_arrays = kept_fold_split(encoder_card, load_mnist("train"))
+    os.makedirs(output, exist_ok=True)
+    result = train_classifier(
+        ClassifierConfig(**classifier_card["model"]),
+        TrainingConfig(**classifier_card["training"]),
+        kept_arrays,
+        os.path.join(output, "checkpoints"),
+        os.path.join(output, "logs"),
+    )
+    save_model_atomically(result.classifier, os.path.join(output, "classifier.keras"))
+    card = {
+        "stage": "selection_classifier",
+        "train_examples": len(kept_arrays),
+        "held_out_fold": encoder_card["best_fold"],
+        "held_out_accuracy": accuracy_of(result.classifier, held_out_arrays),
+        "wall_seconds": round(result.wall_seconds, 1),
+    }
+    write_model_card(os.path.join(output, "classifier.json"), card)
+    click.echo(json.dumps(card))
+
+
+if __name__ == "__main__":
+    main()
