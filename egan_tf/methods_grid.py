@@ -103,6 +103,8 @@ class MethodsGridResult:
         clean_estimator: B's record on sharp images (its detected fraction is
             its false-alarm rate), or None.
         grid: One record per (l, θ), row-major.
+        defense_config: The settings the methods ran with (DefenseConfig as
+            a dict).
     """
 
     methods: tuple[str, ...]
@@ -114,6 +116,7 @@ class MethodsGridResult:
     clean: dict[str, float]
     clean_estimator: EstimatorRecord | None
     grid: list[MethodsPoint]
+    defense_config: dict
 
     def point(self, length: float, angle: float) -> MethodsPoint:
         """The record at (length, angle)."""
@@ -257,6 +260,7 @@ def evaluate_methods_grid(
         clean={name: float(values[0].mean()) for name, values in correct.items()},
         clean_estimator=estimator_at(0),
         grid=points,
+        defense_config=dataclasses.asdict(config),
     )
 
 

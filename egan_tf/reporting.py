@@ -200,6 +200,7 @@ def methods_json(
         if result.clean_estimator is None
         else dataclasses.asdict(result.clean_estimator),
         "cost_ms_per_image": cost_ms_per_image,
+        "defense_config": result.defense_config,
         "grid": [
             {
                 "length": point.length,

@@ -12,6 +12,7 @@ from PIL import Image
 
 sys.path.insert(0, REPOSITORY)
 import cli
+from egan_tf.defenses import DefenseConfig
 
 SHIPPED_EXPORT = os.path.join(SAVED_MODELS, "egan_defense")
 
@@ -287,6 +288,19 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
     spatial = json.loads((out / "spatial.json").read_text())
     assert spatial["blur"] == "spatial"
     assert list(spatial["grid"][0]["methods"]) == ["none", "gated"]
+    assert payload["defense_config"]["refine_steps"] == DefenseConfig().refine_steps
+
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "evaluate", "--grid", "--models", models, "--limit", "10",
+            "--lengths", "0.2", "--angles", "30", "--methods", "egan-refine",
+            "--refine-steps", "0", "--json", str(out / "unrefined.json"), "--quiet",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    unrefined = json.loads((out / "unrefined.json").read_text())
+    assert unrefined["defense_config"]["refine_steps"] == 0
 
 
 @pytest.mark.parametrize(
@@ -296,6 +310,8 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
         (["--grid", "--methods", "gated"], "encoder_blur.keras"),
         (["--grid", "--blur", "spatial"], "--blur spatial goes with --methods"),
         (["--methods", "none"], "--methods goes with --grid"),
+        (["--grid", "--refine-steps", "3"], "--refine-steps goes with --methods"),
+        (["--grid", "--methods", "none", "--refine-steps", "-1"], "--refine-steps"),
     ],
 )
 def test_bad_methods_requests_are_one_line(tiny_models_dir, arguments, needle):
