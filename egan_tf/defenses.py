@@ -70,6 +70,10 @@ def needed_files(method: Method) -> list[str]:
     return [NETWORK_FILES[name] for name in _NEEDS.get(Method(method), ())]
 
 
+# The restorations `gated` can send the images B finds blurred to.
+GATED_RESTORERS = (Method.EGAN_BLUR, Method.EGAN_REFINE)
+
+
 @dataclasses.dataclass(frozen=True)
 class DefenseConfig:
     """Settings of the methods that have any.
@@ -98,7 +102,7 @@ class DefenseConfig:
     refine_learning_rate: float = 0.05
     wiener_noise_to_signal: float = 0.01
     gate_length: float = 0.1
-    gated_restorer: str = "egan-blur"
+    gated_restorer: Method = Method.EGAN_BLUR
     gate_confidence: float | None = None
     gate_compare: bool = False
 
@@ -107,11 +111,13 @@ class DefenseConfig:
             raise ValueError(
                 f"refine_steps must be ≥ 0. Received: refine_steps={self.refine_steps}"
             )
-        if self.gated_restorer not in ("egan-blur", "egan-refine"):
+        if self.gated_restorer not in GATED_RESTORERS:
             raise ValueError(
                 "gated_restorer must be egan-blur or egan-refine. "
                 f"Received: gated_restorer={self.gated_restorer}"
             )
+        # Read from JSON as a string; kept as the enum member.
+        object.__setattr__(self, "gated_restorer", Method(self.gated_restorer))
         if not self.wiener_noise_to_signal > 0:
             raise ValueError(
                 "wiener_noise_to_signal must be positive. "
@@ -421,7 +427,7 @@ def make_method_functions(
 
     def gated(images, length, angle):
         plain = classified_by_c(images)
-        restorer = Method(config.gated_restorer)
+        restorer = config.gated_restorer
         restore = egan_refine if restorer == Method.EGAN_REFINE else egan_blur
         estimated_length, _ = estimate(images)
         sharp = estimated_length < config.gate_length

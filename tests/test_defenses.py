@@ -8,6 +8,7 @@ import tensorflow as tf
 from helpers import tiny_defense_models
 
 from egan_tf import defenses
+from egan_tf.config import config_to_dict
 from egan_tf.defenses import DefenseConfig, Method, MethodOutput
 from egan_tf.model_io import ModelFileError
 
@@ -190,6 +191,17 @@ def test_defense_config_is_read_from_the_models_folder(tmp_path):
         defenses.load_defense_config(str(tmp_path))
     with pytest.raises(ValueError, match="refine_steps"):
         DefenseConfig(refine_steps=-1)
+
+
+def test_the_gated_restorer_is_a_method_and_survives_json(tmp_path):
+    config = DefenseConfig(gated_restorer="egan-refine", gate_confidence=0.9)
+    assert config.gated_restorer is Method.EGAN_REFINE
+    (tmp_path / "defense.json").write_text(
+        json.dumps({"config": config_to_dict(config)})
+    )
+    assert defenses.load_defense_config(str(tmp_path)) == config
+    with pytest.raises(ValueError, match="Received: gated_restorer=wiener"):
+        DefenseConfig(gated_restorer="wiener")
 
 
 def test_method_views_show_what_the_classifier_sees(models, mnist_test):
