@@ -47,7 +47,6 @@ GATE_CANDIDATES = (
 )  # fmt: skip
 CONFIDENCE_CANDIDATES = (None, 0.99, 0.999)
 REFINE_STEP_TOLERANCE = 0.001
-CONFIDENCE_Z = 1.96
 
 
 @click.command()
@@ -64,6 +63,13 @@ def main(answers, selection_card, output):
 
     from egan_tf.config import config_to_dict, write_json_atomically
     from egan_tf.defenses import DefenseConfig
+    from egan_tf.selection import (
+        choose_constrained,
+        fewest_steps_within,
+        paired_margins,
+        routed_correct,
+        score_setting,
+    )
 
     stored = np.load(answers)
     labels = stored["labels"]
@@ -91,11 +97,7 @@ def main(answers, selection_card, output):
         for view, value in refine.items()
         if view.split()[1] == best_rate
     }
-    best_steps = min(
-        steps
-        for steps, value in at_rate.items()
-        if value >= max(at_rate.values()) - REFINE_STEP_TOLERANCE
-    )
+    best_steps = fewest_steps_within(at_rate, REFINE_STEP_TOLERANCE)
     refine_view = f"refine {best_rate} {best_steps}"
 
     none_correct = correct("none")
@@ -110,40 +112,30 @@ def main(answers, selection_card, output):
                 stored[f"none/{reader}_confidence"]
                 >= stored[f"{restorer_view}/{reader}_confidence"]
             )
-        return np.where(keep, correct("none", reader), correct(restorer_view, reader))
-
-    def margins(candidate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per blur setting: mean paired difference to none, and its 95 % LCB."""
-        difference = candidate.astype(np.float32) - none_correct.astype(np.float32)
-        average = difference.mean(axis=1)
-        error = difference.std(axis=1, ddof=1) / np.sqrt(difference.shape[1])
-        return average, average - CONFIDENCE_Z * error
+        return routed_correct(
+            keep, correct("none", reader), correct(restorer_view, reader)
+        )
 
     restorers = {"egan-blur": "egan-blur", "egan-refine": refine_view}
-    searched = []
-    for restorer, restorer_view in restorers.items():
-        for gate in GATE_CANDIDATES:
-            for confidence in CONFIDENCE_CANDIDATES:
-                for compare in (False, True):
-                    candidate = gated_correct(restorer_view, gate, confidence, compare)
-                    average, lower = margins(candidate)
-                    searched.append(
-                        {
-                            "restorer": restorer,
-                            "gate_length": gate,
-                            "gate_confidence": confidence,
-                            "gate_compare": compare,
-                            "mean_accuracy": mean(candidate),
-                            "worst_margin": float(average.min()),
-                            "worst_lower_bound": float(lower.min()),
-                        }
-                    )
-    admissible = [row for row in searched if row["worst_lower_bound"] >= 0]
-    chosen = (
-        max(admissible, key=lambda row: row["mean_accuracy"])
-        if admissible
-        else max(searched, key=lambda row: row["worst_lower_bound"])
-    )
+    searched = [
+        score_setting(
+            {
+                "restorer": restorer,
+                "gate_length": gate,
+                "gate_confidence": confidence,
+                "gate_compare": compare,
+            },
+            gated_correct(restorer_view, gate, confidence, compare),
+            none_correct,
+        )
+        for restorer, restorer_view in restorers.items()
+        for gate in GATE_CANDIDATES
+        for confidence in CONFIDENCE_CANDIDATES
+        for compare in (False, True)
+    ]
+    best = choose_constrained(searched)
+    chosen = best.to_dict()
+    admissible = [setting for setting in searched if setting.admissible]
     config = DefenseConfig(
         refine_steps=best_steps,
         refine_learning_rate=float(best_rate),
@@ -171,13 +163,14 @@ def main(answers, selection_card, output):
         "augment": mean(correct("augment", "c")),
     }
     adaptive_method = max(shipped_readers, key=shipped_readers.get)
-    chosen_average, chosen_lower = margins(
+    chosen_average, chosen_lower = paired_margins(
         gated_correct(
             chosen_view,
             chosen["gate_length"],
             chosen["gate_confidence"],
             chosen["gate_compare"],
-        )
+        ),
+        none_correct,
     )
     with open(selection_card, encoding="utf-8") as handle:
         stand_in = json.load(handle)
@@ -221,7 +214,7 @@ def main(answers, selection_card, output):
             "egan-refine, by rate and steps": refine,
         },
         "mean_accuracy_read_by_shipped_networks": shipped_readers,
-        "gated_search": searched,
+        "gated_search": [setting.to_dict() for setting in searched],
     }
     write_json_atomically(output, payload)
     click.echo(json.dumps(config_to_dict(config)))
