@@ -114,3 +114,34 @@ def test_shipped_beyond_the_paper_networks_measure_what_their_cards_say(mnist_te
     assert record.egan_accuracy == pytest.approx(
         encoder_card["test"]["egan_accuracy"], abs=1e-4
     )
+
+
+def test_the_shipped_gate_is_not_below_c_where_it_comes_closest(mnist_test):
+    # The rescaled grid's closest point for `gated` (l = 0.12, θ = 30°: B sends
+    # about a third of the images on), measured afresh on all 10,000 test
+    # images with the shipped networks and defense.json, against the figures
+    # the README quotes from methods_scale6.json.
+    from egan_tf.defenses import load_defense_config, load_defense_models
+    from egan_tf.methods_grid import evaluate_methods_grid
+
+    shipped = _card("methods_scale6.json")
+    result = evaluate_methods_grid(
+        load_defense_models(SAVED_MODELS),
+        load_defense_config(SAVED_MODELS),
+        mnist_test,
+        ["none", "gated"],
+        [0.02],
+        [30.0],
+        length_scale=shipped["length_scale"],
+        show_progress=False,
+    )
+    measured = result.grid[0].accuracy
+    assert measured["gated"] >= measured["none"]
+    assert result.clean["gated"] >= result.clean["none"]
+    recorded = next(
+        point["methods"]
+        for point in shipped["grid"]
+        if point["length"] == 0.02 and point["angle"] == 30.0
+    )
+    for method in ("none", "gated"):
+        assert measured[method] == pytest.approx(recorded[method], abs=2e-4)
