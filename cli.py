@@ -641,31 +641,19 @@ def evaluate_command(
     quiet,
 ):
     """Measure the shipped models on the MNIST test set (--grid: the paper's experiment)."""
-    from egan_tf.config import write_json_atomically
     from egan_tf.data import load_mnist
-    from egan_tf.model_io import load_shipped_models
+    from egan_tf.grid import validate_grid_values
 
     if refine_steps is not None and methods is None:
         raise click.UsageError("--refine-steps goes with --methods.")
+    if methods is not None and not grid:
+        raise click.UsageError("--methods goes with --grid.")
+    if blur_kind != "fourier" and methods is None:
+        raise click.UsageError("--blur spatial goes with --methods.")
     if not grid:
-        if methods is not None:
-            raise click.UsageError("--methods goes with --grid.")
-        from egan_tf.evaluation import evaluate_clean
-        from egan_tf.reporting import format_clean_record
-
-        models = load_shipped_models(models_dir)
-        record = evaluate_clean(
-            models, load_mnist("test", data_dir).take(limit), batch_size
-        )
-        click.echo(format_clean_record(record))
-        if json_path:
-            write_json_atomically(json_path, record.to_dict())
+        _evaluate_clean(models_dir, load_mnist("test", data_dir).take(limit),
+                        batch_size, json_path)  # fmt: skip
         return
-
-    from egan_tf.grid import evaluate_grid, validate_grid_values
-    from egan_tf.grid_outputs import write_grid_outputs
-    from egan_tf.reporting import format_grid
-
     lengths = validate_grid_values(lengths, "lengths", minimum=0.0)
     if length_scale <= 0:
         raise click.BadParameter("must be positive.", param_hint="--length-scale")
@@ -673,14 +661,34 @@ def evaluate_command(
         lengths, angles, length_scale, batch_size, json_path, csv_path, figures_dir,
         logdir, show_progress=not quiet,
     )  # fmt: skip
-    if methods is not None:
-        _evaluate_methods(models_dir, load_mnist("test", data_dir).take(limit), request,
-                          methods, blur_kind, refine_steps)  # fmt: skip
-        return
-    if blur_kind != "fourier":
-        raise click.UsageError("--blur spatial goes with --methods.")
-    models = load_shipped_models(models_dir, require_egan=True)
     test = load_mnist("test", data_dir).take(limit)
+    if methods is None:
+        _evaluate_paper_grid(models_dir, test, request)
+    else:
+        _evaluate_methods(models_dir, test, request, methods, blur_kind, refine_steps)
+
+
+def _evaluate_clean(models_dir, test, batch_size, json_path):
+    """evaluate: clean accuracy of C(x) and C(G(E(x)))."""
+    from egan_tf.config import write_json_atomically
+    from egan_tf.evaluation import evaluate_clean
+    from egan_tf.model_io import load_shipped_models
+    from egan_tf.reporting import format_clean_record
+
+    record = evaluate_clean(load_shipped_models(models_dir), test, batch_size)
+    click.echo(format_clean_record(record))
+    if json_path:
+        write_json_atomically(json_path, record.to_dict())
+
+
+def _evaluate_paper_grid(models_dir, test, request: GridRequest):
+    """evaluate --grid: the paper's Tables 1 and 2 over the (l, θ) grid."""
+    from egan_tf.grid import evaluate_grid
+    from egan_tf.grid_outputs import write_grid_outputs
+    from egan_tf.model_io import load_shipped_models
+    from egan_tf.reporting import format_grid
+
+    models = load_shipped_models(models_dir, require_egan=True)
     r = request
     result = evaluate_grid(
         models, test, r.lengths, r.angles, r.length_scale, r.batch_size,
