@@ -476,7 +476,8 @@ def train_blur_estimator_command(training, run, max_length, clean_fraction, outp
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @_one_line_errors
 def reproduce_command(models_dir, work_dir, data_dir, logdir, quiet):
-    """Retrain everything shipped: classifier, GAN (300 epochs), encoder (5 x 20)."""
+    """Retrain every shipped network: C, the GAN (300 epochs), E (5 x 20), E_blur,
+    C_aug and B."""
     from egan_tf.training.reproduce import reproduce_all
 
     cards = reproduce_all(
