@@ -13,7 +13,12 @@ from egan_tf.defenses import DefenseConfig, DefenseModels, method_views
 from egan_tf.grid import GridResult, restoration_examples
 from egan_tf.methods_grid import MethodsGridResult
 from egan_tf.model_io import ShippedModels
-from egan_tf.plotting import digit_rows_figure, grid_heatmaps_figure, save_figure
+from egan_tf.plotting import (
+    digit_rows_figure,
+    grid_heatmaps_figure,
+    methods_curves_figure,
+    save_figure,
+)
 from egan_tf.reporting import attach_methods, grid_json, methods_json, write_grid_csv
 
 HEATMAPS_FILE = "grid_heatmaps.png"
@@ -79,6 +84,7 @@ def write_grid_outputs(
 
 
 METHODS_EXAMPLES_FILE = "methods_examples.png"
+METHODS_CURVES_FILE = "methods_curves.png"
 
 
 def write_methods_outputs(
@@ -92,16 +98,21 @@ def write_methods_outputs(
     figures_dir: str | None = None,
 ) -> list[str]:
     """Writes the methods grid: JSON (merged into the paper's grid JSON when
-    `paper_result` is given) and a figure of the same digits through each
-    method at the strongest setting of the grid."""
+    `paper_result` is given), a figure of accuracy against blur length for
+    every method, and one of the same digits through each method at the
+    strongest setting of the grid."""
     written = []
+    payload = methods_json(result, cost_ms_per_image)
     if json_path:
-        payload = methods_json(result, cost_ms_per_image)
+        merged = payload
         if paper_result is not None:
-            payload = attach_methods(grid_json(paper_result), payload)
-        write_json_atomically(json_path, payload)
+            merged = attach_methods(grid_json(paper_result), payload)
+        write_json_atomically(json_path, merged)
         written.append(json_path)
     if figures_dir:
+        path = os.path.join(figures_dir, METHODS_CURVES_FILE)
+        save_figure(methods_curves_figure([payload]), path)
+        written.append(path)
         length = max(result.lengths) * result.length_scale
         angle = result.angles[-1]
         labels = test_arrays.labels[:_EXAMPLE_COUNT]

@@ -139,3 +139,67 @@ def grid_heatmaps_figure(result):
     figure.suptitle(f"{result.examples} MNIST test images{scale}", fontsize=10)
     figure.tight_layout()
     return figure
+
+
+# Line styles that stay apart in print: the EGAN family solid, the rest dashed.
+_METHOD_STYLES = {
+    "none": ("black", "-", "o"),
+    "egan": ("tab:gray", "-", "v"),
+    "egan-blur": ("tab:blue", "-", "s"),
+    "egan-refine": ("tab:cyan", "-", "D"),
+    "gated": ("tab:red", "-", "*"),
+    "wiener": ("tab:olive", "--", "x"),
+    "wiener-oracle": ("tab:brown", ":", "+"),
+    "augment": ("tab:green", "--", "^"),
+}
+
+
+def methods_curves_figure(payloads: Sequence[dict], zoom_floor: float = 90.0):
+    """Accuracy against blur length, one line per method and one column per grid.
+
+    The line is the mean over the grid's angles and the band spans the worst
+    to the best angle; the point at l = 0 is the clean row. The second row
+    repeats the first from `zoom_floor` % up, where the defences differ.
+
+    Args:
+        payloads: Methods grids as `evaluate --grid --methods --json` writes
+            them (`blur`, `length_scale`, `examples`, `clean_methods`, and
+            `grid` records with `applied_length`, `angle` and `methods`).
+        zoom_floor: Lower end of the second row's accuracy axis, in %.
+    """
+    figure, axes = plt.subplots(
+        2, len(payloads), figsize=(5.6 * len(payloads), 8.0), squeeze=False
+    )
+    for column, payload in enumerate(payloads):
+        lengths = sorted({record["applied_length"] for record in payload["grid"]})
+        x = [0.0, *lengths]
+        for method, clean in payload["clean_methods"].items():
+            rows = [
+                [
+                    100 * record["methods"][method]
+                    for record in payload["grid"]
+                    if record["applied_length"] == length
+                ]
+                for length in lengths
+            ]
+            mean = [100 * clean] + [float(np.mean(row)) for row in rows]
+            low = [100 * clean] + [min(row) for row in rows]
+            high = [100 * clean] + [max(row) for row in rows]
+            colour, line, marker = _METHOD_STYLES.get(method, ("tab:purple", "-", "."))
+            for axis in axes[:, column]:
+                axis.plot(x, mean, line, color=colour, marker=marker, label=method)
+                axis.fill_between(x, low, high, color=colour, alpha=0.12, linewidth=0)
+        axes[1, column].set_ylim(zoom_floor, 100)
+        axes[0, column].set_title(
+            f"{payload['blur']} blur, lengths x {payload['length_scale']:g}, "
+            f"{payload['examples']} test images",
+            fontsize=10,
+        )
+        axes[1, column].set_title(f"the same, from {zoom_floor:g} %", fontsize=10)
+        for axis in axes[:, column]:
+            axis.set_xlabel("blur length l (fraction of the image side)")
+            axis.set_ylabel("accuracy % (mean over θ; band: worst to best θ)")
+            axis.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8, loc="lower left")
+    figure.tight_layout()
+    return figure

@@ -1,14 +1,18 @@
 """Prints the README's Markdown tables from `evaluate --grid --methods --json` files.
 
     python experiments/methods_report.py saved_models/methods_scale1.json \
-        saved_models/methods_scale6.json
+        saved_models/methods_scale6.json [--figure docs/methods_curves.png]
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 import click
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 EGAN_BASED = ("egan", "egan-blur", "egan-refine", "gated")
 
@@ -87,10 +91,18 @@ def estimator_table(payload: dict) -> str:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-def main(paths):
+@click.option(
+    "--figure",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also draw accuracy against blur length, one panel per file, here.",
+)
+def main(paths, figure):
+    payloads = []
     for path in paths:
         with open(path, encoding="utf-8") as handle:
             payload = json.load(handle)
+        payloads.append(payload)
         click.echo(
             f"\n{path}: {payload['blur']} blur, lengths x {payload['length_scale']:g}, "
             f"{payload['examples']} test images\n"
@@ -106,6 +118,11 @@ def main(paths):
                     for name, cost in payload["cost_ms_per_image"].items()
                 )
             )
+    if figure:
+        from egan_tf.plotting import methods_curves_figure, save_figure
+
+        save_figure(methods_curves_figure(payloads), figure)
+        click.echo(f"\nWrote {figure}")
 
 
 if __name__ == "__main__":

@@ -275,6 +275,7 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
         assert set(record["methods"]) == set(payload["clean_methods"])
         assert record["methods"]["none"] == record["accuracy_blurred_all"]
     assert (out / "figures" / "methods_examples.png").is_file()
+    assert (out / "figures" / "methods_curves.png").is_file()
 
     result = CliRunner().invoke(
         cli.main,

@@ -1,0 +1,44 @@
+"""Tests of the figures drawn from evaluation records."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from egan_tf.plotting import methods_curves_figure, save_figure
+
+
+def _payload(blur):
+    grid = [
+        {
+            "applied_length": length,
+            "angle": angle,
+            "methods": {"none": 1 - length - angle / 1000, "gated": 0.99},
+        }
+        for length in (0.1, 0.2)
+        for angle in (0.0, 45.0)
+    ]
+    return {
+        "blur": blur,
+        "length_scale": 6.0,
+        "examples": 10,
+        "clean_methods": {"none": 1.0, "gated": 1.0},
+        "grid": grid,
+    }
+
+
+def test_methods_curves_draw_each_method_per_grid_at_the_mean_over_angles(tmp_path):
+    figure = methods_curves_figure([_payload("fourier"), _payload("spatial")])
+    axes = figure.axes
+    assert len(axes) == 4
+    for axis in axes:
+        assert [line.get_label() for line in axis.get_lines()] == ["none", "gated"]
+    none_line = axes[0].get_lines()[0]
+    np.testing.assert_allclose(none_line.get_xdata(), [0.0, 0.1, 0.2])
+    # Mean over θ = 0 and 45: 1 - l - 0.0225, in %.
+    np.testing.assert_allclose(none_line.get_ydata(), [100.0, 87.75, 77.75])
+    # Row-major: the second row (axes 2 and 3) is the zoom.
+    assert [axis.get_ylim()[0] for axis in axes[2:]] == [90.0, 90.0]
+    assert axes[0].get_ylim()[0] < 90.0
+    path = tmp_path / "curves.png"
+    save_figure(figure, str(path))
+    assert path.stat().st_size > 0
+    plt.close("all")
