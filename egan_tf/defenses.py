@@ -400,42 +400,52 @@ def make_method_functions(
             generator(models.encoder(images, training=False), training=False)
         )
 
-    def egan_blur(images, length, angle):
-        return once(
-            Method.EGAN_BLUR,
-            images,
-            lambda: classified_by_c(
-                generator(models.encoder_blur(images, training=False), training=False)
-            ),
-        )
+    def cached(name, images):
+        """What `once` already holds for (name, images), or None."""
+        return shared.get((name, images.ref()))
 
-    def egan_refine(images, length, angle):
-        def compute():
-            estimated_length, estimated_angle = estimate(images)
+    def restored_by(method, images, estimates):
+        """C on the `egan-blur` or `egan-refine` restoration of `images`;
+        `estimates` is B's (length, angle) for them (unused by `egan-blur`)."""
+        latent = models.encoder_blur(images, training=False)
+        if method == Method.EGAN_REFINE:
+            estimated_length, estimated_angle = estimates
             latent = refine_latent(
                 generator,
-                models.encoder_blur(images, training=False),
+                latent,
                 images,
                 estimated_length,
                 estimated_angle,
                 config.refine_steps,
                 config.refine_learning_rate,
             )
-            return classified_by_c(generator(latent, training=False))
+        return classified_by_c(generator(latent, training=False))
 
-        return once(Method.EGAN_REFINE, images, compute)
+    def egan_blur(images, length, angle):
+        return once(
+            Method.EGAN_BLUR,
+            images,
+            lambda: restored_by(Method.EGAN_BLUR, images, None),
+        )
+
+    def egan_refine(images, length, angle):
+        return once(
+            Method.EGAN_REFINE,
+            images,
+            lambda: restored_by(Method.EGAN_REFINE, images, estimate(images)),
+        )
 
     def gated(images, length, angle):
         plain = classified_by_c(images)
         restorer = config.gated_restorer
-        restore = egan_refine if restorer == Method.EGAN_REFINE else egan_blur
-        estimated_length, _ = estimate(images)
+        estimated_length, estimated_angle = estimate(images)
         sharp = estimated_length < config.gate_length
         if config.gate_confidence is not None:
             sharp = sharp | (top_probability(plain.logits) >= config.gate_confidence)
         if config.gate_compare:
             # Comparing confidences needs every image restored.
-            restored = restore(images, length, angle)
+            restore_all = egan_refine if restorer == Method.EGAN_REFINE else egan_blur
+            restored = restore_all(images, length, angle)
             sharp = sharp | (
                 top_probability(plain.logits) >= top_probability(restored.logits)
             )
@@ -451,8 +461,8 @@ def make_method_functions(
         # B and C alone. When the full batch's restoration is already at hand
         # (another method asked for it in this trace), its rows are reused.
         routed = tf.where(~sharp)[:, 0]
-        if (str(restorer), images.ref()) in shared:
-            full = restore(images, length, angle)
+        full = cached(restorer, images)
+        if full is not None:
             restored_logits = tf.gather(full.logits, routed)
             restored_images = tf.gather(full.classified, routed)
         else:
@@ -461,10 +471,13 @@ def make_method_functions(
             count = tf.size(routed)
             padded = tf.concat([routed, tf.zeros([1], routed.dtype)], 0)
             padded = padded[: tf.maximum(count, 1)]
-            restored = restore(
+            restored = restored_by(
+                restorer,
                 tf.gather(images, padded),
-                tf.gather(length, padded),
-                tf.gather(angle, padded),
+                (
+                    tf.gather(estimated_length, padded),
+                    tf.gather(estimated_angle, padded),
+                ),
             )
             restored_logits = restored.logits[:count]
             restored_images = restored.classified[:count]

@@ -186,6 +186,11 @@ def format_methods_grid(
     return "\n".join(lines)
 
 
+def _estimator_json(record) -> dict | None:
+    """B's record at one setting as JSON, or None without B."""
+    return None if record is None else dataclasses.asdict(record)
+
+
 def methods_json(
     result: MethodsGridResult, cost_ms_per_image: dict[str, float] | None = None
 ) -> dict:
@@ -196,9 +201,7 @@ def methods_json(
         "length_scale": result.length_scale,
         "examples": result.examples,
         "clean_methods": dict(result.clean),
-        "clean_estimator": None
-        if result.clean_estimator is None
-        else dataclasses.asdict(result.clean_estimator),
+        "clean_estimator": _estimator_json(result.clean_estimator),
         "cost_ms_per_image": cost_ms_per_image,
         "defense_config": result.defense_config,
         "grid": [
@@ -207,9 +210,7 @@ def methods_json(
                 "angle": point.angle,
                 "applied_length": point.applied_length,
                 "methods": dict(point.accuracy),
-                "estimator": None
-                if point.estimator is None
-                else dataclasses.asdict(point.estimator),
+                "estimator": _estimator_json(point.estimator),
             }
             for point in result.grid
         ],

@@ -34,6 +34,7 @@ shipped C.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -71,9 +72,12 @@ def main(answers, selection_card, output):
         score_setting,
     )
 
-    stored = np.load(answers)
+    # Read every array once: an npz archive decompresses on each access.
+    with np.load(answers) as archive:
+        stored = {name: archive[name] for name in archive.files}
     labels = stored["labels"]
 
+    @functools.cache
     def correct(view: str, reader: str = "proxy") -> np.ndarray:
         """bool [settings, images]: whether `reader` labels `view` right."""
         return stored[f"{view}/{reader}"] == labels
@@ -81,7 +85,7 @@ def main(answers, selection_card, output):
     def mean(matrix: np.ndarray) -> float:
         return float(matrix.mean())
 
-    views = [name[: -len("/proxy")] for name in stored.files if name.endswith("/proxy")]
+    views = [name[: -len("/proxy")] for name in stored if name.endswith("/proxy")]
     wiener_views = [view for view in views if view.startswith("wiener ")]
     refine_views = [view for view in views if view.startswith("refine ")]
     wiener = {view: mean(correct(view)) for view in wiener_views}

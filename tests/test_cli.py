@@ -254,19 +254,24 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
     assert card["initialised_from"] == "encoder.keras"
 
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        cli.main,
-        [
-            "evaluate", "--grid", "--models", models, "--limit", "20",
-            "--lengths", "0.1,0.2", "--angles", "0,45", "--methods", "all",
-            "--json", str(out / "grid.json"), "--figures", str(out / "figures"),
-            "--quiet",
-        ],
+
+    def evaluate_methods(json_name, *arguments):
+        """Runs `evaluate --grid --methods …` on the tiny models; returns its
+        output and the JSON it wrote."""
+        result = CliRunner().invoke(
+            cli.main,
+            ["evaluate", "--grid", "--models", models, *arguments,
+             "--json", str(out / json_name), "--quiet"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return result.output, json.loads((out / json_name).read_text())
+
+    output, payload = evaluate_methods(
+        "grid.json", "--limit", "20", "--lengths", "0.1,0.2", "--angles", "0,45",
+        "--methods", "all", "--figures", str(out / "figures"),
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "Table 2" in result.output
-    assert "best EGAN - none" in result.output
-    payload = json.loads((out / "grid.json").read_text())
+    assert "Table 2" in output
+    assert "best EGAN - none" in output
     assert set(payload["clean_methods"]) == {
         "none", "egan", "egan-blur", "egan-refine", "gated", "wiener",
         "wiener-oracle", "augment",
@@ -277,30 +282,18 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
     assert (out / "figures" / "methods_examples.png").is_file()
     assert (out / "figures" / "methods_curves.png").is_file()
 
-    result = CliRunner().invoke(
-        cli.main,
-        [
-            "evaluate", "--grid", "--models", models, "--limit", "10",
-            "--lengths", "0.2", "--angles", "30", "--methods", "none,gated",
-            "--blur", "spatial", "--json", str(out / "spatial.json"), "--quiet",
-        ],
+    _, spatial = evaluate_methods(
+        "spatial.json", "--limit", "10", "--lengths", "0.2", "--angles", "30",
+        "--methods", "none,gated", "--blur", "spatial",
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    spatial = json.loads((out / "spatial.json").read_text())
     assert spatial["blur"] == "spatial"
     assert list(spatial["grid"][0]["methods"]) == ["none", "gated"]
     assert payload["defense_config"]["refine_steps"] == DefenseConfig().refine_steps
 
-    result = CliRunner().invoke(
-        cli.main,
-        [
-            "evaluate", "--grid", "--models", models, "--limit", "10",
-            "--lengths", "0.2", "--angles", "30", "--methods", "egan-refine",
-            "--refine-steps", "0", "--json", str(out / "unrefined.json"), "--quiet",
-        ],
+    _, unrefined = evaluate_methods(
+        "unrefined.json", "--limit", "10", "--lengths", "0.2", "--angles", "30",
+        "--methods", "egan-refine", "--refine-steps", "0",
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    unrefined = json.loads((out / "unrefined.json").read_text())
     assert unrefined["defense_config"]["refine_steps"] == 0
 
 
