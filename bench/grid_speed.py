@@ -12,14 +12,10 @@ the ratio, as medians over repeats.
 
 from __future__ import annotations
 
-import os
 import statistics
-import sys
 import time
 
 import click
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @click.command()

@@ -12,12 +12,7 @@ images its blur estimator finds blurred.
 
 from __future__ import annotations
 
-import os
-import sys
-
 import click
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @click.command()

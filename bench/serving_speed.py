@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 
 import click
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _percentile(values: list[float], fraction: float) -> float:

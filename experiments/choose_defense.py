@@ -36,12 +36,8 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import sys
 
 import click
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 GATE_CANDIDATES = (
     0.04, 0.06, 0.08, 0.1, 0.12, 0.13, 0.14, 0.15, 0.16, 0.18, 0.2, 0.25,

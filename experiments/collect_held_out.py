@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import click
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 WIENER_CANDIDATES = (1e-3, 3e-3, 1e-2)
 REFINE_RATE_CANDIDATES = (0.03,)

@@ -11,12 +11,9 @@ to a JSON file (default: saved_models/encoder_ablation.json).
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import click
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 VARIANTS = {
     "pixel only": (1.0, 0.0, 0.0),

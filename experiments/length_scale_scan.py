@@ -13,12 +13,7 @@ those conditions hold. Writes saved_models/length_scale_scan.json.
 
 from __future__ import annotations
 
-import os
-import sys
-
 import click
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @click.command()

@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import click
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @click.command()

@@ -10,7 +10,6 @@ from click.testing import CliRunner
 from conftest import REPOSITORY, SAVED_MODELS
 from PIL import Image
 
-sys.path.insert(0, REPOSITORY)
 import cli
 from egan_tf.defenses import DefenseConfig
 
