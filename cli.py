@@ -1,7 +1,9 @@
 """egan-tf command line: measure and undo motion blur in front of a classifier.
 
-Every command is thin: it turns options into config records and calls one
-library function. Errors the user can fix are reported on one line.
+Every command is thin: options -> one request (config records, checked
+before TensorFlow is imported) -> one library call -> print. Errors the user
+can fix are reported on one line: exit 2 for a bad option, 1 for a failure
+while working.
 """
 
 from __future__ import annotations
@@ -18,13 +20,28 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import click
 
 from egan_tf import config
+from egan_tf.atomic_files import check_writable
+from egan_tf.data_paths import DataSource
+from egan_tf.defenses import Method, parse_methods
+from egan_tf.grid_spec import (
+    DEFAULT_GRID_BATCH_SIZE,
+    PAPER_ANGLES,
+    PAPER_LENGTHS,
+    BlurKind,
+    GridSpec,
+    check_blur_angle,
+    check_blur_length,
+)
 
 
 def _import_tensorflow_quietly() -> None:
     """Imports TensorFlow with its native start-up lines (CUDA probing, oneDNN
     notices) kept off the terminal. They are written by C++ before any Python
     logging setting applies. TF_CPP_MIN_LOG_LEVEL=0 shows them again."""
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in ("0", "1"):
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in (
+        "0",
+        "1",
+    ):
         return
     saved_stderr = os.dup(2)
     try:
@@ -82,12 +99,14 @@ def _png_option(default: str):
 
 
 def _one_line_errors(command):
-    """Turns the errors a user can fix into one line and a non-zero exit."""
+    """Runs a command after its options are parsed and checked, with
+    TensorFlow imported quietly first, and turns the errors a user can fix
+    into one line: exit 2 for a bad option or request (as click does), 1 for
+    a failure while working (missing or corrupt data or models)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from egan_tf.data import DataNotFoundError
-        from egan_tf.model_io import ModelFileError
+        _import_tensorflow_quietly()
         from egan_tf.training.loop import TrainingInterrupted
 
         try:
@@ -95,10 +114,24 @@ def _one_line_errors(command):
         except TrainingInterrupted as error:
             click.echo(str(error), err=True)
             sys.exit(130)
-        except (DataNotFoundError, ModelFileError, ValueError, OSError) as error:
-            raise click.ClickException(str(error).strip().splitlines()[0]) from None
+        except (ValueError, OSError) as error:
+            raise click.ClickException(_first_line(error)) from None
 
     return wrapper
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _request(factory, *args, **kwargs):
+    """Builds a request object from options; its validation errors are usage
+    errors (exit 2), reported before TensorFlow is imported."""
+    try:
+        return factory(*args, **kwargs)
+    except ValueError as error:
+        raise click.UsageError(_first_line(error)) from None
 
 
 class FiniteFloat(click.ParamType):
@@ -124,28 +157,22 @@ class FiniteFloat(click.ParamType):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """Measure how motion blur hurts an MNIST classifier and undo it with an EGAN."""
-    _import_tensorflow_quietly()
 
 
 @dataclasses.dataclass(frozen=True)
 class RunOptions:
     """Where a training command reads data and writes its state."""
 
-    limit: int | None
-    data_dir: str | None
+    data: DataSource
     logdir: str | None
     checkpoint_dir: str
     show_progress: bool
 
     def training_examples(self):
-        from egan_tf.data import load_mnist
-
-        return load_mnist("train", self.data_dir).take(self.limit)
+        return self.data.load("train")
 
     def test_examples(self):
-        from egan_tf.data import load_mnist
-
-        return load_mnist("test", self.data_dir)
+        return DataSource(self.data.data_dir).load("test")
 
 
 _TRAINING_OPTION_NAMES = ("epochs", "batch_size", "learning_rate", "beta_1", "seed")
@@ -218,12 +245,15 @@ def _training_options(defaults):
             )
             run_values = {name: kwargs.pop(name) for name in _RUN_OPTION_NAMES}
             run = RunOptions(
-                limit=run_values["limit"],
-                data_dir=run_values["data_dir"],
+                data=_request(DataSource, run_values["data_dir"], run_values["limit"]),
                 logdir=run_values["logdir"],
                 checkpoint_dir=run_values["checkpoint_dir"],
                 show_progress=not run_values["quiet"],
             )
+            for folder in (run.checkpoint_dir, run.logdir, kwargs.get("output")):
+                if folder:
+                    _request(check_writable, folder, is_folder=True)
+            _import_tensorflow_quietly()
             return command(training=training, run=run, **kwargs)
 
         for option in reversed(options):
@@ -478,6 +508,11 @@ def train_blur_estimator_command(training, run, max_length, clean_fraction, outp
 def reproduce_command(models_dir, work_dir, data_dir, logdir, quiet):
     """Retrain every shipped network: C, the GAN (300 epochs), E (5 x 20), E_blur,
     C_aug and B."""
+    for folder in (models_dir, work_dir, logdir):
+        if folder:
+            _request(check_writable, folder, is_folder=True)
+    data_dir = _request(DataSource, data_dir).data_dir
+    _import_tensorflow_quietly()
     from egan_tf.training.reproduce import reproduce_all
 
     cards = reproduce_all(
@@ -497,6 +532,8 @@ def reproduce_command(models_dir, work_dir, data_dir, logdir, quiet):
 @_one_line_errors
 def samples_command(models_dir, count, seed, output):
     """Write a PNG grid of digits drawn from the shipped generator G."""
+    _request(check_writable, output)
+    _import_tensorflow_quietly()
     from egan_tf.model_io import GENERATOR_FILE, load_model
     from egan_tf.plotting import generator_samples_figure, save_figure
 
@@ -528,19 +565,40 @@ class FloatList(click.ParamType):
         return tuple(numbers)
 
 
+def _float_list_text(values) -> str:
+    return ",".join(f"{value:g}" for value in values)
+
+
+LIMIT_HELP = (
+    "Use only the first N test images. Which images those are depends on the "
+    "source: TFDS keeps its own shuffled order (test[0] is a 2), the IDX files "
+    "the original order (test[0] is a 7); every JSON records which was read."
+)
+# evaluate's options that only a grid evaluation reads.
+_GRID_ONLY_OPTIONS = {
+    "lengths": "--lengths",
+    "angles": "--angles",
+    "length_scale": "--length-scale",
+    "csv_path": "--csv",
+    "figures_dir": "--figures",
+    "logdir": "--logdir",
+}
+
+
+def _given(name: str) -> bool:
+    """Whether the user typed option `name` (rather than getting its default)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is not None and source != click.core.ParameterSource.DEFAULT
+
+
 @main.command("evaluate")
 @_models_option()
 @_data_dir_option()
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Evaluate on the first N test images only.",
-)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help=LIMIT_HELP)
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=250,
+    default=DEFAULT_GRID_BATCH_SIZE,
     show_default=True,
     help="Test images per graph call.",
 )
@@ -554,28 +612,29 @@ class FloatList(click.ParamType):
 @click.option(
     "--grid",
     is_flag=True,
-    help="Run the paper's experiment: accuracy over blur lengths x angles, without and with the EGAN.",
+    help="Run the paper's experiment: accuracy over blur lengths x angles, "
+    "without and with the EGAN.",
 )
 @click.option(
     "--lengths",
     type=FloatList(),
-    default="0.01,0.02,0.03,0.04,0.05",
+    default=_float_list_text(PAPER_LENGTHS),
     show_default=True,
-    help="Grid blur lengths l (fractions of the image side).",
+    help="With --grid: blur lengths l (fractions of the image side).",
 )
 @click.option(
     "--angles",
     type=FloatList(),
-    default="0,15,30,45",
+    default=_float_list_text(PAPER_ANGLES),
     show_default=True,
-    help="Grid blur angles in degrees.",
+    help="With --grid: blur angles in degrees.",
 )
 @click.option(
     "--length-scale",
-    type=FiniteFloat(minimum=0.0),
+    type=FiniteFloat(),
     default=1.0,
     show_default=True,
-    help="Multiplier on every grid length.",
+    help="With --grid: multiplier on every grid length.",
 )
 @click.option(
     "--csv",
@@ -601,14 +660,13 @@ class FloatList(click.ParamType):
     "--methods",
     default=None,
     help="With --grid: compare defences side by side, a comma-separated list of "
-    "none, egan, egan-blur, egan-refine, gated, wiener, wiener-oracle, augment, "
-    "or all.",
+    f"{', '.join(Method)}, or all.",
 )
 @click.option(
     "--blur",
     "blur_kind",
-    type=click.Choice(["fourier", "spatial"]),
-    default="fourier",
+    type=click.Choice([str(kind) for kind in BlurKind]),
+    default=str(BlurKind.FOURIER),
     show_default=True,
     help="With --methods: the Fourier blur model, or an independent spatial line "
     "kernel (the out-of-distribution check).",
@@ -618,8 +676,7 @@ class FloatList(click.ParamType):
     type=click.IntRange(min=0),
     default=None,
     help="With --methods: Adam steps on the latent in egan-refine (and in gated's "
-    "restoration), overriding defense.json (shipped: 20). The cost per image grows "
-    "with them.",
+    "restoration) instead of defense.json's. The cost per image grows with them.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_one_line_errors
@@ -642,143 +699,79 @@ def evaluate_command(
     quiet,
 ):
     """Measure the shipped models on the MNIST test set (--grid: the paper's experiment)."""
-    from egan_tf.data import load_mnist
-    from egan_tf.grid import validate_grid_values
+    from egan_tf.evaluate_job import (
+        EvaluateRequest,
+        EvaluationOutputs,
+        MethodsSelection,
+        run_evaluate,
+    )
 
     if refine_steps is not None and methods is None:
         raise click.UsageError("--refine-steps goes with --methods.")
     if methods is not None and not grid:
         raise click.UsageError("--methods goes with --grid.")
-    if blur_kind != "fourier" and methods is None:
-        raise click.UsageError("--blur spatial goes with --methods.")
+    if _given("blur_kind") and methods is None:
+        raise click.UsageError(f"--blur {blur_kind} goes with --methods.")
     if not grid:
-        _evaluate_clean(models_dir, load_mnist("test", data_dir).take(limit),
-                        batch_size, json_path)  # fmt: skip
-        return
-    lengths = validate_grid_values(lengths, "lengths", minimum=0.0)
-    if length_scale <= 0:
-        raise click.BadParameter("must be positive.", param_hint="--length-scale")
-    request = GridRequest(
-        lengths, angles, length_scale, batch_size, json_path, csv_path, figures_dir,
-        logdir, show_progress=not quiet,
-    )  # fmt: skip
-    test = load_mnist("test", data_dir).take(limit)
-    if methods is None:
-        _evaluate_paper_grid(models_dir, test, request)
-    else:
-        _evaluate_methods(models_dir, test, request, methods, blur_kind, refine_steps)
-
-
-def _evaluate_clean(models_dir, test, batch_size, json_path):
-    """evaluate: clean accuracy of C(x) and C(G(E(x)))."""
-    from egan_tf.config import write_json_atomically
-    from egan_tf.evaluation import evaluate_clean
-    from egan_tf.model_io import load_shipped_models
-    from egan_tf.reporting import format_clean_record
-
-    record = evaluate_clean(load_shipped_models(models_dir), test, batch_size)
-    click.echo(format_clean_record(record))
-    if json_path:
-        write_json_atomically(json_path, record.to_dict())
-
-
-def _evaluate_paper_grid(models_dir, test, request: GridRequest):
-    """evaluate --grid: the paper's Tables 1 and 2 over the (l, θ) grid."""
-    from egan_tf.grid import evaluate_grid
-    from egan_tf.grid_outputs import write_grid_outputs
-    from egan_tf.model_io import load_shipped_models
-    from egan_tf.reporting import format_grid
-
-    models = load_shipped_models(models_dir, require_egan=True)
-    r = request
-    result = evaluate_grid(
-        models, test, r.lengths, r.angles, r.length_scale, r.batch_size,
-        r.show_progress,
-    )  # fmt: skip
-    click.echo(format_grid(result))
-    write_grid_outputs(
-        result, models, test, r.json_path, r.csv_path, r.figures_dir, r.logdir
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class GridRequest:
-    """What `evaluate --grid` was asked to compute and where to write it."""
-
-    lengths: tuple[float, ...]
-    angles: tuple[float, ...]
-    length_scale: float
-    batch_size: int
-    json_path: str | None
-    csv_path: str | None
-    figures_dir: str | None
-    logdir: str | None
-    show_progress: bool
-
-
-def _evaluate_methods(
-    models_dir, test, request: GridRequest, methods, blur_kind, refine_steps
-):
-    """evaluate --grid --methods: every method side by side (and, for the
-    Fourier blur, the paper's tables as well)."""
-    from egan_tf.defenses import (
-        check_methods_available,
-        load_defense_config,
-        load_defense_models,
-        parse_methods,
-    )
-    from egan_tf.grid import evaluate_grid
-    from egan_tf.grid_outputs import write_grid_outputs, write_methods_outputs
-    from egan_tf.methods_grid import BlurKind, evaluate_methods_grid, time_methods
-    from egan_tf.model_io import ShippedModels
-    from egan_tf.reporting import format_grid, format_methods_grid
-
-    methods = parse_methods(methods)
-    models = load_defense_models(models_dir)
-    check_methods_available(models, methods)
-    defense_config = load_defense_config(models_dir)
-    if refine_steps is not None:
-        defense_config = dataclasses.replace(defense_config, refine_steps=refine_steps)
-    r = request
-    paper = None
-    if blur_kind == BlurKind.FOURIER:
-        shipped = ShippedModels(models.classifier, models.generator, models.encoder)
-        paper = evaluate_grid(
-            shipped, test, r.lengths, r.angles, r.length_scale, r.batch_size,
-            r.show_progress,
-        )  # fmt: skip
-        click.echo(format_grid(paper) + "\n")
-        write_grid_outputs(
-            paper, shipped, test, None, r.csv_path, r.figures_dir, r.logdir
+        for name, option in _GRID_ONLY_OPTIONS.items():
+            if _given(name):
+                raise click.UsageError(f"{option} goes with --grid.")
+    spec = None
+    if grid:
+        spec = _request(
+            GridSpec, lengths, angles, length_scale, BlurKind(blur_kind), batch_size
         )
-    result = evaluate_methods_grid(
-        models, defense_config, test, methods, r.lengths, r.angles, r.length_scale,
-        BlurKind(blur_kind), r.batch_size, show_progress=r.show_progress,
-    )  # fmt: skip
-    costs = time_methods(
-        models,
-        defense_config,
-        methods,
-        test.images[: r.batch_size],
-        max(r.lengths) * r.length_scale,
-        r.angles[-1],
+    selection = None
+    if methods is not None:
+        selection = _request(
+            MethodsSelection, _request(parse_methods, methods), refine_steps
+        )
+    request = _request(
+        EvaluateRequest,
+        models_dir=models_dir,
+        data=_request(DataSource, data_dir, limit),
+        grid=spec,
+        methods=selection,
+        outputs=EvaluationOutputs(json_path, csv_path, figures_dir, logdir),
+        batch_size=batch_size,
+        show_progress=not quiet,
     )
-    click.echo(format_methods_grid(result, costs))
-    write_methods_outputs(
-        result, costs, models, defense_config, test, paper, r.json_path, r.figures_dir
-    )
+    _import_tensorflow_quietly()
+    run_evaluate(request, echo=click.echo)
+
+
+class BlurLength(FiniteFloat):
+    """A blur length l, checked by `egan_tf.grid_spec.check_blur_length`."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        try:
+            return check_blur_length(number)
+        except ValueError as error:
+            self.fail(_first_line(error), param, ctx)
+
+
+class BlurAngle(FiniteFloat):
+    """A blur angle θ, checked by `egan_tf.grid_spec.check_blur_angle`."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        try:
+            return check_blur_angle(number)
+        except ValueError as error:
+            self.fail(_first_line(error), param, ctx)
 
 
 @main.command("blur")
 @click.option(
     "--length",
-    type=FiniteFloat(minimum=0.0),
+    type=BlurLength(),
     required=True,
     help="Blur length l, a fraction of the image side (0.05 = 1.4 px on 28 px).",
 )
 @click.option(
     "--angle",
-    type=FiniteFloat(),
+    type=BlurAngle(),
     default=0.0,
     show_default=True,
     help="Blur angle in degrees; 0 is motion along the rows.",
@@ -795,11 +788,14 @@ def _evaluate_methods(
 @_one_line_errors
 def blur_command(length, angle, count, output, data_dir):
     """Write a PNG grid of clean test digits above their blurred versions."""
+    data = _request(DataSource, data_dir, count)
+    _request(check_writable, output)
+    _import_tensorflow_quietly()
     from egan_tf.blur import apply_motion_blur
-    from egan_tf.data import load_mnist, to_unit_interval
+    from egan_tf.data import to_unit_interval
     from egan_tf.plotting import digit_rows_figure, save_figure
 
-    clean = to_unit_interval(load_mnist("test", data_dir).take(count).images)
+    clean = to_unit_interval(data.load("test").images)
     blurred = apply_motion_blur(clean, length, angle)
     figure = digit_rows_figure(
         [clean.numpy(), blurred.numpy()],
@@ -837,29 +833,27 @@ def blur_command(length, angle, count, output, data_dir):
     "--limit",
     type=click.IntRange(min=1),
     default=None,
-    help="Measure on the first N test images only.",
+    help="Measure on the first N test images only (see evaluate --help for which N).",
 )
 @_one_line_errors
 def export_command(models_dir, output, serving_base_path, data_dir, measure, limit):
     """Export blur, EGAN and classifier as one SavedModel for TF Serving."""
-    from egan_tf.data import load_mnist
+    if not os.path.isabs(serving_base_path):
+        raise click.BadParameter(
+            f"must be an absolute path. Received: {serving_base_path}",
+            param_hint="--serving-base-path",
+        )
+    data = _request(DataSource, data_dir, limit) if measure else None
+    _request(check_writable, output, is_folder=True)
+    _import_tensorflow_quietly()
     from egan_tf.export import export_shipped_models
+    from egan_tf.reporting import format_export_entry
 
-    test = load_mnist("test", data_dir).take(limit) if measure else None
+    test = None if data is None else data.load("test")
     result, entry = export_shipped_models(models_dir, output, serving_base_path, test)
     click.echo(f"Wrote version {result.version} to {result.path}")
-    measured = entry["measured_on_mnist_test"]
-    if measured:
-        click.echo(
-            f"Exported serving_default on {measured['examples']} test images: "
-            f"defended {100 * measured['defended_accuracy']:.2f}%, "
-            f"undefended {100 * measured['undefended_accuracy']:.2f}%"
-            + (
-                f", defend_adaptive {100 * measured['adaptive_accuracy']:.2f}%"
-                if "adaptive_accuracy" in measured
-                else ""
-            )
-        )
+    if entry["measured_on_mnist_test"]:
+        click.echo(format_export_entry(entry))
 
 
 class Address(click.ParamType):
@@ -901,13 +895,13 @@ _LABELLED_SIGNATURES = ("serving_default", "blur_and_defend", "classify")
 @click.option("--model-name", default="egan_defense", show_default=True)
 @click.option(
     "--length",
-    type=FiniteFloat(minimum=0.0),
+    type=BlurLength(),
     default=None,
     help="Blur length l for blur_and_defend.",
 )
 @click.option(
     "--angle",
-    type=FiniteFloat(),
+    type=BlurAngle(),
     default=None,
     help="Blur angle in degrees for blur_and_defend.",
 )
@@ -916,7 +910,8 @@ _LABELLED_SIGNATURES = ("serving_default", "blur_and_defend", "classify")
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Without PNG files: first MNIST test index to send.",
+    help="Without PNG files: first MNIST test index to send (TFDS or IDX order, "
+    "see evaluate --help).",
 )
 @click.option(
     "--count",
@@ -942,7 +937,7 @@ def predict_command(
 ):
     """Send PNG files (28x28, white on black) or MNIST test images to the
     exported model and print labels and probabilities."""
-    from egan_tf.export import Signature
+    from egan_tf.export.contract import Signature
     from egan_tf.serving import (
         ServingError,
         format_prediction_rows,
@@ -952,6 +947,9 @@ def predict_command(
         signature_inputs,
     )
 
+    signature = Signature(signature)
+    data = _request(DataSource, data_dir)
+    _import_tensorflow_quietly()
     try:
         client = make_client(rest, grpc, local, model_name)
     except ServingError as error:
@@ -959,17 +957,16 @@ def predict_command(
     if png_files:
         images, sources, truth = load_png_images(png_files), list(png_files), None
     else:
-        from egan_tf.data import load_mnist
+        from egan_tf.data import to_unit_interval
 
-        test = load_mnist("test", data_dir)
+        test = data.load("test")
         if start >= len(test):
             raise click.BadParameter(
                 f"must be below {len(test)}.", param_hint="--start"
             )
-        images = test.images[start : start + count].astype("float32") / 255.0
+        images = to_unit_interval(test.images[start : start + count]).numpy()
         truth = test.labels[start : start + count]
         sources = [f"mnist test {index}" for index in range(start, start + len(images))]
-    signature = Signature(signature)
     inputs = signature_inputs(signature, images, length, angle)
     try:
         outputs = client.predict(signature, inputs)

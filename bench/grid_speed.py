@@ -42,23 +42,21 @@ def main(limit, sample, repeats, batch_size, models_dir):
 
     from egan_tf.blur import apply_motion_blur
     from egan_tf.data import load_mnist, to_unit_interval
-    from egan_tf.grid import PAPER_ANGLES, PAPER_LENGTHS, evaluate_grid
+    from egan_tf.grid import evaluate_grid
+    from egan_tf.grid_spec import GridSpec
     from egan_tf.model_io import load_shipped_models
 
     models = load_shipped_models(models_dir, require_egan=True)
     test = load_mnist("test").take(limit)
-    settings = [(0.0, 0.0)] + [
-        (length, angle) for length in PAPER_LENGTHS for angle in PAPER_ANGLES
-    ]
+    spec = GridSpec(batch_size=batch_size)
+    settings = spec.settings
     work = len(test) * len(settings)
 
-    evaluate_grid(
-        models, test.take(batch_size), batch_size=batch_size, show_progress=False
-    )
+    evaluate_grid(models, test.take(batch_size), spec, show_progress=False)
     batched = []
     for _ in range(repeats):
         start = time.perf_counter()
-        evaluate_grid(models, test, batch_size=batch_size, show_progress=False)
+        evaluate_grid(models, test, spec, show_progress=False)
         batched.append(time.perf_counter() - start)
 
     def one_at_a_time(images, labels):

@@ -26,14 +26,19 @@ import click
 def main(models_dir, batch_size, repeats, length, angle):
     from egan_tf.data import load_mnist
     from egan_tf.defenses import Method, load_defense_config, load_defense_models
+    from egan_tf.grid_spec import GridSpec
     from egan_tf.methods_grid import time_methods
 
     models = load_defense_models(models_dir)
     config = load_defense_config(models_dir)
     methods = [m for m in Method if not models.missing_for(m)]
     images = load_mnist("test").images[:batch_size]
-    blurred = time_methods(models, config, methods, images, length, angle, repeats)
-    sharp = time_methods(models, config, methods, images, 0.0, 0.0, repeats)
+    blurred = time_methods(
+        models, config, methods, images, GridSpec((length,), (angle,)), repeats
+    )
+    sharp = time_methods(
+        models, config, methods, images, GridSpec((0.0,), (0.0,)), repeats
+    )
     click.echo(
         f"{batch_size} images, blurred at l = {length:g}, θ = {angle:g}° and sharp; "
         f"median of {repeats} runs; {config}"

@@ -38,7 +38,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 def main(models_dir, calls, batch_size, repeats):
     import tensorflow as tf
 
-    from egan_tf.data import load_mnist
+    from egan_tf.data import load_mnist, to_unit_interval
     from egan_tf.export import Signature, input_signature, make_serving_functions
     from egan_tf.model_io import load_shipped_models
     from egan_tf.serving import latest_version_dir
@@ -56,8 +56,8 @@ def main(models_dir, calls, batch_size, repeats):
         "in-memory tf.function": in_memory,
     }
     test = load_mnist("test")
-    single = tf.constant(test.images[:1].astype("float32") / 255.0)
-    batch = tf.constant(test.images[:batch_size].astype("float32") / 255.0)
+    single = to_unit_interval(test.images[:1])
+    batch = to_unit_interval(test.images[:batch_size])
 
     results = {}
     for name, call in ways.items():

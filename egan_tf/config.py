@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from typing import Any, TypeVar
+
+from egan_tf.atomic_files import write_json_atomically
 
 # MNIST geometry. These are properties of the data set, not tunable settings.
 IMAGE_SIZE = 28
@@ -201,20 +202,6 @@ def config_from_dict(config_class: type[ConfigT], values: dict[str, Any]) -> Con
         for key, value in values.items()
     }
     return config_class(**converted)
-
-
-def write_json_atomically(path: str, payload: Any) -> None:
-    """Writes `payload` as indented JSON to `path` through a temporary file.
-
-    A reader never sees a half-written file: the rename is atomic on POSIX.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    temporary_path = f"{path}.tmp"
-    with open(temporary_path, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=False)
-        handle.write("\n")
-    os.replace(temporary_path, path)
 
 
 def save_configs(path: str, **configs: Any) -> None:

@@ -7,23 +7,35 @@ and the blur take float32 images in [0, 1]. Networks that want another range
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
+import glob
 import gzip
+import hashlib
+import logging
 import os
+import zlib
 
 import numpy as np
 import tensorflow as tf
 
 from egan_tf.config import IMAGE_SHAPE
+from egan_tf.data_paths import TFDS_DATA_DIR_VARIABLE, absolute_or_none
 
-TFDS_DATA_DIR_VARIABLE = "TFDS_DATA_DIR"
 _IDX_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 _IMAGE_MAGIC = 2051
 _LABEL_MAGIC = 2049
+# The checksum list the official distribution and ../shared/data ship beside
+# the IDX files, in `sha256sum` format.
+CHECKSUMS_FILE = "SHA256SUMS"
+# Which examples `--limit N` takes depends on where the split is read from:
+# TFDS stores MNIST in its own shuffled order, the IDX files in the original.
+TFDS_ORDER = "tfds"
+IDX_ORDER = "idx"
 
 
 class Split(enum.StrEnum):
@@ -33,8 +45,41 @@ class Split(enum.StrEnum):
     TEST = "test"
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataError(OSError):
+    """MNIST cannot be read: missing, or corrupt."""
+
+
+class DataNotFoundError(DataError, FileNotFoundError):
     """MNIST is neither in a prepared TFDS folder nor in a folder of IDX files."""
+
+
+class DataCorruptError(DataError):
+    """A data file is there but truncated, damaged or not what it claims."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataProvenance:
+    """Where a split was read from, recorded in every result JSON.
+
+    Attributes:
+        source: "tfds" (a prepared TensorFlow Datasets folder) or "idx" (the
+            four standard IDX .gz files).
+        location: The folder read, absolute.
+        split: "train" or "test".
+        order: The example order, which decides what `--limit N` takes:
+            "tfds" (TFDS's own shuffled order: test[0] is a 2) or "idx" (the
+            original file order: test[0] is a 7).
+        examples: How many examples were used (after any limit).
+    """
+
+    source: str
+    location: str
+    split: str
+    order: str
+    examples: int
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,10 +89,12 @@ class MnistArrays:
     Attributes:
         images: uint8 array of shape [N, 28, 28, 1], grey levels 0..255.
         labels: int64 array of shape [N], digits 0..9.
+        provenance: Where the split came from, or None for arrays made in code.
     """
 
     images: np.ndarray
     labels: np.ndarray
+    provenance: DataProvenance | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -56,19 +103,36 @@ class MnistArrays:
         """Returns the first `count` examples (all of them when None)."""
         if count is None:
             return self
-        return MnistArrays(self.images[:count], self.labels[:count])
+        images, labels = self.images[:count], self.labels[:count]
+        provenance = self.provenance
+        if provenance is not None:
+            provenance = dataclasses.replace(provenance, examples=len(labels))
+        return MnistArrays(images, labels, provenance)
 
 
-def to_unit_interval(images: np.ndarray | tf.Tensor) -> tf.Tensor:
-    """Converts uint8 grey levels to float32 in [0, 1].
+def provenance_of(arrays: MnistArrays) -> dict | None:
+    """Where `arrays` came from as a JSON-ready dict, or None if unknown."""
+    return None if arrays.provenance is None else arrays.provenance.to_dict()
+
+
+# Grey levels of the 8-bit images MNIST and most PNG files hold.
+MAX_GREY_LEVEL = 255
+
+
+def to_unit_interval(
+    images: np.ndarray | tf.Tensor, max_level: int = MAX_GREY_LEVEL
+) -> tf.Tensor:
+    """Converts integer grey levels to float32 in [0, 1]: the one place pixels
+    are scaled.
 
     Args:
-        images: uint8 tensor or array of any shape, values 0..255.
+        images: integer tensor or array of any shape, values 0..max_level.
+        max_level: The white level: 255 for 8-bit images, 65535 for 16-bit.
 
     Returns:
         float32 tensor of the same shape, values in [0, 1].
     """
-    return tf.cast(images, tf.float32) / 255.0
+    return tf.cast(images, tf.float32) / float(max_level)
 
 
 def _missing_data_message(detail: str) -> str:
@@ -79,17 +143,50 @@ def _missing_data_message(detail: str) -> str:
     )
 
 
-def _read_idx(path: str, expected_magic: int) -> np.ndarray:
-    with gzip.open(path, "rb") as handle:
-        data = handle.read()
-    magic = int.from_bytes(data[0:4], "big")
+def _expected_checksums(directory: str) -> dict[str, str]:
+    """File name -> SHA-256 from the folder's SHA256SUMS; empty without one."""
+    path = os.path.join(directory, CHECKSUMS_FILE)
+    if not os.path.isfile(path):
+        return {}
+    sums = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.split()
+            if len(parts) == 2:
+                sums[parts[1].lstrip("*")] = parts[0].lower()
+    return sums
+
+
+def _read_idx(
+    path: str, expected_magic: int, expected_sha256: str | None
+) -> np.ndarray:
+    with open(path, "rb") as handle:
+        compressed = handle.read()
+    if (
+        expected_sha256 is not None
+        and hashlib.sha256(compressed).hexdigest() != expected_sha256
+    ):
+        raise DataCorruptError(
+            f"{path} is corrupt: its SHA-256 does not match {CHECKSUMS_FILE}."
+        )
+    try:
+        data = gzip.decompress(compressed)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise DataCorruptError(
+            f"{path} is corrupt or truncated ({str(error) or type(error).__name__})."
+        ) from None
+    magic = int.from_bytes(data[0:4], "big") if len(data) >= 4 else None
     if magic != expected_magic:
-        raise DataNotFoundError(
+        raise DataCorruptError(
             f"{path} is not an IDX file of the expected kind. "
             f"Received: magic={magic}, expected {expected_magic}"
         )
     ndim = data[3]
     dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    if len(data) != 4 + 4 * ndim + int(np.prod(dims)):
+        raise DataCorruptError(
+            f"{path} is corrupt: {len(data)} bytes do not hold its {dims} header."
+        )
     return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -104,9 +201,40 @@ def is_idx_directory(directory: str) -> bool:
 
 def _load_idx_split(directory: str, split: Split) -> MnistArrays:
     image_name, label_name = _IDX_FILES[split.value]
-    images = _read_idx(os.path.join(directory, image_name), _IMAGE_MAGIC)
-    labels = _read_idx(os.path.join(directory, label_name), _LABEL_MAGIC)
-    return MnistArrays(images[..., np.newaxis], labels.astype(np.int64))
+    sums = _expected_checksums(directory)
+    images = _read_idx(
+        os.path.join(directory, image_name), _IMAGE_MAGIC, sums.get(image_name)
+    )
+    labels = _read_idx(
+        os.path.join(directory, label_name), _LABEL_MAGIC, sums.get(label_name)
+    )
+    if images.shape[0] != labels.shape[0]:
+        raise DataCorruptError(
+            f"{directory} holds {images.shape[0]} {split} images but "
+            f"{labels.shape[0]} labels."
+        )
+    provenance = DataProvenance(
+        "idx", os.path.abspath(directory), split.value, IDX_ORDER, len(labels)
+    )
+    return MnistArrays(images[..., np.newaxis], labels.astype(np.int64), provenance)
+
+
+@contextlib.contextmanager
+def _absl_warnings_silenced():
+    """TFDS logs a warning through absl before it fails on a folder with no
+    prepared data set; the one-line error below says it better."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _tfrecord_files(tfds_data_dir: str, split: Split) -> str:
+    pattern = os.path.join(tfds_data_dir, "mnist", "*", f"mnist-{split}.tfrecord*")
+    return ", ".join(sorted(glob.glob(pattern))) or pattern
 
 
 def _load_tfds_split(tfds_data_dir: str | None, split: Split) -> MnistArrays:
@@ -114,22 +242,31 @@ def _load_tfds_split(tfds_data_dir: str | None, split: Split) -> MnistArrays:
     # only touch saved models never need it.
     import tensorflow_datasets as tfds
 
+    location = tfds_data_dir or os.path.expanduser("~/tensorflow_datasets")
     try:
-        dataset = tfds.load(
-            "mnist",
-            split=split.value,
-            data_dir=tfds_data_dir,
-            download=False,
-            as_supervised=True,
-            batch_size=-1,
-        )
+        with _absl_warnings_silenced():
+            dataset = tfds.load(
+                "mnist",
+                split=split.value,
+                data_dir=tfds_data_dir,
+                download=False,
+                as_supervised=True,
+                batch_size=-1,
+            )
+            images, labels = tfds.as_numpy(dataset)
     except (AssertionError, FileNotFoundError, tf.errors.NotFoundError) as error:
-        location = tfds_data_dir or os.environ.get(TFDS_DATA_DIR_VARIABLE) or "~"
         raise DataNotFoundError(
             _missing_data_message(f"no prepared TFDS mnist under {location}")
         ) from error
-    images, labels = tfds.as_numpy(dataset)
-    return MnistArrays(images.astype(np.uint8), labels.astype(np.int64))
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as error:
+        raise DataCorruptError(
+            f"{_tfrecord_files(location, split)} is corrupt or truncated "
+            f"({type(error).__name__})."
+        ) from None
+    provenance = DataProvenance(
+        "tfds", os.path.abspath(location), split.value, TFDS_ORDER, len(labels)
+    )
+    return MnistArrays(images.astype(np.uint8), labels.astype(np.int64), provenance)
 
 
 def load_mnist(split: Split | str, data_dir: str | None = None) -> MnistArrays:
@@ -144,8 +281,14 @@ def load_mnist(split: Split | str, data_dir: str | None = None) -> MnistArrays:
     Returns:
         The split as uint8 images [N, 28, 28, 1] and int64 labels [N].
 
+    The two sources hold the same examples in different orders (TFDS's own
+    shuffle, or the original file order), so the first N examples differ by
+    source; `MnistArrays.provenance` records which was read.
+
     Raises:
         DataNotFoundError: If the data is in none of those places.
+        DataCorruptError: If a file is truncated, damaged, or does not match
+            the folder's SHA256SUMS.
         ValueError: If `split` is not "train" or "test".
     """
     try:
@@ -156,15 +299,17 @@ def load_mnist(split: Split | str, data_dir: str | None = None) -> MnistArrays:
         ) from None
     if data_dir is None:
         # Read the variable now: tfds reads it only once, when first imported.
-        arrays = _load_tfds_split(os.environ.get(TFDS_DATA_DIR_VARIABLE), split)
+        arrays = _load_tfds_split(
+            absolute_or_none(os.environ.get(TFDS_DATA_DIR_VARIABLE)), split
+        )
     elif not os.path.isdir(data_dir):
         raise DataNotFoundError(_missing_data_message(f"{data_dir} is not a folder"))
     elif is_idx_directory(data_dir):
         arrays = _load_idx_split(data_dir, split)
     else:
-        arrays = _load_tfds_split(data_dir, split)
+        arrays = _load_tfds_split(os.path.abspath(data_dir), split)
     if arrays.images.shape[1:] != IMAGE_SHAPE:
-        raise DataNotFoundError(
+        raise DataCorruptError(
             f"MNIST images have the wrong shape. Received: shape={arrays.images.shape}"
         )
     return arrays

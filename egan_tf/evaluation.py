@@ -1,7 +1,9 @@
-"""Evaluation: batched graph computation that returns records, never text.
+"""Evaluation on clean images: batched graph computation returning records.
 
-Formatting lives in `egan_tf.reporting` and plotting in `egan_tf.plotting`. The
-paper's blur grid lives in `egan_tf.grid` and is re-exported here.
+Formatting lives in `egan_tf.reporting` and plotting in `egan_tf.plotting`;
+the blur grids live in `egan_tf.grid` and `egan_tf.methods_grid`. Nothing
+here imports training code; the encoder's training measures its folds with
+`measure_egan` from here.
 """
 
 from __future__ import annotations
@@ -12,12 +14,87 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from egan_tf.config import IMAGE_SHAPE
-from egan_tf.data import MnistArrays, to_unit_interval
+from egan_tf.batching import run_batched
+from egan_tf.blur_sampling import blur_randomly
+from egan_tf.config import BlurSamplingConfig
+from egan_tf.data import MnistArrays, provenance_of, to_unit_interval
 from egan_tf.losses import reconstruction_loss
 from egan_tf.model_io import ShippedModels
 
 DEFAULT_EVALUATION_BATCH_SIZE = 1000
+# The stateless seed of the blur that validation applies with `input_blur`,
+# so that every validation of a run sees the same blurred images.
+VALIDATION_BLUR_SEED = (2024, 11)
+
+
+# One compiled function for every call: Keras models and the blur config are
+# part of its trace key, so measuring the same networks again does not retrace.
+@tf.function(reduce_retracing=True)
+def _egan_batch(classifier, generator, encoder, images, input_blur):
+    sharp = to_unit_interval(images)
+    inputs = sharp
+    if input_blur is not None:
+        inputs, _, _ = blur_randomly(
+            sharp, input_blur, tf.constant(VALIDATION_BLUR_SEED, tf.int64)
+        )
+    reconstructions = generator(encoder(inputs, training=False), training=False)
+    outputs = {"reconstruction_mse": reconstruction_loss(sharp, reconstructions)}
+    if classifier is not None:
+        outputs["plain"] = tf.argmax(classifier(inputs, training=False), axis=-1)
+        outputs["defended"] = tf.argmax(
+            classifier(reconstructions, training=False), axis=-1
+        )
+    return outputs
+
+
+@dataclasses.dataclass(frozen=True)
+class EganMeasurement:
+    """The EGAN on a set of images.
+
+    Attributes:
+        reconstruction_mse: Mean over images of the per-pixel squared error
+            between the sharp x and G(E(x')) (pixels in [0, 1]), where x' is
+            x, or x blurred with `input_blur`.
+        plain_accuracy: Accuracy of C(x'), or None without C.
+        defended_accuracy: Accuracy of C(G(E(x'))), or None without C.
+    """
+
+    reconstruction_mse: float
+    plain_accuracy: float | None
+    defended_accuracy: float | None
+
+
+def measure_egan(
+    generator: keras.Model,
+    encoder: keras.Model,
+    arrays: MnistArrays,
+    classifier: keras.Model | None = None,
+    input_blur: BlurSamplingConfig | None = None,
+    batch_size: int = DEFAULT_EVALUATION_BATCH_SIZE,
+) -> EganMeasurement:
+    """Reconstruction error and accuracies of the EGAN on `arrays`.
+
+    Args:
+        input_blur: Blur E's inputs by this random distribution (a fixed
+            seed, `VALIDATION_BLUR_SEED`) and compare with the sharp images;
+            None measures on sharp inputs.
+    """
+    outputs = run_batched(
+        lambda images: _egan_batch(classifier, generator, encoder, images, input_blur),
+        arrays.images,
+        batch_size,
+    )
+
+    def accuracy(name):
+        if name not in outputs:
+            return None
+        return float(np.mean(outputs[name] == arrays.labels))
+
+    return EganMeasurement(
+        reconstruction_mse=float(np.mean(outputs["reconstruction_mse"])),
+        plain_accuracy=accuracy("plain"),
+        defended_accuracy=accuracy("defended"),
+    )
 
 
 def predict_labels(
@@ -35,16 +112,15 @@ def predict_labels(
     Returns:
         int64 array [N] of predicted digits.
     """
+    labels = run_batched(
+        lambda images: _classifier_labels(model, images), arrays.images, batch_size
+    )
+    return np.zeros([0], np.int64) if labels is None else labels
 
-    @tf.function(input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8)])
-    def predict(images):
-        return tf.argmax(model(to_unit_interval(images), training=False), axis=-1)
 
-    predictions = [
-        predict(arrays.images[start : start + batch_size]).numpy()
-        for start in range(0, len(arrays), batch_size)
-    ]
-    return np.concatenate(predictions) if predictions else np.zeros([0], np.int64)
+@tf.function(reduce_retracing=True)
+def _classifier_labels(model, images):
+    return tf.argmax(model(to_unit_interval(images), training=False), axis=-1)
 
 
 def accuracy_of(
@@ -66,35 +142,17 @@ class CleanRecord:
         egan_accuracy: Accuracy of C(G(E(x))), or None without an EGAN.
         reconstruction_mse: Mean over images of the per-pixel squared error
             between x and G(E(x)) (pixels in [0, 1]), or None without an EGAN.
+        data: Where the images came from (`DataProvenance` as a dict), or None.
     """
 
     examples: int
     clean_accuracy: float
     egan_accuracy: float | None = None
     reconstruction_mse: float | None = None
+    data: dict | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-
-def make_defended_forward(models: ShippedModels):
-    """Returns a compiled function of uint8 images [batch, 28, 28, 1] giving
-    (C(x) labels int64 [batch], C(G(E(x))) labels int64 [batch],
-    per-image reconstruction MSE float32 [batch])."""
-
-    @tf.function(input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8)])
-    def forward(images):
-        images = to_unit_interval(images)
-        plain = tf.argmax(models.classifier(images, training=False), axis=-1)
-        reconstructions = models.generator(
-            models.encoder(images, training=False), training=False
-        )
-        defended = tf.argmax(
-            models.classifier(reconstructions, training=False), axis=-1
-        )
-        return plain, defended, reconstruction_loss(images, reconstructions)
-
-    return forward
 
 
 def evaluate_clean(
@@ -105,37 +163,21 @@ def evaluate_clean(
     """Measures C, and C(G(E(.))) when the models include an EGAN, on `arrays`."""
     if not models.has_egan:
         return CleanRecord(
-            len(arrays), accuracy_of(models.classifier, arrays, batch_size)
+            len(arrays),
+            accuracy_of(models.classifier, arrays, batch_size),
+            data=provenance_of(arrays),
         )
-    forward = make_defended_forward(models)
-    plain, defended, errors = [], [], []
-    for start in range(0, len(arrays), batch_size):
-        batch_plain, batch_defended, batch_errors = forward(
-            arrays.images[start : start + batch_size]
-        )
-        plain.append(batch_plain.numpy())
-        defended.append(batch_defended.numpy())
-        errors.append(batch_errors.numpy())
-    labels = arrays.labels
+    measured = measure_egan(
+        models.generator,
+        models.encoder,
+        arrays,
+        models.classifier,
+        batch_size=batch_size,
+    )
     return CleanRecord(
         examples=len(arrays),
-        clean_accuracy=float(np.mean(np.concatenate(plain) == labels)),
-        egan_accuracy=float(np.mean(np.concatenate(defended) == labels)),
-        reconstruction_mse=float(np.mean(np.concatenate(errors))),
+        clean_accuracy=measured.plain_accuracy,
+        egan_accuracy=measured.defended_accuracy,
+        reconstruction_mse=measured.reconstruction_mse,
+        data=provenance_of(arrays),
     )
-
-
-# The grid evaluator, importable from here as well (it lives in grid.py because
-# it is the larger half of evaluation).
-from egan_tf.grid import GridPoint, GridResult, evaluate_grid  # noqa: E402
-
-__all__ = [
-    "CleanRecord",
-    "GridPoint",
-    "GridResult",
-    "accuracy_of",
-    "evaluate_clean",
-    "evaluate_grid",
-    "make_defended_forward",
-    "predict_labels",
-]

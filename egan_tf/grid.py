@@ -9,46 +9,17 @@ through C(G(E(.))) in the same graph call.
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 
+from egan_tf.batching import run_batched
 from egan_tf.blur import apply_motion_blur
 from egan_tf.config import IMAGE_SHAPE
-from egan_tf.data import MnistArrays, to_unit_interval
+from egan_tf.data import MnistArrays, provenance_of, to_unit_interval
+from egan_tf.grid_spec import PAPER_GRID, GridSpec, find_point
+from egan_tf.metrics import wilson_interval
 from egan_tf.model_io import ModelFileError, ShippedModels
-
-PAPER_LENGTHS = (0.01, 0.02, 0.03, 0.04, 0.05)
-PAPER_ANGLES = (0.0, 15.0, 30.0, 45.0)
-DEFAULT_GRID_BATCH_SIZE = 250
-# z for a two-sided 95 % interval.
-_Z_95 = 1.959963984540054
-
-
-def wilson_interval(correct: int, total: int) -> tuple[float, float]:
-    """95 % Wilson score interval of a proportion correct/total, in [0, 1]."""
-    if total == 0:
-        return (0.0, 1.0)
-    proportion = correct / total
-    denominator = 1 + _Z_95**2 / total
-    centre = (proportion + _Z_95**2 / (2 * total)) / denominator
-    half_width = (
-        _Z_95
-        * math.sqrt(proportion * (1 - proportion) / total + _Z_95**2 / (4 * total**2))
-        / denominator
-    )
-    return (max(0.0, centre - half_width), min(1.0, centre + half_width))
-
-
-def find_point(points, length: float, angle: float):
-    """The record of `points` at (length, angle); KeyError when there is none."""
-    for point in points:
-        if point.length == length and point.angle == angle:
-            return point
-    raise KeyError(f"No grid point at length={length}, angle={angle}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +51,11 @@ class GridPoint:
 
 @dataclasses.dataclass(frozen=True)
 class GridResult:
-    """The whole grid and the clean reference figures (fractions in [0, 1])."""
+    """The whole grid and the clean reference figures (fractions in [0, 1]).
+
+    `data` is where the test images came from (`DataProvenance` as a dict),
+    or None for arrays made in code.
+    """
 
     clean_accuracy: float
     egan_accuracy: float
@@ -89,6 +64,7 @@ class GridResult:
     angles: tuple[float, ...]
     examples: int
     grid: list[GridPoint]
+    data: dict | None = None
 
     def point(self, length: float, angle: float) -> GridPoint:
         """The record at (length, angle)."""
@@ -96,98 +72,6 @@ class GridResult:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-
-def validate_grid_values(values: Sequence[float], name: str, minimum=None) -> tuple:
-    """Checks a list of lengths or angles; returns it as a tuple of floats.
-
-    Raises:
-        ValueError: For an empty list, a non-finite value or one below `minimum`.
-    """
-    values = tuple(float(value) for value in values)
-    if not values:
-        raise ValueError(f"{name} must not be empty. Received: {name}=[]")
-    for value in values:
-        if not math.isfinite(value) or (minimum is not None and value < minimum):
-            raise ValueError(
-                f"{name} must be finite"
-                + (f" and at least {minimum:g}" if minimum is not None else "")
-                + f". Received: {name}={list(values)}"
-            )
-    return values
-
-
-def validate_grid_request(
-    lengths: Sequence[float],
-    angles: Sequence[float],
-    length_scale: float,
-    examples: int,
-) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Checks the arguments every grid evaluation takes.
-
-    Returns:
-        The lengths and angles as tuples of floats.
-
-    Raises:
-        ValueError: For empty, negative or non-finite lengths or angles, a
-            non-positive length scale, or no examples.
-    """
-    lengths = validate_grid_values(lengths, "lengths", minimum=0.0)
-    angles = validate_grid_values(angles, "angles")
-    if not (math.isfinite(length_scale) and length_scale > 0):
-        raise ValueError(
-            f"length_scale must be finite and positive. Received: length_scale={length_scale}"
-        )
-    if examples == 0:
-        raise ValueError("No test examples to evaluate. Received: examples=0")
-    return lengths, angles
-
-
-def grid_settings(
-    lengths: Sequence[float], angles: Sequence[float]
-) -> list[tuple[float, float]]:
-    """The settings of a grid evaluation: (0, 0) for the clean images first,
-    then every (l, θ) in row-major order."""
-    return [(0.0, 0.0)] + [(length, angle) for length in lengths for angle in angles]
-
-
-def run_over_batches(
-    forward,
-    arrays: MnistArrays,
-    batch_size: int,
-    settings: int,
-    description: str,
-    show_progress: bool,
-    axis: int,
-):
-    """Runs a compiled grid function over `arrays` batch by batch, with one
-    progress bar counted in image-settings.
-
-    Args:
-        forward: Function of uint8 images [batch, 28, 28, 1] returning a
-            nested structure of tensors, each with the batch along `axis`.
-        settings: Blur settings per image, for the progress count.
-        axis: The batch axis of `forward`'s outputs.
-
-    Returns:
-        The same structure, NumPy arrays concatenated over all batches.
-    """
-    batches = []
-    with tqdm(
-        total=len(arrays) * settings,
-        desc=description,
-        unit="img",
-        unit_scale=True,
-        disable=not show_progress,
-        dynamic_ncols=True,
-    ) as bar:
-        for start in range(0, len(arrays), batch_size):
-            images = arrays.images[start : start + batch_size]
-            batches.append(tf.nest.map_structure(np.asarray, forward(images)))
-            bar.update(images.shape[0] * settings)
-    return tf.nest.map_structure(
-        lambda *parts: np.concatenate(parts, axis=axis), *batches
-    )
 
 
 def make_grid_forward(models: ShippedModels, lengths: np.ndarray, angles: np.ndarray):
@@ -224,10 +108,7 @@ def make_grid_forward(models: ShippedModels, lengths: np.ndarray, angles: np.nda
 def evaluate_grid(
     models: ShippedModels,
     arrays: MnistArrays,
-    lengths: Sequence[float] = PAPER_LENGTHS,
-    angles: Sequence[float] = PAPER_ANGLES,
-    length_scale: float = 1.0,
-    batch_size: int = DEFAULT_GRID_BATCH_SIZE,
+    spec: GridSpec = PAPER_GRID,
     show_progress: bool = True,
 ) -> GridResult:
     """Accuracy of C(blur(x)) and C(G(E(blur(x)))) over a grid of (l, θ).
@@ -235,32 +116,41 @@ def evaluate_grid(
     Args:
         models: C, G and E.
         arrays: Test examples.
-        lengths: Blur lengths l (fractions of the image side), each ≥ 0.
-        angles: Blur angles θ in degrees.
-        length_scale: Multiplier on every l (> 0); 1 is the paper's convention.
-        batch_size: Images per graph call (each is repeated once per setting).
+        spec: The lengths, angles, length scale and batch size (the paper's
+            grid by default). Only the Fourier blur is evaluated here.
         show_progress: Whether to draw one progress bar for the grid.
 
     Raises:
         ModelFileError: If `models` has no EGAN.
-        ValueError: For empty, negative or non-finite lengths or angles, a
-            non-positive length scale or no examples.
+        ValueError: For no examples or a blur other than the Fourier model.
     """
     if not models.has_egan:
         raise ModelFileError("The grid needs generator.keras and encoder.keras.")
-    lengths, angles = validate_grid_request(lengths, angles, length_scale, len(arrays))
-    pairs = grid_settings(lengths, angles)
-    setting_lengths = np.array([pair[0] * length_scale for pair in pairs], np.float32)
-    setting_angles = np.array([pair[1] for pair in pairs], np.float32)
-    forward = make_grid_forward(models, setting_lengths, setting_angles)
-    plain, defended = run_over_batches(
-        forward, arrays, batch_size, len(pairs), "grid", show_progress, axis=0
+    if len(arrays) == 0:
+        raise ValueError("No test examples to evaluate. Received: examples=0")
+    if spec.blur != "fourier":
+        raise ValueError(
+            "The paper's grid uses the Fourier blur; other blurs go with methods. "
+            f"Received: blur={spec.blur}"
+        )
+    settings = spec.settings
+    forward = make_grid_forward(
+        models,
+        np.array([length for length, _ in settings], np.float32),
+        np.array([angle for _, angle in settings], np.float32),
+    )
+    plain, defended = run_batched(
+        forward,
+        arrays.images,
+        spec.batch_size,
+        description="grid" if show_progress else None,
+        units_per_example=len(settings),
     )
     correct_plain = plain == arrays.labels[:, None]
     correct_defended = defended == arrays.labels[:, None]
     subset = correct_plain[:, 0]
     points = []
-    for index, (length, angle) in enumerate(pairs[1:], start=1):
+    for index, (length, angle) in enumerate(spec.points, start=1):
         counts = {
             "accuracy_blurred": (
                 int(correct_plain[subset, index].sum()),
@@ -280,7 +170,7 @@ def evaluate_grid(
             GridPoint(
                 length=length,
                 angle=angle,
-                applied_length=float(length * length_scale),
+                applied_length=float(length * spec.length_scale),
                 **{key: k / max(n, 1) for key, (k, n) in counts.items()},
                 subset_examples=int(subset.sum()),
                 examples=len(arrays),
@@ -292,22 +182,20 @@ def evaluate_grid(
     return GridResult(
         clean_accuracy=float(correct_plain[:, 0].mean()),
         egan_accuracy=float(correct_defended[:, 0].mean()),
-        length_scale=float(length_scale),
-        lengths=lengths,
-        angles=angles,
+        length_scale=spec.length_scale,
+        lengths=spec.lengths,
+        angles=spec.angles,
         examples=len(arrays),
         grid=points,
+        data=provenance_of(arrays),
     )
 
 
 def restoration_examples(
-    models: ShippedModels,
-    images: np.ndarray,
-    lengths: Sequence[float],
-    angle: float = 0.0,
-    length_scale: float = 1.0,
+    models: ShippedModels, images: np.ndarray, spec: GridSpec
 ) -> tuple[list[np.ndarray], list[str]]:
-    """Rows of digits for a figure: clean, then blurred and restored per length.
+    """Rows of digits for a figure: clean, then blurred and restored for each
+    length of `spec` at its first angle.
 
     Args:
         images: uint8 [count, 28, 28, 1].
@@ -317,8 +205,8 @@ def restoration_examples(
     """
     clean = to_unit_interval(images)
     rows, titles = [clean.numpy()], ["clean"]
-    for length in lengths:
-        blurred = apply_motion_blur(clean, length * length_scale, angle)
+    for length, applied in zip(spec.lengths, spec.applied_lengths, strict=True):
+        blurred = apply_motion_blur(clean, applied, spec.angles[0])
         restored = models.generator(
             models.encoder(blurred, training=False), training=False
         )

@@ -7,10 +7,11 @@ import os
 
 import tensorflow as tf
 
-from egan_tf.config import write_json_atomically
+from egan_tf.atomic_files import write_json_atomically
 from egan_tf.data import MnistArrays, to_unit_interval
 from egan_tf.defenses import DefenseConfig, DefenseModels, method_views
 from egan_tf.grid import GridResult, restoration_examples
+from egan_tf.grid_spec import GridSpec
 from egan_tf.methods_grid import MethodsGridResult
 from egan_tf.model_io import ShippedModels
 from egan_tf.plotting import (
@@ -24,6 +25,16 @@ from egan_tf.reporting import attach_methods, grid_json, methods_json, write_gri
 HEATMAPS_FILE = "grid_heatmaps.png"
 EXAMPLES_FILE = "grid_examples.png"
 _EXAMPLE_COUNT = 10
+
+
+def spec_of(result: GridResult | MethodsGridResult) -> GridSpec:
+    """The blur settings a result was measured at."""
+    return GridSpec(
+        result.lengths,
+        result.angles,
+        result.length_scale,
+        getattr(result, "blur_kind", "fourier"),
+    )
 
 
 def write_grid_outputs(
@@ -47,11 +58,7 @@ def write_grid_outputs(
         heatmaps = os.path.join(figures_dir, HEATMAPS_FILE)
         save_figure(grid_heatmaps_figure(result), heatmaps)
         rows, titles = restoration_examples(
-            models,
-            test_arrays.images[:_EXAMPLE_COUNT],
-            result.lengths,
-            angle=result.angles[0],
-            length_scale=result.length_scale,
+            models, test_arrays.images[:_EXAMPLE_COUNT], spec_of(result)
         )
         examples = os.path.join(figures_dir, EXAMPLES_FILE)
         save_figure(
@@ -113,16 +120,15 @@ def write_methods_outputs(
         path = os.path.join(figures_dir, METHODS_CURVES_FILE)
         save_figure(methods_curves_figure([payload]), path)
         written.append(path)
-        length = max(result.lengths) * result.length_scale
-        angle = result.angles[-1]
+        spec = spec_of(result)
+        length, angle = spec.strongest
         labels = test_arrays.labels[:_EXAMPLE_COUNT]
         views = method_views(
             models,
             config,
             result.methods,
             to_unit_interval(test_arrays.images[:_EXAMPLE_COUNT]),
-            length,
-            angle,
+            spec,
         )
         captions = [
             [

@@ -10,7 +10,6 @@ networks were trained with, or an independent spatial line kernel
 from __future__ import annotations
 
 import dataclasses
-import enum
 import statistics
 import time
 from collections.abc import Sequence
@@ -18,45 +17,25 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from egan_tf.blur import apply_motion_blur
+from egan_tf.batching import run_batched
+from egan_tf.blur_kinds import blur_images
 from egan_tf.config import IMAGE_SHAPE
-from egan_tf.data import MnistArrays, to_unit_interval
+from egan_tf.data import MnistArrays, provenance_of, to_unit_interval
 from egan_tf.defenses import (
     DefenseConfig,
     DefenseModels,
     Method,
-    estimate_blur,
-    make_method_functions,
+    apply_methods,
+    check_methods_available,
+    observe,
+    run_methods,
 )
-from egan_tf.grid import (
-    DEFAULT_GRID_BATCH_SIZE,
-    find_point,
-    grid_settings,
-    run_over_batches,
-    validate_grid_request,
-)
-from egan_tf.spatial_blur import spatial_motion_blur
-from egan_tf.training.blur_estimator import angle_difference_degrees
+from egan_tf.grid_spec import BlurKind, GridSpec, find_point
+from egan_tf.metrics import angle_difference_degrees
 
 # Below this length (a fraction of the side; 1.4 px on 28 px) a blur has no
 # visible direction, so the estimator's angle error is not reported.
 ANGLE_REPORT_MIN_LENGTH = 0.05
-
-
-class BlurKind(enum.StrEnum):
-    """Which implementation blurs the test images."""
-
-    FOURIER = "fourier"  # egan_tf.blur: the model the networks were trained with
-    SPATIAL = "spatial"  # egan_tf.spatial_blur: a line kernel, for the OOD check
-
-
-def blur_batch(images: tf.Tensor, length: float, angle: float, kind: BlurKind):
-    """Blurs every image of a batch by one setting with the chosen implementation."""
-    if length == 0:
-        return images
-    if kind == BlurKind.SPATIAL:
-        return spatial_motion_blur(images, length, angle)
-    return apply_motion_blur(images, length, angle)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +84,8 @@ class MethodsGridResult:
         grid: One record per (l, θ), row-major.
         defense_config: The settings the methods ran with (DefenseConfig as
             a dict).
+        data: Where the test images came from (`DataProvenance` as a dict),
+            or None for arrays made in code.
     """
 
     methods: tuple[str, ...]
@@ -117,6 +98,7 @@ class MethodsGridResult:
     clean_estimator: EstimatorRecord | None
     grid: list[MethodsPoint]
     defense_config: dict
+    data: dict | None = None
 
     def point(self, length: float, angle: float) -> MethodsPoint:
         """The record at (length, angle)."""
@@ -136,14 +118,15 @@ def make_methods_forward(
     """A compiled function of uint8 images [batch, 28, 28, 1] giving each
     method's labels int64 [settings, batch] and B's estimated length and angle
     float32 [settings, batch] (zeros without B)."""
-    functions = make_method_functions(models, config, methods)
+    check_methods_available(models, methods)
+    has_estimator = models.blur_estimator is not None
 
     @tf.function(input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8)])
     def forward(images):
         batch_size = tf.shape(images)[0]
         sharp = to_unit_interval(images)
         blurred = tf.concat(
-            [blur_batch(sharp, length, angle, kind) for length, angle in settings],
+            [blur_images(sharp, length, angle, kind) for length, angle in settings],
             axis=0,
         )
         true_length = tf.repeat(
@@ -153,18 +136,23 @@ def make_methods_forward(
             tf.constant([angle for _, angle in settings], tf.float32), batch_size
         )
         shape = [len(settings), batch_size]
+        observation = observe(
+            models, methods, blurred, true_length, true_angle, has_estimator
+        )
+        outputs = apply_methods(models, config, methods, observation)
         labels = {
-            str(method): tf.reshape(
-                tf.argmax(function(blurred, true_length, true_angle).logits, axis=-1),
-                shape,
-            )
-            for method, function in functions.items()
+            str(method): tf.reshape(tf.argmax(output.logits, axis=-1), shape)
+            for method, output in outputs.items()
         }
-        if models.blur_estimator is None:
+        if not has_estimator:
             zeros = tf.zeros(shape)
             return labels, zeros, zeros
-        length, angle = estimate_blur(models, blurred)
-        return labels, tf.reshape(length, shape), tf.reshape(angle, shape)
+        estimate = observation.estimate
+        return (
+            labels,
+            tf.reshape(estimate.length, shape),
+            tf.reshape(estimate.angle, shape),
+        )
 
     return forward
 
@@ -191,34 +179,37 @@ def evaluate_methods_grid(
     config: DefenseConfig,
     arrays: MnistArrays,
     methods: Sequence[Method | str],
-    lengths: Sequence[float],
-    angles: Sequence[float],
-    length_scale: float = 1.0,
-    blur_kind: BlurKind = BlurKind.FOURIER,
-    batch_size: int = DEFAULT_GRID_BATCH_SIZE,
+    spec: GridSpec,
     show_progress: bool = True,
 ) -> MethodsGridResult:
     """Accuracy of every method over the clean images and the (l, θ) grid.
 
+    Args:
+        models: The networks the methods run on.
+        config: The methods' settings.
+        arrays: Test examples.
+        methods: Method names or members.
+        spec: Lengths, angles, length scale, blur kind and batch size.
+        show_progress: Whether to draw one progress bar.
+
     Raises:
         ModelFileError: When a method's networks are not in `models`.
-        ValueError: For bad lengths, angles, length scale or no examples.
+        ValueError: For no methods or no examples.
     """
     methods = tuple(Method(method) for method in methods)
     if not methods:
         raise ValueError("No methods to evaluate. Received: methods=[]")
-    lengths, angles = validate_grid_request(lengths, angles, length_scale, len(arrays))
-    pairs = grid_settings(lengths, angles)
-    settings = [(length * length_scale, angle) for length, angle in pairs]
-    forward = make_methods_forward(models, config, methods, settings, blur_kind)
-    labels, estimated_length, estimated_angle = run_over_batches(
+    if len(arrays) == 0:
+        raise ValueError("No test examples to evaluate. Received: examples=0")
+    settings = spec.settings
+    forward = make_methods_forward(models, config, methods, settings, spec.blur)
+    labels, estimated_length, estimated_angle = run_batched(
         forward,
-        arrays,
-        batch_size,
-        len(pairs),
-        f"methods ({blur_kind})",
-        show_progress,
+        arrays.images,
+        spec.batch_size,
         axis=1,
+        description=f"methods ({spec.blur})" if show_progress else None,
+        units_per_example=len(settings),
     )
     correct = {
         name: values == arrays.labels[np.newaxis, :] for name, values in labels.items()
@@ -241,26 +232,26 @@ def evaluate_methods_grid(
         MethodsPoint(
             length=length,
             angle=angle,
-            applied_length=float(length * length_scale),
+            applied_length=float(length * spec.length_scale),
             accuracy={
                 name: float(values[index].mean()) for name, values in correct.items()
             },
             estimator=estimator_at(index),
         )
-        for index, (length, angle) in enumerate(pairs)
-        if index > 0
+        for index, (length, angle) in enumerate(spec.points, start=1)
     ]
     return MethodsGridResult(
         methods=tuple(str(method) for method in methods),
-        blur_kind=str(blur_kind),
-        length_scale=float(length_scale),
-        lengths=lengths,
-        angles=angles,
+        blur_kind=str(spec.blur),
+        length_scale=spec.length_scale,
+        lengths=spec.lengths,
+        angles=spec.angles,
         examples=len(arrays),
         clean={name: float(values[0].mean()) for name, values in correct.items()},
         clean_estimator=estimator_at(0),
         grid=points,
         defense_config=dataclasses.asdict(config),
+        data=provenance_of(arrays),
     )
 
 
@@ -269,11 +260,11 @@ def time_methods(
     config: DefenseConfig,
     methods: Sequence[Method | str],
     images: np.ndarray,
-    length: float,
-    angle: float,
+    spec: GridSpec,
     repeats: int = 3,
 ) -> dict[str, float]:
-    """Cost of each method alone: milliseconds per image, median of `repeats`.
+    """Cost of each method alone: milliseconds per image, median of `repeats`,
+    at the strongest setting of `spec` (`GridSpec.strongest`).
 
     Each method runs in its own `tf.function` on the same batch of blurred
     images (after one warm-up call), so that the figures are comparable.
@@ -281,13 +272,18 @@ def time_methods(
     Args:
         images: uint8 [batch, 28, 28, 1].
     """
-    blurred = apply_motion_blur(to_unit_interval(images), length, angle)
+    length, angle = spec.strongest
+    blurred = blur_images(to_unit_interval(images), length, angle, spec.blur)
     count = int(blurred.shape[0])
     true_length = tf.fill([count], float(length))
     true_angle = tf.fill([count], float(angle))
     costs = {}
-    for method, function in make_method_functions(models, config, methods).items():
-        compiled = tf.function(lambda *args, function=function: function(*args).logits)
+    for method in methods:
+        compiled = tf.function(
+            lambda *args, method=method: (
+                run_methods(models, config, [method], *args)[Method(method)].logits
+            )
+        )
         compiled(blurred, true_length, true_angle).numpy()
         seconds = []
         for _ in range(repeats):

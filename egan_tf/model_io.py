@@ -9,34 +9,31 @@ from typing import Any
 
 import keras
 
-from egan_tf.config import IMAGE_SHAPE, NUM_CLASSES, write_json_atomically
+from egan_tf.atomic_files import atomic_path, write_json_atomically
+from egan_tf.config import IMAGE_SHAPE, NUM_CLASSES
+from egan_tf.errors import ModelFileError
 
-CLASSIFIER_FILE = "classifier.keras"
-GENERATOR_FILE = "generator.keras"
-DISCRIMINATOR_FILE = "discriminator.keras"
-ENCODER_FILE = "encoder.keras"
-# Beyond the paper: E fine-tuned on blurred inputs, the classifier trained with
-# blur augmentation, and the blur estimator.
-ENCODER_BLUR_FILE = "encoder_blur.keras"
-AUGMENTED_CLASSIFIER_FILE = "classifier_augment.keras"
-BLUR_ESTIMATOR_FILE = "blur_estimator.keras"
-
-
-class ModelFileError(ValueError):
-    """A saved model is missing, unreadable or does not fit the others."""
+# The file names are re-exported: callers that load or save a network find
+# them beside the loader.
+from egan_tf.model_files import (  # noqa: F401
+    AUGMENTED_CLASSIFIER_FILE,
+    BLUR_ESTIMATOR_FILE,
+    CLASSIFIER_FILE,
+    DISCRIMINATOR_FILE,
+    ENCODER_BLUR_FILE,
+    ENCODER_FILE,
+    GENERATOR_FILE,
+)
 
 
 def save_model_atomically(model: keras.Model, path: str) -> None:
     """Saves `model` in the `.keras` format under a temporary name, then renames.
 
-    An interrupted save leaves at most a `*.tmp.keras` file, never a
-    half-written model under `path`.
+    An interrupted save never leaves a half-written model under `path`.
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    temporary_path = f"{path[: -len('.keras')]}.tmp.keras"
-    model.save(temporary_path)
-    os.replace(temporary_path, path)
+    # Keras picks the format by the ending, so the temporary name keeps it.
+    with atomic_path(path, suffix=".tmp.keras") as temporary:
+        model.save(temporary)
 
 
 def load_model(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import matplotlib
@@ -13,16 +12,16 @@ matplotlib.use("Agg")  # Figures are written to files; no screen is needed.
 import matplotlib.pyplot as plt
 import numpy as np
 
+from egan_tf.atomic_files import atomic_path
+
 
 def save_figure(figure, path: str) -> None:
-    """Writes a figure as PNG under a temporary name, then renames it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    root, extension = os.path.splitext(path)
-    temporary_path = f"{root}.tmp{extension or '.png'}"
-    figure.savefig(temporary_path, dpi=120, bbox_inches="tight")
-    plt.close(figure)
-    os.replace(temporary_path, path)
+    """Writes a figure as PNG atomically and closes it."""
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(figure)
 
 
 def digit_rows_figure(

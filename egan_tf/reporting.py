@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import os
 
+from egan_tf.atomic_files import atomic_path
 from egan_tf.defenses import EGAN_BASED_METHODS, Method
 from egan_tf.evaluation import CleanRecord
 from egan_tf.grid import GridResult
@@ -95,6 +95,7 @@ def grid_json(result: GridResult) -> dict:
             }
             for point in result.grid
         ],
+        "data": result.data,
     }
 
 
@@ -113,13 +114,14 @@ GRID_CSV_COLUMNS = (
 
 def write_grid_csv(result: GridResult, path: str) -> None:
     """Writes one CSV row per grid point, atomically."""
-    temporary_path = f"{path}.tmp"
-    with open(temporary_path, "w", newline="", encoding="utf-8") as handle:
+    with (
+        atomic_path(path) as temporary,
+        open(temporary, "w", newline="", encoding="utf-8") as handle,
+    ):
         writer = csv.DictWriter(handle, fieldnames=GRID_CSV_COLUMNS)
         writer.writeheader()
         for row in grid_json(result)["grid"]:
             writer.writerow({column: row[column] for column in GRID_CSV_COLUMNS})
-    os.replace(temporary_path, path)
 
 
 def format_methods_grid(
@@ -214,6 +216,7 @@ def methods_json(
             }
             for point in result.grid
         ],
+        "data": result.data,
     }
 
 
@@ -237,3 +240,17 @@ def attach_methods(grid_payload: dict, methods_payload: dict) -> dict:
         for record in grid_payload["grid"]
     ]
     return merged
+
+
+def format_export_entry(entry: dict) -> str:
+    """One line of what an export measured on the test set (its entry in
+    `export.json` must have `measured_on_mnist_test`)."""
+    measured = entry["measured_on_mnist_test"]
+    text = (
+        f"Exported serving_default on {measured['examples']} test images: "
+        f"defended {100 * measured['defended_accuracy']:.2f}%, "
+        f"undefended {100 * measured['undefended_accuracy']:.2f}%"
+    )
+    if "adaptive_accuracy" in measured:
+        text += f", defend_adaptive {100 * measured['adaptive_accuracy']:.2f}%"
+    return text

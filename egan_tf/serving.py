@@ -2,7 +2,7 @@
 
 All three send the same request (a signature name and named float32 inputs)
 and return the same thing (named NumPy outputs, typed by the signature's
-contract in `egan_tf.export.SIGNATURES`), so a program can switch between a
+contract in `egan_tf.export.contract.SIGNATURES`), so a program can switch between a
 model server and a local SavedModel with one argument:
 
     client = RestClient(ServerAddress.parse("localhost:8501"))
@@ -25,7 +25,7 @@ from typing import Protocol
 import numpy as np
 
 from egan_tf.config import IMAGE_SHAPE
-from egan_tf.export import (
+from egan_tf.export.contract import (
     SAVED_MODEL_FILE,
     SERVING_MODEL_NAME,
     SIGNATURES,
@@ -98,9 +98,7 @@ def _typed_outputs(
                 f"The response to {signature} has no output {contract.key!r}. "
                 f"Received: outputs={sorted(outputs)}"
             )
-        typed[contract.key] = np.asarray(
-            outputs[contract.key], dtype=contract.dtype.as_numpy_dtype
-        )
+        typed[contract.key] = np.asarray(outputs[contract.key], dtype=contract.dtype)
     return typed
 
 
@@ -400,11 +398,23 @@ def latest_version_dir(root: str) -> str:
     return os.path.join(root, str(versions[-1]))
 
 
+# PIL's modes of 16- and 32-bit grey images; everything else is read as 8-bit.
+_WIDE_GREY_MODES = {"I;16": 65535, "I;16B": 65535, "I;16L": 65535, "I": 65535}
+
+
+def _grey_levels(image) -> tuple[np.ndarray, int]:
+    """The image's grey levels and its white level (255, or 65535 for 16-bit)."""
+    if image.mode in _WIDE_GREY_MODES:
+        return np.asarray(image, np.int64), _WIDE_GREY_MODES[image.mode]
+    return np.asarray(image.convert("L")), 255
+
+
 def load_png_images(paths: Sequence[str]) -> np.ndarray:
     """Reads 28x28 PNG files as a batch of grey images.
 
-    Colour images are converted to grey; white digits on black, as in MNIST,
-    are expected.
+    Colour images are converted to grey; 16-bit grey images are scaled by
+    their own white level (65535), not clipped. White digits on black, as in
+    MNIST, are expected.
 
     Returns:
         float32 [len(paths), 28, 28, 1] in [0, 1].
@@ -414,12 +424,15 @@ def load_png_images(paths: Sequence[str]) -> np.ndarray:
     """
     from PIL import Image, UnidentifiedImageError
 
+    from egan_tf.data import to_unit_interval
+
     height, width, _ = IMAGE_SHAPE
     images = []
     for path in paths:
         try:
             with Image.open(path) as image:
-                grey = np.asarray(image.convert("L"), np.float32) / 255.0
+                levels, white = _grey_levels(image)
+            grey = np.asarray(to_unit_interval(levels, white))
         except (OSError, UnidentifiedImageError) as error:
             raise ValueError(f"Cannot read image {path}: {error}") from error
         if grey.shape != (height, width):

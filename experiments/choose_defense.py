@@ -58,7 +58,8 @@ REFINE_STEP_TOLERANCE = 0.001
 def main(answers, selection_card, output):
     import numpy as np
 
-    from egan_tf.config import config_to_dict, write_json_atomically
+    from egan_tf.atomic_files import write_json_atomically
+    from egan_tf.config import config_to_dict
     from egan_tf.defenses import DefenseConfig
     from egan_tf.selection import (
         choose_constrained,

@@ -47,7 +47,7 @@ def main(examples, models_dir, selection_classifier, output):
     from egan_tf.data import load_mnist, to_unit_interval
     from egan_tf.deconvolution import wiener_deconvolve
     from egan_tf.defenses import estimate_blur, load_defense_models, refine_latent_path
-    from egan_tf.grid import PAPER_ANGLES, PAPER_LENGTHS
+    from egan_tf.grid_spec import PAPER_ANGLES, PAPER_LENGTHS
     from egan_tf.training.encoder import kept_fold_split
 
     models = load_defense_models(models_dir)
@@ -76,7 +76,8 @@ def main(examples, models_dir, selection_classifier, output):
 
     @tf.function
     def answers(blurred):
-        length, angle = estimate_blur(models, blurred)
+        estimate = estimate_blur(models, blurred)
+        length, angle = estimate.length, estimate.angle
         outputs = {"estimated_length": tf.cast(length, tf.float16)}
         read(outputs, "none", blurred)
         start = models.encoder_blur(blurred, training=False)

@@ -49,7 +49,7 @@ def main(epochs, limit, models_dir, workdir, output):
         load_model,
         load_shipped_models,
     )
-    from egan_tf.training.encoder import train_encoder
+    from egan_tf.training.encoder import EncoderRun, train_encoder
 
     classifier = load_shipped_models(models_dir).classifier
     generator = load_model(os.path.join(models_dir, GENERATOR_FILE))
@@ -60,10 +60,12 @@ def main(epochs, limit, models_dir, workdir, output):
     for name, (pixel, cycle, kl) in VARIANTS.items():
         start = time.monotonic()
         result = train_encoder(
-            EganConfig(latent_dim=generator.input_shape[-1]),
-            training,
-            EncoderLossConfig(pixel, cycle, kl),
-            CrossValidationConfig(folds=5, max_folds=1),
+            EncoderRun(
+                EganConfig(latent_dim=generator.input_shape[-1]),
+                training,
+                EncoderLossConfig(pixel, cycle, kl),
+                CrossValidationConfig(folds=5, max_folds=1),
+            ),
             generator,
             classifier,
             train,

@@ -27,10 +27,10 @@ def main(limit, scales, models_dir, output):
     import numpy as np
     import tensorflow as tf
 
+    from egan_tf.atomic_files import write_json_atomically
     from egan_tf.blur import apply_motion_blur
-    from egan_tf.config import write_json_atomically
     from egan_tf.data import load_mnist, to_unit_interval
-    from egan_tf.grid import PAPER_ANGLES, PAPER_LENGTHS
+    from egan_tf.grid_spec import PAPER_ANGLES, PAPER_LENGTHS
     from egan_tf.model_io import load_shipped_models
     from egan_tf.paper import PAPER_TABLE_2
 

@@ -8,8 +8,10 @@ import tensorflow as tf
 from helpers import tiny_defense_models
 
 from egan_tf import defenses
+from egan_tf.blur import apply_motion_blur
 from egan_tf.config import config_to_dict
 from egan_tf.defenses import DefenseConfig, Method, MethodOutput
+from egan_tf.grid_spec import GridSpec
 from egan_tf.model_io import ModelFileError
 
 
@@ -23,12 +25,17 @@ def _batch(mnist_test, count=6):
     return images, tf.fill([count], 0.2), tf.fill([count], 30.0)
 
 
+def _batch_of_zeros(count=2):
+    return tf.zeros([count, 28, 28, 1]), tf.zeros([count]), tf.zeros([count])
+
+
 def test_every_method_gives_logits_for_every_image(models, mnist_test):
     images, length, angle = _batch(mnist_test)
-    functions = defenses.make_method_functions(models, DefenseConfig(), list(Method))
-    assert set(functions) == set(Method)
-    for method, function in functions.items():
-        output = function(images, length, angle)
+    outputs = defenses.run_methods(
+        models, DefenseConfig(), list(Method), images, length, angle
+    )
+    assert set(outputs) == set(Method)
+    for method, output in outputs.items():
         logits = output.logits
         assert logits.shape == (6, 10), method
         assert output.classified.shape == (6, 28, 28, 1), method
@@ -37,14 +44,12 @@ def test_every_method_gives_logits_for_every_image(models, mnist_test):
 
 def test_none_and_egan_match_the_networks_directly(models, mnist_test):
     images, length, angle = _batch(mnist_test)
-    functions = defenses.make_method_functions(
-        models, DefenseConfig(), [Method.NONE, Method.EGAN]
+    outputs = defenses.run_methods(
+        models, DefenseConfig(), [Method.NONE, Method.EGAN], images, length, angle
     )
-    np.testing.assert_allclose(
-        functions[Method.NONE](images, length, angle).logits, models.classifier(images)
-    )
+    np.testing.assert_allclose(outputs[Method.NONE].logits, models.classifier(images))
     restored = models.generator(models.encoder(images))
-    egan = functions[Method.EGAN](images, length, angle)
+    egan = outputs[Method.EGAN]
     np.testing.assert_allclose(egan.logits, models.classifier(restored))
     np.testing.assert_allclose(egan.classified, restored)
 
@@ -62,13 +67,14 @@ def test_the_gate_routes_to_c_or_to_the_restorer(
 ):
     images, length, angle = _batch(mnist_test)
     config = DefenseConfig(gate_length=gate_length, gated_restorer=restorer)
-    functions = defenses.make_method_functions(models, config, [Method.GATED, same_as])
     # Traced with a dynamic batch, as the grid and the export run it; the
     # all-sharp case then restores an empty selection.
     vector = tf.TensorSpec([None], tf.float32)
 
     def gated_outputs(*inputs):
-        output = functions[Method.GATED](*inputs)
+        output = defenses.run_methods(models, config, [Method.GATED], *inputs)[
+            Method.GATED
+        ]
         return output.logits, output.classified
 
     gated_graph = tf.function(
@@ -76,7 +82,9 @@ def test_the_gate_routes_to_c_or_to_the_restorer(
         input_signature=[tf.TensorSpec([None, 28, 28, 1]), vector, vector],
     )
     gated = MethodOutput(*gated_graph(images, length, angle))
-    expected = functions[same_as](images, length, angle)
+    expected = defenses.run_methods(models, config, [same_as], images, length, angle)[
+        same_as
+    ]
     np.testing.assert_allclose(gated.logits, expected.logits, atol=1e-6)
     np.testing.assert_allclose(gated.classified, expected.classified, atol=1e-6)
 
@@ -90,22 +98,20 @@ def test_the_gate_restores_only_the_images_it_finds_blurred(
     # restores only its share; after `egan-refine` it reuses that batch's rows.
     images, length, angle = _batch(mnist_test)
     half = images.shape[0] // 2
-    images = tf.concat(
-        [images[:half], defenses.apply_motion_blur(images[half:], 0.3, 30.0)], 0
-    )
-    estimated, _ = defenses.estimate_blur(models, images)
+    images = tf.concat([images[:half], apply_motion_blur(images[half:], 0.3, 30.0)], 0)
+    estimated = defenses.estimate_blur(models, images).length
     gate = float(np.median(estimated))
     config = DefenseConfig(gate_length=gate, gated_restorer="egan-refine")
-    functions = defenses.make_method_functions(
-        models, config, [Method.EGAN_REFINE, Method.GATED, Method.NONE]
-    )
-    if restorer_first:
-        functions[Method.EGAN_REFINE](images, length, angle)
-    gated = functions[Method.GATED](images, length, angle)
+
+    def outputs(methods, batch):
+        return defenses.run_methods(models, config, methods, batch, length, angle)
+
+    order = [Method.EGAN_REFINE, Method.GATED] if restorer_first else [Method.GATED]
+    gated = outputs(order, images)[Method.GATED]
     routed = estimated.numpy() >= gate
     assert 0 < routed.sum() < len(routed)
-    restored = functions[Method.EGAN_REFINE](tf.identity(images), length, angle)
-    plain = functions[Method.NONE](images, length, angle)
+    restored = outputs([Method.EGAN_REFINE], tf.identity(images))[Method.EGAN_REFINE]
+    plain = outputs([Method.NONE], images)[Method.NONE]
     expected_logits = np.where(routed[:, None], restored.logits, plain.logits)
     np.testing.assert_allclose(gated.logits, expected_logits, atol=1e-4)
     expected_images = np.where(routed[:, None, None, None], restored.classified, images)
@@ -117,11 +123,11 @@ def test_refining_the_latent_finds_a_latent_that_explains_the_image(models):
     rng = np.random.default_rng(0)
     target = tf.constant(rng.normal(size=[6, 8]), tf.float32)
     length, angle = tf.fill([6], 0.2), tf.fill([6], 30.0)
-    images = defenses.apply_motion_blur(models.generator(target), length, angle)
+    images = apply_motion_blur(models.generator(target), length, angle)
     start = target + tf.constant(rng.normal(scale=0.5, size=[6, 8]), tf.float32)
 
     def error(latent):
-        rendered = defenses.apply_motion_blur(models.generator(latent), length, angle)
+        rendered = apply_motion_blur(models.generator(latent), length, angle)
         return float(tf.reduce_sum(tf.square(rendered - images)))
 
     refined = defenses.refine_latent(
@@ -155,7 +161,8 @@ def test_the_refinement_path_passes_through_every_shorter_run(models):
 def test_estimate_blur_reads_length_and_angle_off_the_estimator(models, mnist_test):
     images, _, _ = _batch(mnist_test)
     predicted = models.blur_estimator(images).numpy()
-    length, angle = defenses.estimate_blur(models, images)
+    estimate = defenses.estimate_blur(models, images)
+    length, angle = estimate.length, estimate.angle
     np.testing.assert_allclose(length, np.maximum(predicted[:, 0], 0), atol=1e-6)
     expected = np.degrees(np.arctan2(predicted[:, 2], predicted[:, 1]))
     np.testing.assert_allclose(angle, expected, atol=1e-3)
@@ -163,11 +170,16 @@ def test_estimate_blur_reads_length_and_angle_off_the_estimator(models, mnist_te
 
 def test_a_method_without_its_network_names_the_missing_file():
     models = tiny_defense_models(with_optional=False)
-    defenses.make_method_functions(models, DefenseConfig(), [Method.NONE, Method.EGAN])
+    images, length, angle = _batch_of_zeros()
+    defenses.run_methods(
+        models, DefenseConfig(), [Method.NONE, Method.EGAN], images, length, angle
+    )
     with pytest.raises(
         ModelFileError, match=r"gated needs encoder_blur\.keras, blur_est"
     ):
-        defenses.make_method_functions(models, DefenseConfig(), [Method.GATED])
+        defenses.run_methods(
+            models, DefenseConfig(), [Method.GATED], images, length, angle
+        )
     with pytest.raises(ModelFileError, match=r"classifier_augment\.keras"):
         defenses.check_methods_available(models, ["augment"])
 
@@ -207,7 +219,7 @@ def test_the_gated_restorer_is_a_method_and_survives_json(tmp_path):
 def test_method_views_show_what_the_classifier_sees(models, mnist_test):
     images, _, _ = _batch(mnist_test, 4)
     views = defenses.method_views(
-        models, DefenseConfig(), list(Method), images, 0.2, 30.0
+        models, DefenseConfig(), list(Method), images, GridSpec((0.2,), (30.0,))
     )
     titles = [title for title, _, _ in views]
     assert titles[0] == "blurred, C"
@@ -219,20 +231,18 @@ def test_method_views_show_what_the_classifier_sees(models, mnist_test):
 
 def test_a_confident_classifier_keeps_its_answer_through_the_gate(models, mnist_test):
     images, length, angle = _batch(mnist_test)
-    always_blurred = {"gate_length": -1.0}
-    functions = defenses.make_method_functions(
-        models, DefenseConfig(**always_blurred, gate_confidence=0.0), ["gated", "none"]
+    always_blurred = {"gate_length": -1.0, "gated_restorer": "egan-blur"}
+    sure = DefenseConfig(**always_blurred, gate_confidence=0.0)
+    outputs = defenses.run_methods(
+        models, sure, ["gated", "none"], images, length, angle
     )
     np.testing.assert_allclose(
-        functions[Method.GATED](images, length, angle).logits,
-        functions[Method.NONE](images, length, angle).logits,
+        outputs[Method.GATED].logits, outputs[Method.NONE].logits
     )
     never_sure = DefenseConfig(**always_blurred, gate_confidence=1.5)
-    functions = defenses.make_method_functions(
-        models, never_sure, ["gated", "egan-blur"]
+    outputs = defenses.run_methods(
+        models, never_sure, ["gated", "egan-blur"], images, length, angle
     )
     np.testing.assert_allclose(
-        functions[Method.GATED](images, length, angle).logits,
-        functions[Method.EGAN_BLUR](images, length, angle).logits,
-        atol=1e-6,
+        outputs[Method.GATED].logits, outputs[Method.EGAN_BLUR].logits, atol=1e-6
     )

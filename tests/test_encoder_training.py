@@ -18,6 +18,7 @@ from egan_tf.config import (
 from egan_tf.data import MnistArrays, kfold_indices
 from egan_tf.networks import build_classifier, build_encoder, build_generator
 from egan_tf.training.encoder import (
+    EncoderRun,
     kept_fold_split,
     make_encoder_train_step,
     train_encoder,
@@ -83,10 +84,12 @@ def test_cross_validation_keeps_the_best_fold_and_resumes(
     generator, classifier = frozen_networks
     checkpoint_dir = str(tmp_path / "checkpoints")
     arguments = {
-        "model_config": TINY_EGAN,
-        "training_config": TrainingConfig(epochs=2, batch_size=16, seed=0),
-        "loss_config": EncoderLossConfig(),
-        "cv_config": CrossValidationConfig(folds=3),
+        "run": EncoderRun(
+            TINY_EGAN,
+            TrainingConfig(epochs=2, batch_size=16, seed=0),
+            EncoderLossConfig(),
+            CrossValidationConfig(folds=3),
+        ),
         "generator": generator,
         "classifier": classifier,
         "train_arrays": mnist_test.take(60),
@@ -115,10 +118,12 @@ def test_latent_size_mismatch_is_reported(tmp_path, frozen_networks, mnist_test)
     generator, classifier = frozen_networks
     with pytest.raises(ValueError, match="latent_dim=9"):
         train_encoder(
-            TINY_EGAN.__class__(**{**TINY_EGAN.__dict__, "latent_dim": 9}),
-            TrainingConfig(epochs=1, batch_size=16),
-            EncoderLossConfig(),
-            CrossValidationConfig(folds=2),
+            EncoderRun(
+                TINY_EGAN.__class__(**{**TINY_EGAN.__dict__, "latent_dim": 9}),
+                TrainingConfig(epochs=1, batch_size=16),
+                EncoderLossConfig(),
+                CrossValidationConfig(folds=2),
+            ),
             generator,
             classifier,
             mnist_test.take(20),

@@ -443,11 +443,13 @@ def tiny_models():
 def test_each_export_takes_the_next_integer_version(tiny_models, tmp_path):
     root = tmp_path / "egan_defense"
     (root / "notes").mkdir(parents=True)  # not a version: ignored
-    first = export.export_defense(tiny_models, str(root))
-    second = export.export_defense(tiny_models, str(root), "/serving/egan_defense")
+    first, _ = export.export_defense(tiny_models, str(root))
+    second, _ = export.export_defense(tiny_models, str(root), "/serving/egan_defense")
     assert (first.version, second.version) == (1, 2)
     assert export.existing_versions(str(root)) == [1, 2]
-    assert sorted(os.listdir(root)) == ["1", "2", "models.config", "notes"]
+    assert sorted(os.listdir(root)) == [
+        "1", "2", "export.json", "models.config", "notes",
+    ]  # fmt: skip
     assert oct(os.stat(second.path).st_mode & 0o777) == oct(0o755)
     assert 'base_path: "/serving/egan_defense"' in (root / "models.config").read_text()
 
@@ -455,7 +457,9 @@ def test_each_export_takes_the_next_integer_version(tiny_models, tmp_path):
 def test_a_failed_export_leaves_no_version_and_no_staging_folder(
     tiny_models, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(export, "unservable_op_types", lambda op_types: {"FakeOp"})
+    from egan_tf.export import checks
+
+    monkeypatch.setattr(checks, "unservable_op_types", lambda op_types: {"FakeOp"})
     with pytest.raises(export.ExportError, match="FakeOp"):
         export.export_defense(tiny_models, str(tmp_path))
     assert os.listdir(tmp_path) == []
@@ -481,7 +485,7 @@ def test_defend_adaptive_is_exported_only_with_an_adaptive_defence(tmp_path):
         defense_models.classifier, defense_models.generator, defense_models.encoder
     )
     adaptive = export.AdaptiveDefense(Method.GATED, defense_models, DefenseConfig())
-    result = export.export_defense(shipped, str(tmp_path), adaptive=adaptive)
+    result, _ = export.export_defense(shipped, str(tmp_path), adaptive=adaptive)
     assert result.signatures[-1] == "defend_adaptive"
     assert export.unservable_op_types(result.op_types) == set()
     loaded = tf.saved_model.load(result.path)
@@ -494,7 +498,7 @@ def test_defend_adaptive_is_exported_only_with_an_adaptive_defence(tmp_path):
         {key: value.numpy() for key, value in outputs.items()},
         {key: value.numpy() for key, value in expected.items()},
     )
-    plain = export.export_defense(shipped, str(tmp_path))
+    plain, _ = export.export_defense(shipped, str(tmp_path))
     assert "defend_adaptive" not in plain.signatures
     with pytest.raises(export.ExportError, match="true blur"):
         export.AdaptiveDefense(Method.WIENER_ORACLE, defense_models, DefenseConfig())

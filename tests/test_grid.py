@@ -13,8 +13,10 @@ from egan_tf.blur import apply_motion_blur
 from egan_tf.config import ClassifierConfig
 from egan_tf.data import to_unit_interval
 from egan_tf.evaluation import evaluate_clean
-from egan_tf.grid import evaluate_grid, validate_grid_values, wilson_interval
+from egan_tf.grid import evaluate_grid
 from egan_tf.grid_outputs import EXAMPLES_FILE, HEATMAPS_FILE, write_grid_outputs
+from egan_tf.grid_spec import GridSpec
+from egan_tf.metrics import wilson_interval
 from egan_tf.model_io import ShippedModels
 from egan_tf.networks import build_classifier, build_encoder, build_generator
 from egan_tf.reporting import format_grid
@@ -36,7 +38,10 @@ def tiny_models():
 @pytest.fixture(scope="module")
 def grid_result(tiny_models, mnist_test):
     return evaluate_grid(
-        tiny_models, mnist_test.take(37), LENGTHS, ANGLES, 2.0, 10, show_progress=False
+        tiny_models,
+        mnist_test.take(37),
+        GridSpec(LENGTHS, ANGLES, 2.0, batch_size=10),
+        show_progress=False,
     )
 
 
@@ -80,16 +85,16 @@ def test_wilson_interval_known_value():
 
 
 @pytest.mark.parametrize(
-    ("values", "minimum", "needle"),
+    ("field", "values", "needle"),
     [
-        ([], 0.0, "must not be empty"),
-        ([0.1, -0.2], 0.0, "at least 0"),
-        ([float("nan")], None, "finite"),
+        ("lengths", [], "must not be empty"),
+        ("lengths", [0.1, -0.2], "at least 0"),
+        ("angles", [float("nan")], "finite"),
     ],
 )
-def test_grid_values_are_validated(values, minimum, needle):
+def test_grid_values_are_validated(field, values, needle):
     with pytest.raises(ValueError, match=needle):
-        validate_grid_values(values, "lengths", minimum)
+        GridSpec(**{field: values})
 
 
 def test_text_report_has_the_three_tables(grid_result):

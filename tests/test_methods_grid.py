@@ -7,7 +7,8 @@ from helpers import tiny_defense_models
 from egan_tf import reporting
 from egan_tf.defenses import DefenseConfig, Method
 from egan_tf.grid import evaluate_grid
-from egan_tf.methods_grid import BlurKind, evaluate_methods_grid, time_methods
+from egan_tf.grid_spec import BlurKind, GridSpec
+from egan_tf.methods_grid import evaluate_methods_grid, time_methods
 from egan_tf.model_io import ShippedModels
 
 
@@ -20,7 +21,7 @@ def models():
 def fourier_result(models, mnist_test):
     return evaluate_methods_grid(
         models, DefenseConfig(), mnist_test.take(40), list(Method),
-        (0.1, 0.2), (0.0, 45.0), length_scale=2.0, show_progress=False,
+        GridSpec((0.1, 0.2), (0.0, 45.0), length_scale=2.0), show_progress=False,
     )  # fmt: skip
 
 
@@ -44,7 +45,7 @@ def test_none_and_egan_agree_with_the_paper_grid_evaluator(
     # Two independent code paths over the same blur must give the same counts.
     paper = evaluate_grid(
         ShippedModels(models.classifier, models.generator, models.encoder),
-        mnist_test.take(40), (0.1, 0.2), (0.0, 45.0), length_scale=2.0,
+        mnist_test.take(40), GridSpec((0.1, 0.2), (0.0, 45.0), length_scale=2.0),
         show_progress=False,
     )  # fmt: skip
     assert fourier_result.clean["none"] == paper.clean_accuracy
@@ -62,7 +63,7 @@ def test_none_and_egan_agree_with_the_paper_grid_evaluator(
 def test_the_spatial_blur_gives_its_own_numbers(models, mnist_test, fourier_result):
     spatial = evaluate_methods_grid(
         models, DefenseConfig(), mnist_test.take(40), ["none", "wiener-oracle"],
-        (0.1, 0.2), (0.0, 45.0), length_scale=2.0, blur_kind=BlurKind.SPATIAL,
+        GridSpec((0.1, 0.2), (0.0, 45.0), length_scale=2.0, blur=BlurKind.SPATIAL),
         show_progress=False,
     )  # fmt: skip
     assert spatial.blur_kind == "spatial"
@@ -76,8 +77,7 @@ def test_time_methods_reports_a_cost_for_each(models, mnist_test):
         DefenseConfig(),
         ["none", "egan-refine"],
         mnist_test.images[:8],
-        0.2,
-        0.0,
+        GridSpec((0.2,), (0.0,)),
         1,
     )
     assert set(costs) == {"none", "egan-refine"}
@@ -92,7 +92,7 @@ def test_json_and_table_layouts(models, mnist_test, fourier_result):
     )
     paper = evaluate_grid(
         ShippedModels(models.classifier, models.generator, models.encoder),
-        mnist_test.take(40), (0.1, 0.2), (0.0, 45.0), length_scale=2.0,
+        mnist_test.take(40), GridSpec((0.1, 0.2), (0.0, 45.0), length_scale=2.0),
         show_progress=False,
     )  # fmt: skip
     merged = reporting.attach_methods(reporting.grid_json(paper), payload)
@@ -116,15 +116,19 @@ def test_json_and_table_layouts(models, mnist_test, fourier_result):
 def test_bad_requests_are_refused(models, mnist_test):
     with pytest.raises(ValueError, match="No methods"):
         evaluate_methods_grid(
-            models, DefenseConfig(), mnist_test.take(4), [], (0.1,), (0.0,)
+            models, DefenseConfig(), mnist_test.take(4), [], GridSpec((0.1,), (0.0,))
         )
     with pytest.raises(ValueError, match="lengths"):
         evaluate_methods_grid(
-            models, DefenseConfig(), mnist_test.take(4), ["none"], (-0.1,), (0.0,)
+            models,
+            DefenseConfig(),
+            mnist_test.take(4),
+            ["none"],
+            GridSpec((-0.1,), (0.0,)),
         )
     assert np.isfinite(
         evaluate_methods_grid(
-            models, DefenseConfig(), mnist_test.take(4), ["none"], (0.0,), (0.0,),
-            show_progress=False,
+            models, DefenseConfig(), mnist_test.take(4), ["none"],
+            GridSpec((0.0,), (0.0,)), show_progress=False,
         ).grid[0].accuracy["none"]
     )  # fmt: skip

@@ -122,6 +122,7 @@ def test_the_shipped_gate_is_not_below_c_where_it_comes_closest(mnist_test):
     # images with the shipped networks and defense.json, against the figures
     # the README quotes from methods_scale6.json.
     from egan_tf.defenses import load_defense_config, load_defense_models
+    from egan_tf.grid_spec import GridSpec
     from egan_tf.methods_grid import evaluate_methods_grid
 
     shipped = _card("methods_scale6.json")
@@ -130,9 +131,7 @@ def test_the_shipped_gate_is_not_below_c_where_it_comes_closest(mnist_test):
         load_defense_config(SAVED_MODELS),
         mnist_test,
         ["none", "gated"],
-        [0.02],
-        [30.0],
-        length_scale=shipped["length_scale"],
+        GridSpec([0.02], [30.0], length_scale=shipped["length_scale"]),
         show_progress=False,
     )
     measured = result.grid[0].accuracy

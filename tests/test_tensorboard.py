@@ -20,7 +20,7 @@ from egan_tf.config import (
     TrainingConfig,
 )
 from egan_tf.networks import build_classifier
-from egan_tf.training.encoder import train_encoder
+from egan_tf.training.encoder import EncoderRun, train_encoder
 from egan_tf.training.gan import train_gan
 
 TINY_TRAINING = TrainingConfig(
@@ -63,10 +63,12 @@ def test_tensorboard_serves_stage_tags(tmp_path, mnist_test):
     )
     keras.utils.set_random_seed(0)
     train_encoder(
-        TINY_EGAN,
-        TINY_TRAINING,
-        EncoderLossConfig(),
-        CrossValidationConfig(folds=2, max_folds=1),
+        EncoderRun(
+            TINY_EGAN,
+            TINY_TRAINING,
+            EncoderLossConfig(),
+            CrossValidationConfig(folds=2, max_folds=1),
+        ),
         gan.generator,
         build_classifier(ClassifierConfig(filters=(4,), dense_units=8)),
         arrays,

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from egan_tf import losses
+from egan_tf.batching import run_batched
 from egan_tf.blur_sampling import blur_randomly
 from egan_tf.config import (
     IMAGE_SHAPE,
@@ -19,6 +20,7 @@ from egan_tf.config import (
     config_to_dict,
 )
 from egan_tf.data import MnistArrays, to_unit_interval
+from egan_tf.metrics import angle_difference_degrees
 from egan_tf.model_io import (
     BLUR_ESTIMATOR_FILE,
     save_model_atomically,
@@ -66,12 +68,6 @@ def make_blur_estimator_train_step(
     return train_step
 
 
-def angle_difference_degrees(first, second) -> np.ndarray:
-    """Absolute difference of two angles in degrees, around the circle: [0, 180]."""
-    difference = np.abs(np.asarray(first) - np.asarray(second)) % 360.0
-    return np.minimum(difference, 360.0 - difference)
-
-
 def angle_error_degrees(
     predicted_direction: np.ndarray, angle_degrees: np.ndarray
 ) -> np.ndarray:
@@ -106,14 +102,9 @@ def measure_blur_estimator(
         )
         return estimator(blurred, training=False), length, angle
 
-    predicted, lengths, angles = [], [], []
-    for start in range(0, len(arrays), _VALIDATION_BATCH_SIZE):
-        batch = estimate(arrays.images[start : start + _VALIDATION_BATCH_SIZE])
-        predicted.append(batch[0].numpy())
-        lengths.append(batch[1].numpy())
-        angles.append(batch[2].numpy())
-    predicted = np.concatenate(predicted)
-    lengths, angles = np.concatenate(lengths), np.concatenate(angles)
+    predicted, lengths, angles = run_batched(
+        estimate, arrays.images, _VALIDATION_BATCH_SIZE
+    )
     visible = lengths >= 0.05
     return {
         "examples": len(arrays),

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from egan_tf import losses
+from egan_tf.atomic_files import write_json_atomically
 from egan_tf.blur_sampling import blur_randomly
 from egan_tf.config import (
     IMAGE_SHAPE,
@@ -28,9 +29,9 @@ from egan_tf.config import (
     TrainingConfig,
     config_from_dict,
     config_to_dict,
-    write_json_atomically,
 )
 from egan_tf.data import MnistArrays, kfold_indices, to_unit_interval
+from egan_tf.evaluation import VALIDATION_BLUR_SEED, measure_egan
 from egan_tf.model_io import load_model, save_model_atomically
 from egan_tf.networks import build_encoder
 from egan_tf.training.checkpoints import ResumableCheckpoint
@@ -44,8 +45,6 @@ from egan_tf.training.summaries import image_grid, side_by_side
 
 FOLD_METRICS_FILE = "fold_metrics.json"
 _RECONSTRUCTION_GRID_SIZE = 16
-_VALIDATION_BATCH_SIZE = 1000
-_VALIDATION_BLUR_SEED = (2024, 11)
 
 
 def make_encoder_train_step(
@@ -115,57 +114,6 @@ def make_encoder_train_step(
     return train_step
 
 
-def make_reconstruction_step(
-    encoder: keras.Model,
-    generator: keras.Model,
-    classifier: keras.Model | None,
-    input_blur: BlurSamplingConfig | None = None,
-):
-    """Returns a compiled evaluation step of the EGAN on uint8 images.
-
-    Takes uint8 images [batch, 28, 28, 1]; returns per-example reconstruction
-    MSE float32 [batch] and the labels C(G(E(x))) int64 [batch] (-1 without C).
-    With `input_blur`, E sees blurred images (a fixed seed, so every
-    validation sees the same blur) and the error is measured against the
-    sharp ones.
-    """
-
-    @tf.function(input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8)])
-    def reconstruct(images):
-        images = to_unit_interval(images)
-        inputs = images
-        if input_blur is not None:
-            inputs, _, _ = blur_randomly(
-                images, input_blur, tf.constant(_VALIDATION_BLUR_SEED, tf.int64)
-            )
-        reconstructions = generator(encoder(inputs, training=False), training=False)
-        errors = losses.reconstruction_loss(images, reconstructions)
-        if classifier is None:
-            predictions = -tf.ones_like(errors, dtype=tf.int64)
-        else:
-            predictions = tf.argmax(
-                classifier(reconstructions, training=False), axis=-1
-            )
-        return errors, predictions
-
-    return reconstruct
-
-
-def measure_reconstruction(reconstruct, arrays: MnistArrays) -> dict[str, float]:
-    """Mean reconstruction MSE and accuracy of C(G(E(x))) over `arrays`."""
-    errors, predictions = [], []
-    for start in range(0, len(arrays), _VALIDATION_BATCH_SIZE):
-        batch_errors, batch_predictions = reconstruct(
-            arrays.images[start : start + _VALIDATION_BATCH_SIZE]
-        )
-        errors.append(batch_errors.numpy())
-        predictions.append(batch_predictions.numpy())
-    return {
-        "mse": float(np.mean(np.concatenate(errors))),
-        "accuracy": float(np.mean(np.concatenate(predictions) == arrays.labels)),
-    }
-
-
 @dataclasses.dataclass(frozen=True)
 class EncoderResult:
     """What an encoder cross-validation run produced.
@@ -218,19 +166,17 @@ def _read_fold_metrics(checkpoint_dir: str) -> dict[str, dict]:
 
 def _train_fold(
     fold: int,
-    model_config: EganConfig,
-    training_config: TrainingConfig,
-    loss_config: EncoderLossConfig,
-    cv_config: CrossValidationConfig,
+    run: EncoderRun,
     generator: keras.Model,
     classifier: keras.Model | None,
     train_arrays: MnistArrays,
     checkpoint_dir: str,
     logdir: str | None,
     show_progress: bool,
-    input_blur: BlurSamplingConfig | None = None,
     initial_encoder: keras.Model | None = None,
 ) -> tuple[keras.Model, dict]:
+    model_config, training_config, loss_config = run.model, run.training, run.loss
+    cv_config, input_blur = run.cross_validation, run.input_blur
     train_indices, validation_indices = kfold_indices(
         len(train_arrays), cv_config.folds, fold, training_config.seed
     )
@@ -251,7 +197,18 @@ def _train_fold(
     state = ResumableCheckpoint(fold_dir, encoder=encoder, optimizer=optimizer)
     state.restore_latest()
     writer = summary_writer(os.path.join(logdir, f"fold_{fold}") if logdir else None)
-    reconstruct = make_reconstruction_step(encoder, generator, classifier, input_blur)
+
+    def measure_validation() -> dict[str, float]:
+        measured = measure_egan(
+            generator, encoder, fold_validation, classifier, input_blur
+        )
+        accuracy = measured.defended_accuracy
+        return {
+            "mse": measured.reconstruction_mse,
+            # -1 never equals a label: no classifier, accuracy 0, as before.
+            "accuracy": 0.0 if accuracy is None else accuracy,
+        }
+
     history_path = os.path.join(fold_dir, "history.json")
     history: dict[str, dict] = {}
     if os.path.isfile(history_path):
@@ -260,11 +217,11 @@ def _train_fold(
     grid_inputs = to_unit_interval(fold_validation.images[:_RECONSTRUCTION_GRID_SIZE])
     if input_blur is not None:
         grid_inputs, _, _ = blur_randomly(
-            grid_inputs, input_blur, tf.constant(_VALIDATION_BLUR_SEED, tf.int64)
+            grid_inputs, input_blur, tf.constant(VALIDATION_BLUR_SEED, tf.int64)
         )
 
     def validate(epoch: int) -> dict[str, float]:
-        measured = measure_reconstruction(reconstruct, fold_validation)
+        measured = measure_validation()
         metrics = {"val_mse": measured["mse"], "val_accuracy": measured["accuracy"]}
         # Keyed by epoch so a re-run epoch after a crash overwrites, not repeats.
         history[str(epoch + 1)] = metrics
@@ -296,7 +253,7 @@ def _train_fold(
         show_progress=show_progress,
     )
     loop.run()
-    final = measure_reconstruction(reconstruct, fold_validation)
+    final = measure_validation()
     record = {
         "fold": fold,
         "train_examples": len(fold_train),
@@ -311,38 +268,49 @@ def _train_fold(
     return encoder, record
 
 
-def encoder_run_configs(
-    model_config: EganConfig,
-    training_config: TrainingConfig,
-    loss_config: EncoderLossConfig,
-    cv_config: CrossValidationConfig,
-    input_blur: BlurSamplingConfig | None = None,
-) -> dict:
-    """The configs of an encoder run by name, as written beside its
-    checkpoints and into its model card."""
-    configs = {
-        "model": model_config,
-        "training": training_config,
-        "loss": loss_config,
-        "cross_validation": cv_config,
-    }
-    if input_blur is not None:
-        configs["input_blur"] = input_blur
-    return configs
+@dataclasses.dataclass(frozen=True)
+class EncoderRun:
+    """Everything that defines an encoder run, written beside its checkpoints
+    and into its model card.
+
+    Attributes:
+        model: Network sizes; `latent_dim` must match G's input.
+        training: Epochs per fold, batch size, optimiser and seed (the seed
+            also fixes the fold split).
+        loss: Weights of the pixel, latent-cycle and classifier terms.
+        cross_validation: Number of folds, and how many of them to train.
+        input_blur: Train (and validate) on randomly blurred inputs with
+            sharp targets; None trains on sharp inputs, as the paper does.
+    """
+
+    model: EganConfig
+    training: TrainingConfig
+    loss: EncoderLossConfig
+    cross_validation: CrossValidationConfig
+    input_blur: BlurSamplingConfig | None = None
+
+    @property
+    def configs(self) -> dict:
+        """The configs by name (`input_blur` only when set)."""
+        configs = {
+            "model": self.model,
+            "training": self.training,
+            "loss": self.loss,
+            "cross_validation": self.cross_validation,
+        }
+        if self.input_blur is not None:
+            configs["input_blur"] = self.input_blur
+        return configs
 
 
 def train_encoder(
-    model_config: EganConfig,
-    training_config: TrainingConfig,
-    loss_config: EncoderLossConfig,
-    cv_config: CrossValidationConfig,
+    run: EncoderRun,
     generator: keras.Model,
     classifier: keras.Model | None,
     train_arrays: MnistArrays,
     checkpoint_dir: str,
     logdir: str | None = None,
     show_progress: bool = True,
-    input_blur: BlurSamplingConfig | None = None,
     initial_encoder: keras.Model | None = None,
 ) -> EncoderResult:
     """Trains E by k-fold cross-validation with G (and C) frozen; resumable.
@@ -352,11 +320,7 @@ def train_encoder(
     and resumes an unfinished one from its checkpoint.
 
     Args:
-        model_config: Network sizes; `latent_dim` must match G's input.
-        training_config: Epochs per fold, batch size, optimiser and seed (the
-            seed also fixes the fold split).
-        loss_config: Weights of the pixel, latent-cycle and classifier terms.
-        cv_config: Number of folds, and how many of them to train.
+        run: The configs of the run.
         generator: The trained G; frozen.
         classifier: The trained C, frozen; needed for the classifier term and
             for the validation accuracy.
@@ -364,28 +328,24 @@ def train_encoder(
         checkpoint_dir: Checkpoints, fold encoders and fold records.
         logdir: TensorBoard folder; one sub-folder per fold.
         show_progress: Whether to draw progress bars.
-        input_blur: Train (and validate) on randomly blurred inputs with
-            sharp targets; None trains on sharp inputs, as the paper does.
         initial_encoder: Start every fold from this encoder's weights
             (fine-tuning) instead of a fresh initialisation.
 
     Raises:
         ValueError: If the latent sizes of `model_config` and G differ.
     """
-    if generator.input_shape[-1] != model_config.latent_dim:
+    if generator.input_shape[-1] != run.model.latent_dim:
         raise ValueError(
             "The generator's latent size differs from the config. Received: "
-            f"latent_dim={model_config.latent_dim}, generator input "
+            f"latent_dim={run.model.latent_dim}, generator input "
             f"{generator.input_shape[-1]}"
         )
-    configs = encoder_run_configs(
-        model_config, training_config, loss_config, cv_config, input_blur
-    )
-    record_run_configs(checkpoint_dir, logdir, configs)
+    record_run_configs(checkpoint_dir, logdir, run.configs)
     generator.trainable = False
     if classifier is not None:
         classifier.trainable = False
     fold_records = _read_fold_metrics(checkpoint_dir)
+    cv_config = run.cross_validation
     folds_to_train = cv_config.max_folds or cv_config.folds
     for fold in range(min(folds_to_train, cv_config.folds)):
         fold_path = os.path.join(checkpoint_dir, f"fold_{fold}.keras")
@@ -393,17 +353,13 @@ def train_encoder(
             continue
         encoder, record = _train_fold(
             fold,
-            model_config,
-            training_config,
-            loss_config,
-            cv_config,
+            run,
             generator,
             classifier,
             train_arrays,
             checkpoint_dir,
             logdir,
             show_progress,
-            input_blur,
             initial_encoder,
         )
         save_model_atomically(encoder, fold_path)
@@ -491,27 +447,21 @@ def train_and_save_encoder(
             os.path.join(models_dir, ENCODER_FILE), expected_input_shape=IMAGE_SHAPE
         )
         output_file = ENCODER_BLUR_FILE
+    run = EncoderRun(model_config, training_config, loss_config, cv_config, input_blur)
     result = train_encoder(
-        model_config,
-        training_config,
-        loss_config,
-        cv_config,
+        run,
         generator,
         classifier,
         train_arrays,
         checkpoint_dir,
         logdir,
         show_progress,
-        input_blur,
         initial_encoder,
     )
     record = evaluate_clean(
         ShippedModels(classifier, generator, result.encoder), test_arrays
     )
-    configs = encoder_run_configs(
-        model_config, training_config, loss_config, cv_config, input_blur
-    )
-    card = encoder_card(result, configs, record.to_dict())
+    card = encoder_card(result, run.configs, record.to_dict())
     if input_blur is not None:
         card["stage"] = "encoder_blur"
         card["initialised_from"] = ENCODER_FILE

@@ -1,0 +1,31 @@
+"""Methods that classify the observed image as it is: `none` and `augment`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from egan_tf.defenses.config import DefenseConfig
+from egan_tf.defenses.models import DefenseModels
+from egan_tf.defenses.names import Method
+from egan_tf.defenses.observation import MethodOutput, Observation
+
+
+def none(
+    models: DefenseModels,
+    config: DefenseConfig,
+    observation: Observation,
+    computed: Mapping[Method, MethodOutput],
+) -> MethodOutput:
+    """C(x): no defence."""
+    return observation.plain
+
+
+def augment(
+    models: DefenseModels,
+    config: DefenseConfig,
+    observation: Observation,
+    computed: Mapping[Method, MethodOutput],
+) -> MethodOutput:
+    """C_aug(x): C's architecture trained with blur augmentation."""
+    images = observation.images
+    return MethodOutput(models.classifier_augment(images, training=False), images)

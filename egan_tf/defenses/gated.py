@@ -1,0 +1,91 @@
+"""`gated`: C(x) for the images B finds sharp, a restoration for the rest.
+
+It never restores an image B finds sharp, which is what keeps it from costing
+accuracy on clean and mildly blurred digits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import tensorflow as tf
+
+from egan_tf.defenses.config import DefenseConfig
+from egan_tf.defenses.models import DefenseModels
+from egan_tf.defenses.names import Method
+from egan_tf.defenses.observation import MethodOutput, Observation
+from egan_tf.defenses.restoration import restore
+
+
+def _top_probability(logits: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_max(tf.nn.softmax(logits, axis=-1), axis=-1)
+
+
+def _restore_routed(
+    models: DefenseModels,
+    config: DefenseConfig,
+    observation: Observation,
+    routed: tf.Tensor,
+) -> MethodOutput:
+    """The restoration of the rows `routed` (int64 [k], k ≥ 0)."""
+    # TF's CPU kernels fail on convolutions over an empty batch, so an
+    # all-sharp batch restores one spare row that is then dropped.
+    count = tf.size(routed)
+    padded = tf.concat([routed, tf.zeros([1], routed.dtype)], 0)
+    padded = padded[: tf.maximum(count, 1)]
+    restored = restore(
+        models,
+        config,
+        config.gated_restorer,
+        tf.gather(observation.images, padded),
+        observation.estimate.gather(padded),
+    )
+    return MethodOutput(restored.logits[:count], restored.classified[:count])
+
+
+def gated(
+    models: DefenseModels,
+    config: DefenseConfig,
+    observation: Observation,
+    computed: Mapping[Method, MethodOutput],
+) -> MethodOutput:
+    """C(x) when B's estimated length is below `config.gate_length` (or C is
+    confident enough, see `DefenseConfig`), else `config.gated_restorer`.
+
+    When `computed` already holds the restorer's output for the whole batch
+    (it ran earlier on this observation), its rows are reused instead of
+    restoring the routed images again.
+    """
+    images, plain = observation.images, observation.plain
+    restorer = config.gated_restorer
+    full = computed.get(restorer)
+    sharp = observation.estimate.length < config.gate_length
+    if config.gate_confidence is not None:
+        sharp = sharp | (_top_probability(plain.logits) >= config.gate_confidence)
+    if config.gate_compare:
+        # Comparing confidences needs every image restored.
+        if full is None:
+            full = restore(models, config, restorer, images, observation.estimate)
+        sharp = sharp | (
+            _top_probability(plain.logits) >= _top_probability(full.logits)
+        )
+        return MethodOutput(
+            tf.where(sharp[:, tf.newaxis], plain.logits, full.logits),
+            tf.where(
+                sharp[:, tf.newaxis, tf.newaxis, tf.newaxis], images, full.classified
+            ),
+        )
+    # Only the images B finds blurred are restored, so a sharp image costs B
+    # and C alone.
+    routed = tf.where(~sharp)[:, 0]
+    if full is not None:
+        restored = MethodOutput(
+            tf.gather(full.logits, routed), tf.gather(full.classified, routed)
+        )
+    else:
+        restored = _restore_routed(models, config, observation, routed)
+    rows = routed[:, tf.newaxis]
+    return MethodOutput(
+        tf.tensor_scatter_nd_update(plain.logits, rows, restored.logits),
+        tf.tensor_scatter_nd_update(images, rows, restored.classified),
+    )

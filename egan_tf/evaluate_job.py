@@ -1,0 +1,244 @@
+"""`evaluate`: one request in, records computed, the files asked for written.
+
+The command line turns its options into one `EvaluateRequest` and calls
+`run_evaluate`; notebooks and scripts can do the same. Every output path is
+checked before any model or data is loaded, so that a bad path fails at once.
+Building a request imports no TensorFlow; running it does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from egan_tf.atomic_files import check_writable, write_json_atomically
+from egan_tf.data_paths import DataSource
+from egan_tf.defenses import DefenseConfig, Method, load_defense_config
+from egan_tf.grid_spec import DEFAULT_GRID_BATCH_SIZE, BlurKind, GridSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationOutputs:
+    """Files an evaluation writes; None skips each.
+
+    Attributes:
+        json_path: The records as JSON.
+        csv_path: With a grid: one CSV row per grid point.
+        figures_dir: With a grid: PNG figures.
+        logdir: With a grid: TensorBoard scalars.
+    """
+
+    json_path: str | None = None
+    csv_path: str | None = None
+    figures_dir: str | None = None
+    logdir: str | None = None
+
+    @property
+    def grid_only(self) -> dict[str, str]:
+        """The outputs given that only a grid evaluation writes."""
+        return {
+            name: value
+            for name, value in (
+                ("csv_path", self.csv_path),
+                ("figures_dir", self.figures_dir),
+                ("logdir", self.logdir),
+            )
+            if value
+        }
+
+    def check_writable(self) -> None:
+        """Raises OutputPathError naming the first path that cannot be written."""
+        for path, is_folder in (
+            (self.json_path, False),
+            (self.csv_path, False),
+            (self.figures_dir, True),
+            (self.logdir, True),
+        ):
+            if path:
+                check_writable(path, is_folder)
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodsSelection:
+    """Which defences to compare, and an override of their refinement steps.
+
+    Attributes:
+        methods: At least one method.
+        refine_steps: Adam steps of the latent refinement instead of
+            `defense.json`'s, or None to keep them.
+    """
+
+    methods: tuple[Method, ...]
+    refine_steps: int | None = None
+
+    def __post_init__(self):
+        methods = tuple(Method(method) for method in self.methods)
+        if not methods:
+            raise ValueError("No methods to evaluate. Received: methods=[]")
+        if self.refine_steps is not None and self.refine_steps < 0:
+            raise ValueError(
+                f"refine_steps must be ≥ 0. Received: refine_steps={self.refine_steps}"
+            )
+        object.__setattr__(self, "methods", methods)
+
+    def config(self, shipped: DefenseConfig) -> DefenseConfig:
+        """The settings to run with: the shipped ones, with the override."""
+        if self.refine_steps is None:
+            return shipped
+        return dataclasses.replace(shipped, refine_steps=self.refine_steps)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateRequest:
+    """What `evaluate` is asked to compute and where to write it.
+
+    Attributes:
+        models_dir: Folder of the shipped networks.
+        data: Where the test images come from, and how many.
+        grid: The blur grid, or None for the clean images only.
+        methods: The defences to compare over `grid`, or None for the
+            paper's experiment.
+        outputs: Files to write.
+        batch_size: Test images per graph call for the clean evaluation
+            (a grid has its own in `GridSpec.batch_size`).
+        show_progress: Whether to draw progress bars.
+    """
+
+    models_dir: str
+    data: DataSource = dataclasses.field(default_factory=DataSource)
+    grid: GridSpec | None = None
+    methods: MethodsSelection | None = None
+    outputs: EvaluationOutputs = dataclasses.field(default_factory=EvaluationOutputs)
+    batch_size: int = DEFAULT_GRID_BATCH_SIZE
+    show_progress: bool = True
+
+    def __post_init__(self):
+        if self.grid is None and self.methods is not None:
+            raise ValueError("Methods are compared over a grid. Received: grid=None")
+        if self.grid is None and self.outputs.grid_only:
+            raise ValueError(
+                "These outputs need a grid. "
+                f"Received: {self.outputs.grid_only}, grid=None"
+            )
+        if (
+            self.grid is not None
+            and self.grid.blur != BlurKind.FOURIER
+            and self.methods is None
+        ):
+            raise ValueError(
+                "The paper's grid uses the Fourier blur; other blurs go with "
+                f"methods. Received: blur={self.grid.blur}"
+            )
+
+
+def run_evaluate(
+    request: EvaluateRequest, echo: Callable[[str], None] = print
+) -> list[str]:
+    """Runs the evaluation `request` asks for, reporting as it goes.
+
+    Args:
+        request: What to compute and write.
+        echo: Receives each report (tables, summaries) as soon as it is ready.
+
+    Returns:
+        The paths written.
+
+    Raises:
+        OutputPathError: Before any work, for an output that cannot be written.
+        DataError, ModelFileError: For missing or corrupt data or models.
+    """
+    request.outputs.check_writable()
+    if request.grid is None:
+        return _evaluate_clean(request, echo)
+    if request.methods is None:
+        return _evaluate_paper_grid(request, echo)
+    return _evaluate_methods(request, echo)
+
+
+def _test_images(request: EvaluateRequest):
+    return request.data.load("test")
+
+
+def _evaluate_clean(request, echo) -> list[str]:
+    from egan_tf.evaluation import evaluate_clean
+    from egan_tf.model_io import load_shipped_models
+    from egan_tf.reporting import format_clean_record
+
+    models = load_shipped_models(request.models_dir)
+    record = evaluate_clean(models, _test_images(request), request.batch_size)
+    echo(format_clean_record(record))
+    if not request.outputs.json_path:
+        return []
+    write_json_atomically(request.outputs.json_path, record.to_dict())
+    return [request.outputs.json_path]
+
+
+def _evaluate_paper_grid(request, echo) -> list[str]:
+    from egan_tf.grid import evaluate_grid
+    from egan_tf.grid_outputs import write_grid_outputs
+    from egan_tf.model_io import load_shipped_models
+    from egan_tf.reporting import format_grid
+
+    models = load_shipped_models(request.models_dir, require_egan=True)
+    test = _test_images(request)
+    result = evaluate_grid(models, test, request.grid, request.show_progress)
+    echo(format_grid(result))
+    outputs = request.outputs
+    return write_grid_outputs(
+        result,
+        models,
+        test,
+        outputs.json_path,
+        outputs.csv_path,
+        outputs.figures_dir,
+        outputs.logdir,
+    )
+
+
+def _evaluate_methods(request, echo) -> list[str]:
+    """Every method side by side (and, for the Fourier blur, the paper's
+    tables as well, written into the same JSON)."""
+    from egan_tf.defenses import check_methods_available, load_defense_models
+    from egan_tf.grid import evaluate_grid
+    from egan_tf.grid_outputs import write_grid_outputs, write_methods_outputs
+    from egan_tf.methods_grid import evaluate_methods_grid, time_methods
+    from egan_tf.model_io import ShippedModels
+    from egan_tf.reporting import format_grid, format_methods_grid
+
+    selection, spec, outputs = request.methods, request.grid, request.outputs
+    models = load_defense_models(request.models_dir)
+    check_methods_available(models, selection.methods)
+    config = selection.config(load_defense_config(request.models_dir))
+    test = _test_images(request)
+    written, paper = [], None
+    if spec.blur == BlurKind.FOURIER:
+        shipped = ShippedModels(models.classifier, models.generator, models.encoder)
+        paper = evaluate_grid(shipped, test, spec, request.show_progress)
+        echo(format_grid(paper) + "\n")
+        written += write_grid_outputs(
+            paper,
+            shipped,
+            test,
+            None,
+            outputs.csv_path,
+            outputs.figures_dir,
+            outputs.logdir,
+        )
+    result = evaluate_methods_grid(
+        models, config, test, selection.methods, spec, request.show_progress
+    )
+    # Timed on one graph call's worth of images.
+    costs = time_methods(
+        models, config, selection.methods, test.images[: spec.batch_size], spec
+    )
+    echo(format_methods_grid(result, costs))
+    return written + write_methods_outputs(
+        result,
+        costs,
+        models,
+        config,
+        test,
+        paper,
+        outputs.json_path,
+        outputs.figures_dir,
+    )

@@ -1,0 +1,175 @@
+"""What a blur-grid evaluation measures: one frozen, validated `GridSpec`.
+
+Every entry point (the command line, `evaluate_grid`, `evaluate_methods_grid`,
+`time_methods` and the figure helpers) takes this one record, so that a blur
+setting is checked in exactly one place and the defaults live in exactly one
+place. The module imports neither TensorFlow nor Keras: the command line
+builds and checks a spec before the three seconds TensorFlow takes to load.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Sequence
+
+# The paper's grid: l as a fraction of the image side, θ in degrees.
+PAPER_LENGTHS = (0.01, 0.02, 0.03, 0.04, 0.05)
+PAPER_ANGLES = (0.0, 15.0, 30.0, 45.0)
+DEFAULT_GRID_BATCH_SIZE = 250
+# A streak as long as the image side already smears a digit over the whole
+# frame; the Fourier model wraps anything longer around the image again.
+MAX_BLUR_LENGTH = 1.0
+# θ and θ ± 360° are the same motion; larger angles are a typing mistake.
+MAX_ABS_ANGLE = 360.0
+
+
+class BlurKind(enum.StrEnum):
+    """Which implementation blurs the test images."""
+
+    FOURIER = "fourier"  # egan_tf.blur: the model the networks were trained with
+    SPATIAL = "spatial"  # egan_tf.spatial_blur: a line kernel, for the OOD check
+
+
+def check_blur_length(length: float, name: str = "length") -> float:
+    """Checks one applied blur length l (a fraction of the image side).
+
+    Raises:
+        ValueError: Unless 0 ≤ l ≤ `MAX_BLUR_LENGTH` and finite.
+    """
+    length = float(length)
+    if not (math.isfinite(length) and 0.0 <= length <= MAX_BLUR_LENGTH):
+        raise ValueError(
+            f"{name} must be finite and in [0, {MAX_BLUR_LENGTH:g}] (a fraction of "
+            f"the image side). Received: {name}={length:g}"
+        )
+    return length
+
+
+def check_blur_angle(angle: float, name: str = "angle") -> float:
+    """Checks one blur angle θ in degrees.
+
+    Raises:
+        ValueError: Unless θ is finite and |θ| ≤ `MAX_ABS_ANGLE`.
+    """
+    angle = float(angle)
+    if not (math.isfinite(angle) and abs(angle) <= MAX_ABS_ANGLE):
+        raise ValueError(
+            f"{name} must be finite and in [-{MAX_ABS_ANGLE:g}, {MAX_ABS_ANGLE:g}] "
+            f"degrees. Received: {name}={angle:g}"
+        )
+    return angle
+
+
+def _as_floats(values: Sequence[float], name: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(value) for value in values)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be numbers. Received: {name}={list(values)}"
+        ) from None
+    if not values:
+        raise ValueError(f"{name} must not be empty. Received: {name}=[]")
+    return values
+
+
+@dataclasses.dataclass(frozen=True)
+class GridSpec:
+    """The blur settings of a grid evaluation, validated when built.
+
+    Attributes:
+        lengths: Blur lengths l as given, fractions of the image side, ≥ 0.
+        angles: Blur angles θ in degrees, |θ| ≤ 360.
+        length_scale: Multiplier on every l (> 0); 1 is the paper's convention.
+            Every applied length l · length_scale must be at most
+            `MAX_BLUR_LENGTH`.
+        blur: Which implementation blurs the images.
+        batch_size: Test images per graph call (each is repeated once per
+            setting inside the call).
+    """
+
+    lengths: tuple[float, ...] = PAPER_LENGTHS
+    angles: tuple[float, ...] = PAPER_ANGLES
+    length_scale: float = 1.0
+    blur: BlurKind = BlurKind.FOURIER
+    batch_size: int = DEFAULT_GRID_BATCH_SIZE
+
+    def __post_init__(self):
+        lengths = _as_floats(self.lengths, "lengths")
+        angles = _as_floats(self.angles, "angles")
+        scale = float(self.length_scale)
+        if not (math.isfinite(scale) and scale > 0):
+            raise ValueError(
+                "length_scale must be finite and positive. "
+                f"Received: length_scale={self.length_scale}"
+            )
+        for length in lengths:
+            if not (math.isfinite(length) and length >= 0):
+                raise ValueError(
+                    f"lengths must be finite and at least 0. Received: lengths={list(lengths)}"
+                )
+            if length * scale > MAX_BLUR_LENGTH:
+                raise ValueError(
+                    f"lengths times length_scale must be at most {MAX_BLUR_LENGTH:g} "
+                    "(a streak as long as the image side). "
+                    f"Received: lengths={list(lengths)}, length_scale={scale:g}"
+                )
+        for angle in angles:
+            if not (math.isfinite(angle) and abs(angle) <= MAX_ABS_ANGLE):
+                raise ValueError(
+                    f"angles must be finite and in [-{MAX_ABS_ANGLE:g}, "
+                    f"{MAX_ABS_ANGLE:g}] degrees. Received: angles={list(angles)}"
+                )
+        try:
+            blur = BlurKind(self.blur)
+        except ValueError:
+            raise ValueError(
+                f"blur must be one of {', '.join(BlurKind)}. Received: blur={self.blur!r}"
+            ) from None
+        if isinstance(self.batch_size, bool) or not (
+            isinstance(self.batch_size, int) and self.batch_size >= 1
+        ):
+            raise ValueError(
+                f"batch_size must be a positive integer. Received: batch_size={self.batch_size!r}"
+            )
+        object.__setattr__(self, "lengths", lengths)
+        object.__setattr__(self, "angles", angles)
+        object.__setattr__(self, "length_scale", scale)
+        object.__setattr__(self, "blur", blur)
+
+    @property
+    def applied_lengths(self) -> tuple[float, ...]:
+        """l · length_scale for every l: the lengths the blur applies."""
+        return tuple(length * self.length_scale for length in self.lengths)
+
+    @property
+    def points(self) -> list[tuple[float, float]]:
+        """Every (l, θ) as given, row-major: l outer, θ inner."""
+        return [(length, angle) for length in self.lengths for angle in self.angles]
+
+    @property
+    def settings(self) -> list[tuple[float, float]]:
+        """The applied (l · length_scale, θ) of every evaluated setting: the
+        clean images (0, 0) first, then `points` in order."""
+        return [(0.0, 0.0)] + [
+            (length * self.length_scale, angle) for length, angle in self.points
+        ]
+
+    @property
+    def strongest(self) -> tuple[float, float]:
+        """The applied (l, θ) of the longest length at the last angle, where
+        costs are timed and example figures drawn."""
+        return (max(self.lengths) * self.length_scale, self.angles[-1])
+
+
+# The paper's grid at its own length scale: the default of `evaluate_grid`.
+PAPER_GRID = GridSpec()
+
+
+def find_point(points, length: float, angle: float):
+    """The record of `points` at (length, angle); KeyError when there is none."""
+    for point in points:
+        if point.length == length and point.angle == angle:
+            return point
+    raise KeyError(f"No grid point at length={length}, angle={angle}")
