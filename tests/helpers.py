@@ -49,3 +49,22 @@ def tiny_defense_models(with_optional: bool = True):
         encoder=build_encoder(TINY_EGAN),
         **optional,
     )
+
+
+def interrupting(factory, at_call):
+    """Wraps a train-step factory so that its step raises KeyboardInterrupt
+    (as Ctrl-C would) when called for the `at_call`-th time."""
+
+    def make(*args, **kwargs):
+        step = factory(*args, **kwargs)
+        calls = {"count": 0}
+
+        def interrupted_step(*step_args):
+            calls["count"] += 1
+            if calls["count"] == at_call:
+                raise KeyboardInterrupt
+            return step(*step_args)
+
+        return interrupted_step
+
+    return make

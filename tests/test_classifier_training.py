@@ -5,11 +5,15 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
+from helpers import interrupting
 
 from egan_tf.config import ClassifierConfig, TrainingConfig
 from egan_tf.networks import build_classifier
+from egan_tf.training import classifier as classifier_training
 from egan_tf.training.classifier import make_classifier_train_step, train_classifier
+from egan_tf.training.loop import TrainingInterrupted
 
 TINY = ClassifierConfig(filters=(4, 8), dense_units=16, dropout_rate=0.0)
 
@@ -29,25 +33,25 @@ def test_train_step_fits_a_small_batch(mnist_test):
     assert np.isfinite(float(step(images[:5], labels[:5], seed)["loss"]))
 
 
-def test_training_resumes_from_checkpoint(tmp_path, mnist_test):
+def test_training_resumes_from_checkpoint(tmp_path, mnist_test, monkeypatch):
     arrays = mnist_test.take(64)
     checkpoint_dir = str(tmp_path / "checkpoints")
     logdir = str(tmp_path / "logs")
-    first = train_classifier(
-        TINY,
-        TrainingConfig(epochs=1, batch_size=32, seed=1),
-        arrays,
-        checkpoint_dir,
-        logdir,
-        show_progress=False,
-    )
-    assert first.epochs_done == 1
+    training = TrainingConfig(epochs=2, batch_size=32, seed=1)
+    with monkeypatch.context() as patch:
+        # Ctrl-C as the first step of epoch 2 starts (two batches an epoch).
+        patch.setattr(
+            classifier_training,
+            "make_classifier_train_step",
+            interrupting(make_classifier_train_step, at_call=3),
+        )
+        with pytest.raises(TrainingInterrupted):
+            train_classifier(
+                TINY, training, arrays, checkpoint_dir, logdir, show_progress=False
+            )
+    assert tf.train.latest_checkpoint(checkpoint_dir).endswith("ckpt-2")
     second = train_classifier(
-        TINY,
-        TrainingConfig(epochs=2, batch_size=32, seed=1),
-        arrays,
-        checkpoint_dir,
-        show_progress=False,
+        TINY, training, arrays, checkpoint_dir, show_progress=False
     )
     assert second.epochs_done == 2
     assert len(second.history) == 1  # only the missing epoch was run

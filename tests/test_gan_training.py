@@ -151,7 +151,7 @@ def test_interrupt_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     )
     _wait_for_checkpoint(checkpoint_dir, process)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=180)
     assert process.returncode == 130
     assert "Traceback" not in stderr
     assert "checkpoint saved" in stderr

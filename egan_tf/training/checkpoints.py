@@ -6,11 +6,34 @@ import logging
 import os
 import time
 
+import keras
 import tensorflow as tf
 
 logger = logging.getLogger(__name__)
 
 _MAX_TO_KEEP = 3
+# Room for the running sums of a train step's scalar metrics within an epoch.
+MAX_METRICS = 16
+
+
+def seed_generator_states(model: keras.Model) -> list:
+    """The state variables of every Keras random-seed generator in `model`
+    (dropout's, for one), in layer order.
+
+    Keras does not put them in a `tf.train.Checkpoint` of the model, so a
+    resumed run would draw other dropout masks than an uninterrupted one.
+    """
+    states = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            states += seed_generator_states(layer)
+            continue
+        states += [
+            value.state
+            for value in vars(layer).values()
+            if isinstance(value, keras.random.SeedGenerator)
+        ]
+    return states
 
 
 class ResumableCheckpoint:
@@ -18,8 +41,11 @@ class ResumableCheckpoint:
 
     The counters are `step` (optimizer steps taken), `epoch` (epochs finished)
     and `batch` (batches finished inside the current epoch). Together with a
-    seeded per-epoch data order they let a rerun continue exactly where the
-    previous process stopped.
+    seeded per-epoch data order, the state of every random-seed generator of
+    the models (dropout's) and the running metric sums of the current epoch,
+    they let a rerun continue exactly where the previous process stopped: an
+    interrupted and resumed run ends bit for bit where an uninterrupted one
+    does, on the same machine.
 
     Args:
         directory: Folder of the checkpoints; created when missing.
@@ -36,12 +62,29 @@ class ResumableCheckpoint:
         self.elapsed_seconds = tf.Variable(
             0.0, dtype=tf.float64, trainable=False, name="elapsed_seconds"
         )
+        # The sums of each metric over the batches of the current epoch so
+        # far, in sorted metric-name order, and how many batches they cover.
+        self.metric_sums = tf.Variable(
+            tf.zeros([MAX_METRICS], tf.float64), trainable=False, name="metric_sums"
+        )
+        self.metric_batches = tf.Variable(
+            0, dtype=tf.int64, trainable=False, name="metric_batches"
+        )
         self._session_start = time.monotonic()
+        seed_states = [
+            state
+            for value in trackables.values()
+            if isinstance(value, keras.Model)
+            for state in seed_generator_states(value)
+        ]
         self.checkpoint = tf.train.Checkpoint(
             step=self.step,
             epoch=self.epoch,
             batch=self.batch,
             elapsed_seconds=self.elapsed_seconds,
+            metric_sums=self.metric_sums,
+            metric_batches=self.metric_batches,
+            seed_states=seed_states,
             **trackables,
         )
         self.manager = tf.train.CheckpointManager(

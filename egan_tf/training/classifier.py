@@ -115,7 +115,10 @@ def train_classifier(
     configs = {"model": model_config, "training": training_config}
     if augmentation is not None:
         configs["augmentation"] = augmentation
-    writer = record_run_configs(checkpoint_dir, logdir, configs)
+    # The cosine decay spans all epochs, so their number is fixed for a run.
+    writer = record_run_configs(
+        checkpoint_dir, logdir, configs, epochs_set_schedule=True
+    )
 
     def monitor(epoch: int) -> dict[str, float]:
         del epoch

@@ -8,6 +8,7 @@ pure `tf.function`s built by each stage's factory.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from tqdm.auto import tqdm
 
 from egan_tf.config import IMAGE_SHAPE, TrainingConfig, config_to_dict, save_configs
 from egan_tf.data import MnistArrays, epoch_order, iterate_batches, num_batches
-from egan_tf.training.checkpoints import ResumableCheckpoint
+from egan_tf.training.checkpoints import MAX_METRICS, ResumableCheckpoint
 from egan_tf.training.summaries import write_config_summary
 
 # Every stage's train step takes a batch of images in [0, 1], their labels and
@@ -87,8 +88,7 @@ class EpochLoop:
         order = epoch_order(len(self.arrays), config.seed, epoch)
         total = num_batches(len(order), config.batch_size)
         start_batch = int(state.batch.numpy())
-        sums: dict[str, float] = {}
-        count = 0
+        names: list[str] = []
         bar = tqdm(
             total=total,
             initial=start_batch,
@@ -107,11 +107,21 @@ class EpochLoop:
                     name: float(value)
                     for name, value in self.train_step(images, labels, seed).items()
                 }
+                names = sorted(metrics)
+                if len(names) > MAX_METRICS:
+                    raise ValueError(
+                        f"A train step may return at most {MAX_METRICS} metrics. "
+                        f"Received: metrics={names}"
+                    )
+                # The running sums live in the checkpoint, so that an epoch
+                # resumed mid-way still averages over all of its batches.
+                state.metric_sums[: len(names)].assign(
+                    state.metric_sums[: len(names)]
+                    + tf.constant([metrics[name] for name in names], tf.float64)
+                )
+                state.metric_batches.assign_add(1)
                 state.step.assign_add(1)
                 state.batch.assign_add(1)
-                count += 1
-                for name, value in metrics.items():
-                    sums[name] = sums.get(name, 0.0) + value
                 if step % config.log_every_steps == 0:
                     self._write_scalars(metrics, step)
                 if (
@@ -123,11 +133,16 @@ class EpochLoop:
                     {name: f"{value:.4f}" for name, value in metrics.items()}
                 )
                 bar.update(1)
+        count = max(int(state.metric_batches.numpy()), 1)
+        sums = state.metric_sums.numpy()
         epoch_metrics = {
-            f"epoch_{name}": value / max(count, 1) for name, value in sums.items()
+            f"epoch_{name}": float(sums[index]) / count
+            for index, name in enumerate(names)
         }
         state.epoch.assign_add(1)
         state.batch.assign(0)
+        state.metric_sums.assign(tf.zeros_like(state.metric_sums))
+        state.metric_batches.assign(0)
         if self.epoch_hook is not None:
             epoch_metrics.update(self.epoch_hook(epoch))
         self._write_scalars(epoch_metrics, int(state.step.numpy()))
@@ -183,16 +198,74 @@ def summary_writer(logdir: str | None) -> tf.summary.SummaryWriter | None:
     return tf.summary.create_file_writer(logdir) if logdir else None
 
 
+RUN_CONFIG_FILE = "config.json"
+# Fields a resumed run may change: how often it logs, and how long it runs
+# (unless the learning-rate schedule is spread over the epochs).
+_LOGGING_FIELDS = ("training.summary_every_steps", "training.log_every_steps")
+_LENGTH_FIELD = "training.epochs"
+
+
+def _flatten(values: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def check_resumable(
+    checkpoint_dir: str, configs: dict, epochs_set_schedule: bool = False
+) -> None:
+    """Refuses to continue a run in `checkpoint_dir` with other settings.
+
+    Args:
+        checkpoint_dir: A run's folder; a `config.json` there means a run
+            was started in it.
+        configs: This run's configs by name.
+        epochs_set_schedule: Whether the learning-rate schedule depends on
+            the number of epochs (a cosine decay over the run does), so that
+            a resumed run may not change it either.
+
+    Raises:
+        ValueError: One line naming the first field that differs.
+    """
+    path = os.path.join(checkpoint_dir, RUN_CONFIG_FILE)
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as handle:
+        saved = _flatten(json.load(handle))
+    wanted = _flatten(
+        {name: config_to_dict(config) for name, config in configs.items()}
+    )
+    free = set(_LOGGING_FIELDS) | (set() if epochs_set_schedule else {_LENGTH_FIELD})
+    for name in sorted(set(saved) | set(wanted)):
+        if name in free or saved.get(name) == wanted.get(name):
+            continue
+        raise ValueError(
+            f"Cannot resume the run in {checkpoint_dir}: its {RUN_CONFIG_FILE} has "
+            f"{name}={saved.get(name)!r}, this run {name}={wanted.get(name)!r}. "
+            "Use the same settings, or another checkpoint folder."
+        )
+
+
 def record_run_configs(
-    checkpoint_dir: str, logdir: str | None, configs: dict
+    checkpoint_dir: str,
+    logdir: str | None,
+    configs: dict,
+    epochs_set_schedule: bool = False,
 ) -> tf.summary.SummaryWriter | None:
-    """Writes the resolved configs as `config.json` beside the checkpoints and
-    the logs, and as a TensorBoard text summary.
+    """Checks that a run resumed in `checkpoint_dir` keeps its settings
+    (`check_resumable`), then writes the resolved configs as `config.json`
+    beside the checkpoints and the logs, and as a TensorBoard text summary.
 
     Returns:
         The TensorBoard writer of `logdir`, or None without a logdir.
     """
-    save_configs(os.path.join(checkpoint_dir, "config.json"), **configs)
+    check_resumable(checkpoint_dir, configs, epochs_set_schedule)
+    save_configs(os.path.join(checkpoint_dir, RUN_CONFIG_FILE), **configs)
     writer = summary_writer(logdir)
     if writer is not None:
         save_configs(os.path.join(logdir, "config.json"), **configs)

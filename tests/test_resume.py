@@ -1,0 +1,156 @@
+"""An interrupted and resumed run must end bit for bit where an uninterrupted
+one does, for every training loop; and a resumed run must keep its settings."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from helpers import TINY_EGAN, interrupting
+
+from egan_tf.config import (
+    ClassifierConfig,
+    CrossValidationConfig,
+    EncoderLossConfig,
+    TrainingConfig,
+)
+from egan_tf.networks import build_classifier, build_generator
+from egan_tf.training import classifier as classifier_training
+from egan_tf.training import encoder as encoder_training
+from egan_tf.training import gan as gan_training
+from egan_tf.training.loop import TrainingInterrupted
+
+# Four batches an epoch, two epochs; the interruption falls inside epoch 2.
+TRAINING = TrainingConfig(epochs=2, batch_size=16, seed=5)
+TRAINED_EXAMPLES = 64
+INTERRUPT_AT_CALL = 6
+# Dropout at its default rate, so that the dropout masks' RNG is exercised.
+DROPOUT_CLASSIFIER = ClassifierConfig(filters=(4,), dense_units=8)
+
+
+def _train_classifier(arrays, checkpoint_dir):
+    result = classifier_training.train_classifier(
+        DROPOUT_CLASSIFIER, TRAINING, arrays, checkpoint_dir, show_progress=False
+    )
+    return [result.classifier], result.history
+
+
+def _train_gan(arrays, checkpoint_dir):
+    result = gan_training.train_gan(
+        TINY_EGAN, TRAINING, arrays, checkpoint_dir, show_progress=False
+    )
+    return [result.generator, result.discriminator], result.history
+
+
+def _train_encoder(arrays, checkpoint_dir):
+    keras.utils.set_random_seed(0)
+    generator = build_generator(TINY_EGAN)
+    classifier = build_classifier(DROPOUT_CLASSIFIER)
+    run = encoder_training.EncoderRun(
+        TINY_EGAN,
+        TRAINING,
+        EncoderLossConfig(),
+        CrossValidationConfig(folds=2, max_folds=1),
+    )
+    result = encoder_training.train_encoder(
+        run, generator, classifier, arrays, checkpoint_dir, show_progress=False
+    )
+    return [result.encoder], result.folds[0]["history"]
+
+
+# Stage -> (training function, its module, its step factory, examples given:
+# the encoder trains on one fold of two, so it is given twice as many).
+STAGES = {
+    "classifier": (
+        _train_classifier,
+        classifier_training,
+        "make_classifier_train_step",
+        TRAINED_EXAMPLES,
+    ),
+    "gan": (_train_gan, gan_training, "make_gan_train_step", TRAINED_EXAMPLES),
+    "encoder": (
+        _train_encoder,
+        encoder_training,
+        "make_encoder_train_step",
+        2 * TRAINED_EXAMPLES,
+    ),
+}
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_interrupted_and_resumed_equals_uninterrupted(
+    stage, tmp_path, mnist_test, monkeypatch
+):
+    train, module, factory_name, examples = STAGES[stage]
+    arrays = mnist_test.take(examples)
+    expected_models, expected_history = train(arrays, str(tmp_path / "straight"))
+
+    resumed_dir = str(tmp_path / "resumed")
+    with monkeypatch.context() as patch:
+        factory = getattr(module, factory_name)
+        patch.setattr(module, factory_name, interrupting(factory, INTERRUPT_AT_CALL))
+        with pytest.raises(TrainingInterrupted):
+            train(arrays, resumed_dir)
+    models, history = train(arrays, resumed_dir)
+
+    for expected, actual in zip(expected_models, models, strict=True):
+        for before, after in zip(
+            expected.get_weights(), actual.get_weights(), strict=True
+        ):
+            np.testing.assert_array_equal(before, after)
+    # The resumed epoch averages its metrics over all of its batches, those
+    # before the interruption included.
+    assert history[-1] == expected_history[-1]
+
+
+def test_resuming_with_other_settings_names_the_field(tmp_path, mnist_test):
+    arrays = mnist_test.take(32)
+    checkpoint_dir = str(tmp_path / "run")
+    training = TrainingConfig(epochs=1, batch_size=16, seed=1)
+    gan_training.train_gan(
+        TINY_EGAN, training, arrays, checkpoint_dir, show_progress=False
+    )
+    saved = (tmp_path / "run" / "config.json").read_text()
+    for field, changed in (
+        ("training.batch_size", TrainingConfig(epochs=1, batch_size=8, seed=1)),
+        ("training.seed", TrainingConfig(epochs=1, batch_size=16, seed=2)),
+        ("training.learning_rate", TrainingConfig(1, 16, learning_rate=0.5, seed=1)),
+    ):
+        with pytest.raises(ValueError, match=rf"{field}=") as error:
+            gan_training.train_gan(
+                TINY_EGAN, changed, arrays, checkpoint_dir, show_progress=False
+            )
+        assert len(str(error.value).splitlines()) == 1
+        # The saved settings were not overwritten by the refused run.
+        assert (tmp_path / "run" / "config.json").read_text() == saved
+    # A GAN run may be extended: its learning rate does not depend on epochs.
+    longer = TrainingConfig(epochs=2, batch_size=16, seed=1)
+    gan_training.train_gan(
+        TINY_EGAN, longer, arrays, checkpoint_dir, show_progress=False
+    )
+    assert json.loads(saved)["training"]["epochs"] == 1
+
+
+def test_a_classifier_run_keeps_its_epochs(tmp_path, mnist_test):
+    # C's cosine decay spans the whole run, so its length is part of the schedule.
+    arrays = mnist_test.take(32)
+    checkpoint_dir = str(tmp_path / "run")
+    classifier_training.train_classifier(
+        DROPOUT_CLASSIFIER,
+        TrainingConfig(epochs=1, batch_size=16),
+        arrays,
+        checkpoint_dir,
+        show_progress=False,
+    )
+    with pytest.raises(
+        ValueError, match=r"training\.epochs=1, this run training\.epochs=2"
+    ):
+        classifier_training.train_classifier(
+            DROPOUT_CLASSIFIER,
+            TrainingConfig(epochs=2, batch_size=16),
+            arrays,
+            checkpoint_dir,
+            show_progress=False,
+        )
