@@ -106,8 +106,7 @@ def _one_line_errors(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        _import_tensorflow_quietly()
-        from egan_tf.training.loop import TrainingInterrupted
+        from egan_tf.errors import TrainingInterrupted
 
         try:
             return command(*args, **kwargs)

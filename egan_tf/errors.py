@@ -5,3 +5,15 @@ from __future__ import annotations
 
 class ModelFileError(ValueError):
     """A saved model is missing, unreadable or does not fit the others."""
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped on Ctrl-C or SIGTERM after saving a checkpoint."""
+
+    def __init__(self, checkpoint_path: str, step: int):
+        super().__init__(
+            f"Training interrupted at step {step}; checkpoint saved to "
+            f"{checkpoint_path}. Rerun the same command to resume."
+        )
+        self.checkpoint_path = checkpoint_path
+        self.step = step

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import zipfile
 from typing import Any
 
 import keras
@@ -53,6 +54,13 @@ def load_model(
     """
     if not os.path.isfile(path):
         raise ModelFileError(f"Model file not found: {path}")
+    # Keras reports a truncated or foreign file as "File not found"; a
+    # `.keras` archive is a zip file with the model's config inside.
+    if not _is_keras_archive(path):
+        raise ModelFileError(
+            f"{path} is corrupt or not a Keras archive (a .keras file is a zip "
+            "holding config.json and the weights)."
+        )
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except (ValueError, OSError, KeyError, TypeError) as error:
@@ -61,6 +69,14 @@ def load_model(
     _check_shape(path, "input", model.input_shape, expected_input_shape)
     _check_shape(path, "output", model.output_shape, expected_output_shape)
     return model
+
+
+def _is_keras_archive(path: str) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "config.json" in archive.namelist() and archive.testzip() is None
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return False
 
 
 def _check_shape(path, kind, actual, expected) -> None:

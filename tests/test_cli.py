@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 
 import pytest
 from click.testing import CliRunner
@@ -315,3 +316,156 @@ def test_bad_methods_requests_are_one_line(tiny_models_dir, arguments, needle):
     assert result.exit_code != 0
     assert needle in result.output
     assert "Traceback" not in result.output
+
+
+# --- Faults a new user hit, each checked as the user meets it. ---
+
+
+def _run_cli(arguments, cwd):
+    return subprocess.run(
+        [sys.executable, os.path.join(REPOSITORY, "cli.py"), *arguments],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=180,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "is_folder"),
+    [
+        (["evaluate", "--limit", "5", "--json"], False),
+        (["evaluate", "--grid", "--limit", "5", "--csv"], False),
+        (["evaluate", "--grid", "--limit", "5", "--figures"], True),
+        (["blur", "--length", "0.1", "--output"], False),
+        (["export", "--limit", "5", "--output"], True),
+    ],
+)
+def test_an_unwritable_output_fails_before_any_work_naming_it(
+    tmp_path, arguments, is_folder
+):
+    # Beneath a regular file nothing can be written, root or not. The models
+    # folder does not exist either: the output is checked first.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    target = str(blocker / ("out" if is_folder else "out.json"))
+    completed = _run_cli([*arguments, target, "--models", "/nonexistent/models"]
+                         if arguments[0] != "blur" else [*arguments, target],
+                         tmp_path)  # fmt: skip
+    assert completed.returncode != 0
+    assert "Traceback" not in completed.stderr
+    errors = [
+        line for line in completed.stderr.splitlines() if line.startswith("Error")
+    ]
+    assert len(errors) == 1, completed.stderr
+    assert target in errors[0]
+    assert ".tmp" not in errors[0]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_an_output_path_that_is_a_folder_is_refused(tmp_path):
+    completed = _run_cli(
+        ["evaluate", "--limit", "5", "--json", str(tmp_path)], tmp_path
+    )
+    assert completed.returncode != 0
+    errors = [
+        line for line in completed.stderr.splitlines() if line.startswith("Error")
+    ]
+    assert len(errors) == 1
+    assert str(tmp_path) in errors[0]
+    assert "is a directory" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "needle"),
+    [
+        (["evaluate", "--csv", "x.csv"], "--csv goes with --grid"),
+        (["evaluate", "--figures", "figures"], "--figures goes with --grid"),
+        (["evaluate", "--lengths", "0.1"], "--lengths goes with --grid"),
+        (["evaluate", "--angles", "0"], "--angles goes with --grid"),
+        (["evaluate", "--length-scale", "6"], "--length-scale goes with --grid"),
+        (["evaluate", "--logdir", "logs"], "--logdir goes with --grid"),
+        (["blur", "--length", "1e30"], "in [0, 1]"),
+        (["blur", "--length", "0.1", "--angle", "720"], "in [-360, 360]"),
+        (
+            ["evaluate", "--grid", "--lengths", "0.5", "--length-scale", "6"],
+            "at most 1",
+        ),
+        (["evaluate", "--grid", "--lengths", "0.01,-0.02"], "lengths"),
+        (["evaluate", "--grid", "--length-scale", "-1"], "length_scale"),
+        (["evaluate", "--grid", "--angles", "0,400"], "angles"),
+        (["blur", "--length", "-0.1"], "--length"),
+    ],
+)
+def test_bad_options_exit_2_before_tensorflow_is_imported(arguments, needle):
+    # In a fresh interpreter, so that nothing else has imported TensorFlow.
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from click.testing import CliRunner
+        import cli
+        result = CliRunner().invoke(cli.main, {arguments!r})
+        print(result.exit_code, "tensorflow" in sys.modules)
+        print(result.output)
+        """
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY,
+        timeout=120,
+        check=True,
+    )
+    status, output = completed.stdout.split("\n", 1)
+    assert status == "2 False", completed.stdout
+    assert needle in output
+    assert "Traceback" not in output
+
+
+def test_the_grid_spec_is_validated_in_one_place(tiny_models_dir):
+    from egan_tf.grid_spec import GridSpec
+
+    bad = {"lengths": (0.5,), "angles": (0.0,), "length_scale": 6.0}
+    with pytest.raises(ValueError, match="at most 1") as raised:
+        GridSpec(**bad)
+    expected = f"Error: {raised.value}"
+    arguments = ["evaluate", "--grid", "--models", str(tiny_models_dir),
+                 "--lengths", "0.5", "--angles", "0", "--length-scale", "6"]  # fmt: skip
+    for extra in (
+        [],
+        ["--methods", "none"],
+        ["--methods", "none", "--blur", "spatial"],
+    ):
+        result = CliRunner().invoke(cli.main, [*arguments, *extra])
+        assert result.exit_code == 2
+        assert expected in result.output.splitlines()
+
+
+def test_a_corrupt_keras_file_is_reported_as_corrupt(tmp_path, tiny_models_dir):
+    classifier = tiny_models_dir / "classifier.keras"
+    classifier.write_bytes(classifier.read_bytes()[:2000])
+    result = CliRunner().invoke(
+        cli.main, ["evaluate", "--models", str(tiny_models_dir), "--limit", "5"]
+    )
+    assert result.exit_code == 1
+    assert f"{classifier} is corrupt or not a Keras archive" in result.output
+    assert "not found" not in result.output
+
+
+def test_the_limit_help_says_which_images_it_takes():
+    result = CliRunner().invoke(cli.main, ["evaluate", "--help"])
+    assert "TFDS keeps its own shuffled order" in " ".join(result.output.split())
+
+
+def test_every_json_records_the_data_source(tmp_path, tiny_models_dir):
+    path = tmp_path / "clean.json"
+    result = CliRunner().invoke(
+        cli.main,
+        ["evaluate", "--models", str(tiny_models_dir), "--limit", "5",
+         "--json", str(path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(path.read_text())["data"]
+    assert (data["source"], data["order"], data["examples"]) == ("tfds", "tfds", 5)

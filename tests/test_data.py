@@ -1,13 +1,19 @@
 """Tests of MNIST loading through the real tfds loader and the IDX fallback."""
 
+import gzip
 import hashlib
 import os
+import shutil
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
-from conftest import SHARED_IDX
+from conftest import REPOSITORY, SHARED_DATA, SHARED_IDX, SHARED_TFDS
 
 from egan_tf.data import (
+    DataCorruptError,
     DataNotFoundError,
     MnistArrays,
     epoch_order,
@@ -94,3 +100,133 @@ def test_kfold_partitions_the_examples():
     assert sorted(np.concatenate(validations).tolist()) == list(range(103))
     with pytest.raises(ValueError, match="Received: fold=5"):
         kfold_indices(103, 5, 5, seed=0)
+
+
+# --- Faults a new user hit: relative data folders and corrupt files. ---
+
+TFDS_VERSION_DIR = os.path.join("mnist", "3.0.1")
+
+
+def _cli(arguments, cwd, env=None, timeout=180):
+    """Runs `python cli.py …` as a user would; returns the completed process."""
+    return subprocess.run(
+        [sys.executable, os.path.join(REPOSITORY, "cli.py"), *arguments],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _one_error_line(completed) -> str:
+    """The single `Error:` line of a failed command; no traceback, no warning."""
+    assert completed.returncode != 0
+    assert "Traceback" not in completed.stderr
+    assert "WARNING" not in completed.stderr, completed.stderr
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, completed.stderr
+    assert lines[0].startswith("Error: "), completed.stderr
+    return lines[0]
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_TFDS), reason="no TFDS folder")
+def test_a_relative_tfds_data_dir_means_the_folder_the_user_ran_from(tmp_path):
+    # As the README sets it up: a relative TFDS_DATA_DIR, exported in the
+    # checkout's parent; then a program that runs a command from elsewhere,
+    # as the test suite and the notebooks do.
+    parent = os.path.dirname(SHARED_DATA)
+    relative = os.path.relpath(SHARED_TFDS, parent)
+    script = textwrap.dedent(
+        f"""
+        import os, subprocess, sys
+        import egan_tf  # the package anchors TFDS_DATA_DIR on import
+        completed = subprocess.run(
+            [sys.executable, {os.path.join(REPOSITORY, "cli.py")!r},
+             "evaluate", "--limit", "5"],
+            cwd={str(tmp_path)!r}, capture_output=True, text=True,
+        )
+        sys.stdout.write(completed.stdout)
+        sys.stderr.write(completed.stderr)
+        sys.exit(completed.returncode)
+        """
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=parent,
+        env={**os.environ, "TFDS_DATA_DIR": relative},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Classifier accuracy C(x)" in completed.stdout
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_IDX), reason="no IDX folder")
+def test_a_truncated_idx_file_is_one_line_naming_it(tmp_path):
+    folder = tmp_path / "idx"
+    shutil.copytree(SHARED_IDX, folder)
+    damaged = folder / "t10k-images-idx3-ubyte.gz"
+    damaged.write_bytes(damaged.read_bytes()[:50_000])
+    with pytest.raises(DataCorruptError, match=r"t10k-images-idx3-ubyte\.gz"):
+        load_mnist("test", data_dir=str(folder))
+    (folder / "SHA256SUMS").unlink()  # the gzip stream itself is cut short
+    with pytest.raises(DataCorruptError, match="corrupt or truncated"):
+        load_mnist("test", data_dir=str(folder))
+    line = _one_error_line(_cli(["evaluate", "--data-dir", str(folder)], tmp_path))
+    assert str(damaged) in line
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_IDX), reason="no IDX folder")
+def test_idx_files_are_checked_against_their_checksums(tmp_path):
+    folder = tmp_path / "idx"
+    shutil.copytree(SHARED_IDX, folder)
+    # A valid gzip file of other content: readable, but not the data set.
+    labels = folder / "t10k-labels-idx1-ubyte.gz"
+    content = bytearray(gzip.decompress(labels.read_bytes()))
+    content[-1] = (content[-1] + 1) % 10
+    labels.write_bytes(gzip.compress(bytes(content)))
+    with pytest.raises(DataCorruptError, match=r"does not match SHA256SUMS"):
+        load_mnist("test", data_dir=str(folder))
+    assert len(load_mnist("train", data_dir=str(folder))) == 60000
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_TFDS), reason="no TFDS folder")
+def test_a_truncated_tfrecord_is_one_line_naming_it(tmp_path):
+    folder = tmp_path / "tfds"
+    shutil.copytree(SHARED_TFDS, folder, ignore=shutil.ignore_patterns("fashion*"))
+    record = folder / TFDS_VERSION_DIR / "mnist-test.tfrecord-00000-of-00001"
+    record.write_bytes(record.read_bytes()[:1_000_000])
+    with pytest.raises(DataCorruptError, match=r"mnist-test\.tfrecord"):
+        load_mnist("test", data_dir=str(folder))
+    line = _one_error_line(_cli(["evaluate", "--data-dir", str(folder)], tmp_path))
+    assert str(record) in line
+
+
+def test_an_empty_tfds_folder_is_one_line_without_warnings(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    line = _one_error_line(_cli(["evaluate", "--data-dir", str(empty)], tmp_path))
+    assert "MNIST not found" in line
+    assert list(empty.iterdir()) == []  # nothing written into it
+
+
+def test_the_source_and_its_order_are_recorded(mnist_test):
+    provenance = mnist_test.provenance
+    assert (provenance.source, provenance.order, provenance.split) == (
+        "tfds",
+        "tfds",
+        "test",
+    )
+    assert mnist_test.take(7).provenance.examples == 7
+    assert mnist_test.labels[0] == 2  # TFDS's order; the IDX file starts with a 7
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_IDX), reason="no IDX folder")
+def test_the_idx_order_is_the_original_one():
+    from_idx = load_mnist("test", data_dir=SHARED_IDX)
+    assert from_idx.provenance.order == "idx"
+    assert from_idx.labels[0] == 7

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from egan_tf.config import IMAGE_SHAPE, TrainingConfig, config_to_dict, save_configs
 from egan_tf.data import MnistArrays, epoch_order, iterate_batches, num_batches
+from egan_tf.errors import TrainingInterrupted
 from egan_tf.training.checkpoints import MAX_METRICS, ResumableCheckpoint
 from egan_tf.training.summaries import write_config_summary
 
@@ -35,18 +36,6 @@ BatchStep = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]
 ImageHook = Callable[[int], None]
 # Called after an epoch with its index; returns named scalar metrics.
 EpochHook = Callable[[int], dict[str, float]]
-
-
-class TrainingInterrupted(Exception):
-    """Training stopped on Ctrl-C or SIGTERM after saving a checkpoint."""
-
-    def __init__(self, checkpoint_path: str, step: int):
-        super().__init__(
-            f"Training interrupted at step {step}; checkpoint saved to "
-            f"{checkpoint_path}. Rerun the same command to resume."
-        )
-        self.checkpoint_path = checkpoint_path
-        self.step = step
 
 
 @dataclasses.dataclass
