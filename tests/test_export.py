@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -502,3 +503,78 @@ def test_defend_adaptive_is_exported_only_with_an_adaptive_defence(tmp_path):
     assert "defend_adaptive" not in plain.signatures
     with pytest.raises(export.ExportError, match="true blur"):
         export.AdaptiveDefense(Method.WIENER_ORACLE, defense_models, DefenseConfig())
+
+
+# An export killed at each of these moments; the child process dies by
+# SIGKILL, as on a power cut or an out-of-memory kill.
+KILL_POINTS = {
+    # The SavedModel is written, not yet checked.
+    "after writing": "egan_tf.export.writer.check_servable",
+    # Checked and measured, the card not yet written.
+    "before the card": "egan_tf.export.checks.write_json_atomically",
+    # The card is written, the version not yet renamed into place.
+    "before the rename": "os.rename",
+}
+KILLED_EXPORT_SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys
+    import importlib
+
+    models_dir, root, target = sys.argv[1:]
+    module_name, _, attribute = target.rpartition(".")
+    module = importlib.import_module(module_name)
+
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    setattr(module, attribute, die)
+    from egan_tf.export import export_shipped_models
+
+    export_shipped_models(models_dir, root)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_models_dir(tmp_path_factory, tiny_models):
+    folder = tmp_path_factory.mktemp("tiny_models")
+    tiny_models.classifier.save(str(folder / "classifier.keras"))
+    tiny_models.generator.save(str(folder / "generator.keras"))
+    tiny_models.encoder.save(str(folder / "encoder.keras"))
+    return str(folder)
+
+
+def _listed_versions(root) -> list[int]:
+    card = root / export.EXPORT_CARD_FILE
+    if not card.is_file():
+        return []
+    return [entry["version"] for entry in json.loads(card.read_text())["versions"]]
+
+
+def test_an_export_killed_at_any_moment_publishes_nothing_unlisted(
+    tmp_path, tiny_models_dir
+):
+    from egan_tf.export import export_shipped_models
+
+    root = tmp_path / "egan_defense"
+    export_shipped_models(tiny_models_dir, str(root))
+    script = tmp_path / "killed_export.py"
+    script.write_text(KILLED_EXPORT_SCRIPT)
+    for moment, target in KILL_POINTS.items():
+        completed = subprocess.run(
+            [sys.executable, str(script), tiny_models_dir, str(root), target],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert completed.returncode == -signal.SIGKILL, (moment, completed.stderr)
+        # Every version the model server can see is in the card.
+        visible = export.existing_versions(str(root))
+        assert set(visible) <= set(_listed_versions(root)), moment
+        assert visible == [1], moment
+    # The next export cleans up after the killed ones and takes version 2.
+    result, _ = export_shipped_models(tiny_models_dir, str(root))
+    assert result.version == 2
+    assert sorted(os.listdir(root)) == ["1", "2", "export.json", "models.config"]
+    assert _listed_versions(root) == [1, 2]

@@ -288,3 +288,14 @@ def test_prediction_table_shows_labels_truth_and_a_tally():
     )
     assert "true" not in without_truth
     assert "correct" not in without_truth
+
+
+def test_a_16_bit_png_is_scaled_by_its_own_white_level(tmp_path):
+    # Before: converted to 8-bit by clipping, so every grey above 255 of
+    # 65535 became white.
+    levels = np.linspace(0, 65535, 28 * 28).reshape(28, 28).astype(np.uint16)
+    Image.fromarray(levels).save(tmp_path / "wide.png")
+    with Image.open(tmp_path / "wide.png") as image:
+        assert image.mode.startswith("I")  # PIL reads it as 16-bit grey
+    batch = serving.load_png_images([str(tmp_path / "wide.png")])
+    np.testing.assert_allclose(batch[0, ..., 0], levels / 65535.0, atol=1e-6)
