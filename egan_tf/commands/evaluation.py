@@ -1,0 +1,255 @@
+"""The measuring commands: `evaluate` (the main job), `blur` and `samples`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from egan_tf.atomic_files import check_writable
+from egan_tf.commands.options import (
+    LIMIT_HELP,
+    BlurAngle,
+    BlurLength,
+    FiniteFloat,
+    FloatList,
+    build_request,
+    data_dir_option,
+    float_list_text,
+    given,
+    import_tensorflow_quietly,
+    models_option,
+    one_line_errors,
+    png_option,
+)
+from egan_tf.data_paths import DataSource
+from egan_tf.defenses import Method, parse_methods
+from egan_tf.grid_spec import (
+    DEFAULT_GRID_BATCH_SIZE,
+    PAPER_ANGLES,
+    PAPER_LENGTHS,
+    BlurKind,
+    GridSpec,
+)
+
+
+@click.command("samples")
+@models_option()
+@click.option("--count", type=click.IntRange(1, 400), default=100, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@png_option("samples.png")
+@one_line_errors
+def samples_command(models_dir, count, seed, output):
+    """Write a PNG grid of digits drawn from the shipped generator G."""
+    build_request(check_writable, output)
+    import_tensorflow_quietly()
+    from egan_tf.model_io import GENERATOR_FILE, load_model
+    from egan_tf.plotting import generator_samples_figure, save_figure
+
+    generator = load_model(os.path.join(models_dir, GENERATOR_FILE))
+    save_figure(generator_samples_figure(generator, count, seed), output)
+    click.echo(f"Wrote {output}")
+
+
+# evaluate's options that only a grid evaluation reads.
+GRID_ONLY_OPTIONS = {
+    "lengths": "--lengths",
+    "angles": "--angles",
+    "length_scale": "--length-scale",
+    "csv_path": "--csv",
+    "figures_dir": "--figures",
+    "logdir": "--logdir",
+}
+
+
+@click.command("evaluate")
+@models_option()
+@data_dir_option()
+@click.option("--limit", type=click.IntRange(min=1), default=None, help=LIMIT_HELP)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_GRID_BATCH_SIZE,
+    show_default=True,
+    help="Test images per graph call.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the results as JSON here.",
+)
+@click.option(
+    "--grid",
+    is_flag=True,
+    help="Run the paper's experiment: accuracy over blur lengths x angles, "
+    "without and with the EGAN.",
+)
+@click.option(
+    "--lengths",
+    type=FloatList(),
+    default=float_list_text(PAPER_LENGTHS),
+    show_default=True,
+    help="With --grid: blur lengths l (fractions of the image side).",
+)
+@click.option(
+    "--angles",
+    type=FloatList(),
+    default=float_list_text(PAPER_ANGLES),
+    show_default=True,
+    help="With --grid: blur angles in degrees.",
+)
+@click.option(
+    "--length-scale",
+    type=FiniteFloat(),
+    default=1.0,
+    show_default=True,
+    help="With --grid: multiplier on every grid length.",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="With --grid: write the grid rows as CSV here.",
+)
+@click.option(
+    "--figures",
+    "figures_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="With --grid: write PNG heatmaps and example digits here.",
+)
+@click.option(
+    "--logdir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="With --grid: write the grid to TensorBoard here.",
+)
+@click.option(
+    "--methods",
+    default=None,
+    help="With --grid: compare defences side by side, a comma-separated list of "
+    f"{', '.join(Method)}, or all.",
+)
+@click.option(
+    "--blur",
+    "blur_kind",
+    type=click.Choice([str(kind) for kind in BlurKind]),
+    default=str(BlurKind.FOURIER),
+    show_default=True,
+    help="With --methods: the Fourier blur model, or an independent spatial line "
+    "kernel (the out-of-distribution check).",
+)
+@click.option(
+    "--refine-steps",
+    type=click.IntRange(min=0),
+    default=None,
+    help="With --methods: Adam steps on the latent in egan-refine (and in gated's "
+    "restoration) instead of defense.json's. The cost per image grows with them.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@one_line_errors
+def evaluate_command(
+    models_dir,
+    data_dir,
+    limit,
+    batch_size,
+    json_path,
+    grid,
+    lengths,
+    angles,
+    length_scale,
+    csv_path,
+    figures_dir,
+    logdir,
+    methods,
+    blur_kind,
+    refine_steps,
+    quiet,
+):
+    """Measure the shipped models on the MNIST test set (--grid: the paper's experiment)."""
+    from egan_tf.evaluate_job import (
+        EvaluateRequest,
+        EvaluationOutputs,
+        MethodsSelection,
+        run_evaluate,
+    )
+
+    if refine_steps is not None and methods is None:
+        raise click.UsageError("--refine-steps goes with --methods.")
+    if methods is not None and not grid:
+        raise click.UsageError("--methods goes with --grid.")
+    if given("blur_kind") and methods is None:
+        raise click.UsageError(f"--blur {blur_kind} goes with --methods.")
+    if not grid:
+        for name, option in GRID_ONLY_OPTIONS.items():
+            if given(name):
+                raise click.UsageError(f"{option} goes with --grid.")
+    spec = None
+    if grid:
+        spec = build_request(
+            GridSpec, lengths, angles, length_scale, BlurKind(blur_kind), batch_size
+        )
+    selection = None
+    if methods is not None:
+        selection = build_request(
+            MethodsSelection, build_request(parse_methods, methods), refine_steps
+        )
+    evaluate_request = build_request(
+        EvaluateRequest,
+        models_dir=models_dir,
+        data=build_request(DataSource, data_dir, limit),
+        grid=spec,
+        methods=selection,
+        outputs=EvaluationOutputs(json_path, csv_path, figures_dir, logdir),
+        batch_size=batch_size,
+        show_progress=not quiet,
+    )
+    import_tensorflow_quietly()
+    run_evaluate(evaluate_request, echo=click.echo)
+
+
+@click.command("blur")
+@click.option(
+    "--length",
+    type=BlurLength(),
+    required=True,
+    help="Blur length l, a fraction of the image side (0.05 = 1.4 px on 28 px).",
+)
+@click.option(
+    "--angle",
+    type=BlurAngle(),
+    default=0.0,
+    show_default=True,
+    help="Blur angle in degrees; 0 is motion along the rows.",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(1, 64),
+    default=10,
+    show_default=True,
+    help="How many test digits to show.",
+)
+@png_option("blur.png")
+@data_dir_option()
+@one_line_errors
+def blur_command(length, angle, count, output, data_dir):
+    """Write a PNG grid of clean test digits above their blurred versions."""
+    data = build_request(DataSource, data_dir, count)
+    build_request(check_writable, output)
+    import_tensorflow_quietly()
+    from egan_tf.blur import apply_motion_blur
+    from egan_tf.data import to_unit_interval
+    from egan_tf.plotting import digit_rows_figure, save_figure
+
+    clean = to_unit_interval(data.load("test").images)
+    blurred = apply_motion_blur(clean, length, angle)
+    figure = digit_rows_figure(
+        [clean.numpy(), blurred.numpy()],
+        ["clean", f"l={length:g}, θ={angle:g}°"],
+        title=f"Motion blur: {length * 28:.2f} px at {angle:g}°",
+    )
+    save_figure(figure, output)
+    click.echo(f"Wrote {output}")

@@ -1,0 +1,236 @@
+"""The training commands: one per network, and `reproduce` for all of them."""
+
+from __future__ import annotations
+
+import click
+
+from egan_tf.atomic_files import check_writable
+from egan_tf.commands.options import (
+    DEFAULT_TRAININGS,
+    FiniteFloat,
+    blur_sampling_options,
+    build_request,
+    data_dir_option,
+    import_tensorflow_quietly,
+    models_option,
+    one_line_errors,
+    output_option,
+    training_options,
+)
+from egan_tf.data_paths import DataSource
+
+
+@click.command("train-classifier")
+@training_options(DEFAULT_TRAININGS["classifier"])
+@blur_sampling_options(
+    "Beyond the paper: the augment baseline. Blur every training image at random "
+    "l in [0, this] and any angle, and write classifier_augment.keras."
+)
+@output_option("classifier.keras and classifier.json (or classifier_augment.*)")
+@one_line_errors
+def train_classifier_command(training, run, input_blur, output):
+    """Train the digit classifier C; resumes from --checkpoint-dir."""
+    from egan_tf.config import ClassifierConfig
+    from egan_tf.training.classifier import train_and_save_classifier
+
+    card = train_and_save_classifier(
+        ClassifierConfig(),
+        training,
+        run.training_examples(),
+        run.test_examples(),
+        run.checkpoint_dir,
+        output,
+        run.logdir,
+        show_progress=run.show_progress,
+        augmentation=input_blur,
+    )
+    click.echo(
+        f"Classifier test accuracy {card['test_accuracy']:.2%}; written to {output}"
+    )
+
+
+@click.command("train-gan")
+@training_options(DEFAULT_TRAININGS["gan"])
+@click.option(
+    "--latent-dim", type=click.IntRange(min=1), default=100, show_default=True
+)
+@output_option("generator.keras, discriminator.keras and gan.json")
+@one_line_errors
+def train_gan_command(training, run, latent_dim, output):
+    """Train the GAN (stage 1 of the EGAN); resumes from --checkpoint-dir."""
+    from egan_tf.config import EganConfig
+    from egan_tf.training.gan import train_and_save_gan
+
+    card = train_and_save_gan(
+        EganConfig(latent_dim=latent_dim),
+        training,
+        run.training_examples(),
+        run.checkpoint_dir,
+        output,
+        run.logdir,
+        show_progress=run.show_progress,
+    )
+    click.echo(
+        f"GAN trained for {card['schedule_run']['epochs']} epochs; models written to {output}"
+    )
+
+
+@click.command("train-encoder")
+@training_options(DEFAULT_TRAININGS["encoder"])
+@click.option(
+    "--folds",
+    type=click.IntRange(min=2),
+    default=5,
+    show_default=True,
+    help="Cross-validation folds.",
+)
+@click.option(
+    "--max-folds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Train only the first N folds (quick runs).",
+)
+@click.option(
+    "--pixel-weight", type=click.FloatRange(min=0), default=1.0, show_default=True
+)
+@click.option(
+    "--latent-cycle-weight",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+)
+@click.option(
+    "--classifier-weight",
+    type=click.FloatRange(min=0),
+    default=0.001,
+    show_default=True,
+)
+@blur_sampling_options(
+    "Beyond the paper: fine-tune the shipped encoder.keras on inputs blurred at "
+    "random l in [0, this] and any angle, and write encoder_blur.keras."
+)
+@models_option(
+    "Folder holding the trained generator.keras and classifier.keras "
+    "(and encoder.keras for --blur-max-length)."
+)
+@output_option("encoder.keras and encoder.json (or encoder_blur.*)")
+@one_line_errors
+def train_encoder_command(
+    training,
+    run,
+    folds,
+    max_folds,
+    pixel_weight,
+    latent_cycle_weight,
+    classifier_weight,
+    input_blur,
+    models_dir,
+    output,
+):
+    """Train the encoder E (stage 2 of the EGAN) by k-fold cross-validation."""
+    from egan_tf.config import CrossValidationConfig, EncoderLossConfig
+    from egan_tf.training.encoder import train_and_save_encoder
+
+    card = train_and_save_encoder(
+        training,
+        EncoderLossConfig(
+            pixel_weight=pixel_weight,
+            latent_cycle_weight=latent_cycle_weight,
+            classifier_weight=classifier_weight,
+        ),
+        CrossValidationConfig(folds=folds, max_folds=max_folds),
+        models_dir,
+        run.training_examples(),
+        run.test_examples(),
+        run.checkpoint_dir,
+        output,
+        run.logdir,
+        show_progress=run.show_progress,
+        input_blur=input_blur,
+    )
+    test = card["test"]
+    click.echo(
+        f"Encoder kept from fold {card['best_fold']}; EGAN test accuracy "
+        f"{test['egan_accuracy']:.2%}, reconstruction MSE {test['reconstruction_mse']:.5f}; "
+        f"written to {output}"
+    )
+
+
+@click.command("train-blur-estimator")
+@training_options(DEFAULT_TRAININGS["blur_estimator"])
+@click.option(
+    "--max-length",
+    type=FiniteFloat(minimum=0.0),
+    default=0.4,
+    show_default=True,
+    help="Train on blur lengths l uniform in [0, this], at any angle.",
+)
+@click.option(
+    "--clean-fraction",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=0.2,
+    show_default=True,
+    help="Share of training images left sharp.",
+)
+@output_option("blur_estimator.keras and blur_estimator.json")
+@one_line_errors
+def train_blur_estimator_command(training, run, max_length, clean_fraction, output):
+    """Train the blur estimator B, which reads (l, θ) off a blurred digit."""
+    from egan_tf.config import BlurEstimatorConfig, BlurSamplingConfig
+    from egan_tf.training.blur_estimator import train_and_save_blur_estimator
+
+    train = run.training_examples()
+    card = train_and_save_blur_estimator(
+        BlurEstimatorConfig(),
+        training,
+        BlurSamplingConfig(max_length=max_length, clean_fraction=clean_fraction),
+        train,
+        run.test_examples(),
+        run.checkpoint_dir,
+        output,
+        run.logdir,
+        validation_examples=max(1, len(train) // 12),
+        show_progress=run.show_progress,
+    )
+    test = card["test_random_blur"]
+    click.echo(
+        f"Blur estimator on blurred test images: length error {test['length_mae']:.4f}, "
+        f"angle error {test['angle_mae_degrees']:.1f}° (l ≥ 0.05); written to {output}"
+    )
+
+
+@click.command("reproduce")
+@models_option("Folder the rebuilt models are written to.")
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False),
+    default="checkpoints",
+    show_default=True,
+    help="Checkpoints of every stage; rerun to resume.",
+)
+@data_dir_option()
+@click.option(
+    "--logdir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="TensorBoard folder; one sub-folder per stage.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@one_line_errors
+def reproduce_command(models_dir, work_dir, data_dir, logdir, quiet):
+    """Retrain every shipped network: C, the GAN (300 epochs), E (5 x 20), E_blur,
+    C_aug and B."""
+    for folder in (models_dir, work_dir, logdir):
+        if folder:
+            build_request(check_writable, folder, is_folder=True)
+    data_dir = build_request(DataSource, data_dir).data_dir
+    import_tensorflow_quietly()
+    from egan_tf.training.reproduce import reproduce_all
+
+    cards = reproduce_all(
+        models_dir, work_dir, data_dir, logdir, show_progress=not quiet
+    )
+    click.echo(
+        f"Classifier {cards['classifier']['test_accuracy']:.2%}, EGAN "
+        f"{cards['encoder']['test']['egan_accuracy']:.2%}; models in {models_dir}"
+    )
