@@ -44,6 +44,7 @@ def main(limit, sample, repeats, batch_size, models_dir):
     from egan_tf.data import load_mnist, to_unit_interval
     from egan_tf.grid import evaluate_grid
     from egan_tf.grid_spec import GridSpec
+    from egan_tf.machine import matmul_rate
     from egan_tf.model_io import load_shipped_models
 
     models = load_shipped_models(models_dir, require_egan=True)
@@ -92,6 +93,8 @@ def main(limit, sample, repeats, batch_size, models_dir):
         f"one image at a time, eager Keras (from {sample} images, extrapolated): median {slow_median:.0f} s"
     )
     click.echo(f"speed-up: {slow_median / batched_median:.0f}x")
+
+    click.echo(f"fp32 matmul rate of this machine: {matmul_rate():.0f} GFLOP/s")
 
 
 if __name__ == "__main__":

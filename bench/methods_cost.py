@@ -27,6 +27,7 @@ def main(models_dir, batch_size, repeats, length, angle):
     from egan_tf.data import load_mnist
     from egan_tf.defenses import Method, load_defense_config, load_defense_models
     from egan_tf.grid_spec import GridSpec
+    from egan_tf.machine import matmul_rate
     from egan_tf.methods_grid import time_methods
 
     models = load_defense_models(models_dir)
@@ -51,6 +52,8 @@ def main(models_dir, batch_size, repeats, length, angle):
             f"{name:<14} {blurred[name]:10.3f} {blurred[name] / blurred['none']:7.2f} "
             f"{sharp[name]:9.3f} {sharp[name] / sharp['none']:7.2f}"
         )
+
+    click.echo(f"fp32 matmul rate of this machine: {matmul_rate():.0f} GFLOP/s")
 
 
 if __name__ == "__main__":

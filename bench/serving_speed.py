@@ -40,6 +40,7 @@ def main(models_dir, calls, batch_size, repeats):
 
     from egan_tf.data import load_mnist, to_unit_interval
     from egan_tf.export import Signature, input_signature, make_serving_functions
+    from egan_tf.machine import matmul_rate
     from egan_tf.model_io import load_shipped_models
     from egan_tf.serving import latest_version_dir
 
@@ -93,6 +94,8 @@ def main(models_dir, calls, batch_size, repeats):
     click.echo(
         f"export: {export_dir}; TensorFlow {tf.__version__}; CPU cores: {os.cpu_count()}"
     )
+
+    click.echo(f"fp32 matmul rate of this machine: {matmul_rate():.0f} GFLOP/s")
 
 
 if __name__ == "__main__":

@@ -91,8 +91,16 @@ def _check_shape(path, kind, actual, expected) -> None:
 
 
 def write_model_card(path: str, card: dict[str, Any]) -> None:
-    """Writes the JSON that records how a model was trained and what it measures."""
-    write_json_atomically(path, card)
+    """Writes the JSON that records how a model was trained and what it measures.
+
+    The card gets this machine's fp32 matmul rate beside its wall times
+    (`machine_fp32_matmul_gflops`): machines of one kind differ by 2x, so a
+    training time means little without it.
+    """
+    from egan_tf.machine import matmul_rate
+
+    rate = round(matmul_rate(repeats=3), 1)
+    write_json_atomically(path, {**card, "machine_fp32_matmul_gflops": rate})
 
 
 def read_model_card(path: str) -> dict[str, Any]:

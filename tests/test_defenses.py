@@ -246,3 +246,19 @@ def test_a_confident_classifier_keeps_its_answer_through_the_gate(models, mnist_
     np.testing.assert_allclose(
         outputs[Method.GATED].logits, outputs[Method.EGAN_BLUR].logits, atol=1e-6
     )
+
+
+def test_the_config_defaults_are_the_shipped_settings():
+    # One source of truth: the dataclass default is what defense.json ships.
+    from conftest import SAVED_MODELS
+
+    assert defenses.load_defense_config(SAVED_MODELS) == DefenseConfig()
+
+
+def test_adding_a_method_means_one_registry_line():
+    # Every method name has exactly one entry, and only the EGAN-based ones
+    # say they use the generator.
+    assert set(defenses.METHODS) == set(Method)
+    assert {m for m in Method if defenses.uses_generator(m)} == set(
+        defenses.EGAN_BASED_METHODS
+    )

@@ -147,3 +147,14 @@ def test_outputs_have_documented_keys_and_no_temporary_files(
         for value in event.summary.value
     }
     assert "grid/blurred_angle_45" in tags
+
+
+def test_clean_evaluation_compiles_once_for_the_same_networks(tiny_models, mnist_test):
+    from egan_tf import evaluation
+
+    arrays = mnist_test.take(37)
+    evaluate_clean(tiny_models, arrays, batch_size=16)
+    traces = evaluation._egan_batch.experimental_get_tracing_count()
+    again = evaluate_clean(tiny_models, arrays, batch_size=16)
+    assert evaluation._egan_batch.experimental_get_tracing_count() == traces
+    assert again == evaluate_clean(tiny_models, arrays, batch_size=16)
