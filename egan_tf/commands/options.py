@@ -329,26 +329,34 @@ def given(name: str) -> bool:
     return source is not None and source != click.core.ParameterSource.DEFAULT
 
 
-class BlurLength(FiniteFloat):
+class CheckedFloat(FiniteFloat):
+    """A finite float checked by a library function, so that the command line
+    and the library refuse the same values with the same message.
+
+    Args:
+        check: Returns the value, or raises ValueError saying what is wrong.
+    """
+
+    def __init__(self, check):
+        super().__init__()
+        self.check = check
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        try:
+            return self.check(number)
+        except ValueError as error:
+            self.fail(first_line(error), param, ctx)
+
+
+def BlurLength() -> CheckedFloat:
     """A blur length l, checked by `egan_tf.grid_spec.check_blur_length`."""
-
-    def convert(self, value, param, ctx):
-        number = super().convert(value, param, ctx)
-        try:
-            return check_blur_length(number)
-        except ValueError as error:
-            self.fail(first_line(error), param, ctx)
+    return CheckedFloat(check_blur_length)
 
 
-class BlurAngle(FiniteFloat):
+def BlurAngle() -> CheckedFloat:
     """A blur angle θ, checked by `egan_tf.grid_spec.check_blur_angle`."""
-
-    def convert(self, value, param, ctx):
-        number = super().convert(value, param, ctx)
-        try:
-            return check_blur_angle(number)
-        except ValueError as error:
-            self.fail(first_line(error), param, ctx)
+    return CheckedFloat(check_blur_angle)
 
 
 class Address(click.ParamType):

@@ -21,8 +21,6 @@ import.
 
 from __future__ import annotations
 
-import importlib
-
 from egan_tf.defenses.config import (
     DEFENSE_CONFIG_FILE,
     DefenseConfig,
@@ -37,6 +35,7 @@ from egan_tf.defenses.names import (
     needed_files,
     parse_methods,
 )
+from egan_tf.lazy import lazy_attributes
 
 _LAZY = {
     "DefenseModels": "models",
@@ -71,8 +70,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        module = importlib.import_module(f"egan_tf.defenses.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'egan_tf.defenses' has no attribute {name!r}")
+__getattr__ = lazy_attributes("egan_tf.defenses", _LAZY)

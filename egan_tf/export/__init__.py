@@ -18,8 +18,6 @@ client can read the contract without TensorFlow or Keras.
 
 from __future__ import annotations
 
-import importlib
-
 from egan_tf.export.contract import (
     DOCKER_BASE_PATH,
     EXPORT_CARD_FILE,
@@ -36,6 +34,7 @@ from egan_tf.export.contract import (
     next_version,
     signature_card,
 )
+from egan_tf.lazy import lazy_attributes
 
 _LAZY = {
     "AdaptiveDefense": "serving_module",
@@ -79,8 +78,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        module = importlib.import_module(f"egan_tf.export.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'egan_tf.export' has no attribute {name!r}")
+__getattr__ = lazy_attributes("egan_tf.export", _LAZY)
