@@ -1,0 +1,248 @@
+"""Motion-blur kernels as cameras make them, drawn per example in TensorFlow.
+
+Each family is a function of its parameters (and, for camera shake, a
+stateless seed) returning point-spread functions float32 [batch, K, K]:
+non-negative, each summing to 1, centred at K // 2, for
+`egan_tf.kernel_blur.apply_kernel_blur`. Being TF ops, they are drawn on the
+fly inside a training step or a `tf.data` pipeline.
+
+Conventions follow `egan_tf.blur`: lengths and extents in pixels, θ = 0 is
+motion along the rows (axis 0), θ = 90° along the columns; a streak starts at
+the centre and runs towards +θ.
+
+* `linear_kernels`: a uniform straight streak, antialiased (the image-domain
+  version of the paper's motion).
+* `trail_kernels`: a one-sided streak whose weight decays along the path (an
+  object that decelerates, a shutter that closes slowly).
+* `shake_kernels`: random camera-shake trajectories after Boracchi and Foi
+  (2012), the model DeblurGAN synthesises blur with: a particle whose
+  velocity gets Gaussian kicks, an inertial pull back towards where it was,
+  and rare impulsive reversals; splatted sub-pixel into the kernel. Its
+  strength is the trajectory's extent in pixels.
+* `add_sensor_noise`: Gaussian read noise, then 8-bit quantisation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import tensorflow as tf
+
+# Kernel side: odd, at most the 28-pixel image, room for a 12-pixel streak
+# from the centre or a 26-pixel shake.
+DEFAULT_KERNEL_SIZE = 27
+# Points splatted per pixel of path, enough for a smooth antialiased kernel.
+SAMPLES_PER_PIXEL = 8
+# Grey levels of the 8-bit sensor model.
+SENSOR_LEVELS = 255
+
+
+def _splat(points: tf.Tensor, weights: tf.Tensor, size: int) -> tf.Tensor:
+    """Bilinear splatting of weighted points into kernels.
+
+    Args:
+        points: float32 [batch, samples, 2], (row, column) in kernel pixels.
+        weights: float32 [batch, samples], ≥ 0.
+        size: K.
+
+    Returns:
+        float32 [batch, K, K], each summing to 1 (points outside are dropped
+        before normalising; a kernel with no weight inside is a delta).
+    """
+    batch = tf.shape(points)[0]
+    top_left = tf.floor(points)
+    fraction = points - top_left
+    top_left = tf.cast(top_left, tf.int32)
+    kernels = tf.zeros([batch * size * size])
+    batch_offset = tf.range(batch)[:, tf.newaxis] * size * size
+    for d_row in (0, 1):
+        for d_col in (0, 1):
+            row = top_left[..., 0] + d_row
+            col = top_left[..., 1] + d_col
+            share = (fraction[..., 0] if d_row else 1 - fraction[..., 0]) * (
+                fraction[..., 1] if d_col else 1 - fraction[..., 1]
+            )
+            inside = (row >= 0) & (row < size) & (col >= 0) & (col < size)
+            index = batch_offset + tf.clip_by_value(row, 0, size - 1) * size
+            index += tf.clip_by_value(col, 0, size - 1)
+            value = tf.where(inside, share * weights, 0.0)
+            kernels += tf.math.unsorted_segment_sum(
+                tf.reshape(value, [-1]), tf.reshape(index, [-1]), batch * size * size
+            )
+    kernels = tf.reshape(kernels, [batch, size, size])
+    total = tf.reduce_sum(kernels, axis=[1, 2], keepdims=True)
+    delta = tf.one_hot(size // 2 * size + size // 2, size * size)
+    delta = tf.broadcast_to(tf.reshape(delta, [1, size, size]), tf.shape(kernels))
+    return tf.where(total > 0, kernels / tf.maximum(total, 1e-12), delta)
+
+
+def _streak_points(length, angle, size: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Evenly spaced points from the centre over `length` pixels towards θ,
+    and their position t in [0, 1] along the streak."""
+    length = tf.reshape(tf.cast(length, tf.float32), [-1])
+    angle = tf.reshape(tf.cast(angle, tf.float32), [-1])
+    samples = SAMPLES_PER_PIXEL * size + 1
+    t = tf.linspace(0.0, 1.0, samples)[tf.newaxis, :]
+    radians = angle * (math.pi / 180.0)
+    direction = tf.stack([tf.cos(radians), tf.sin(radians)], axis=-1)
+    offsets = (length[:, tf.newaxis] * t)[..., tf.newaxis] * direction[:, tf.newaxis]
+    points = float(size // 2) + offsets
+    return points, tf.broadcast_to(t, tf.shape(points)[:2])
+
+
+def linear_kernels(length, angle, size: int = DEFAULT_KERNEL_SIZE) -> tf.Tensor:
+    """Uniform straight streaks.
+
+    Args:
+        length: float32 [batch], path length in pixels, 0 ≤ length ≤ size // 2.
+        angle: float32 [batch], θ in degrees.
+        size: K, odd.
+
+    Returns:
+        float32 [batch, K, K].
+    """
+    points, t = _streak_points(length, angle, size)
+    return _splat(points, tf.ones_like(t), size)
+
+
+def trail_kernels(length, angle, decay, size: int = DEFAULT_KERNEL_SIZE) -> tf.Tensor:
+    """One-sided streaks whose weight falls as exp(-decay · t) along the path.
+
+    Args:
+        length: float32 [batch], path length in pixels.
+        angle: float32 [batch], θ in degrees.
+        decay: float32 [batch] (or scalar), ≥ 0; 0 is `linear_kernels`, 3 puts
+            5 % of the start's weight at the far end.
+        size: K, odd.
+
+    Returns:
+        float32 [batch, K, K].
+    """
+    points, t = _streak_points(length, angle, size)
+    decay = tf.reshape(tf.cast(decay, tf.float32), [-1, 1])
+    return _splat(points, tf.exp(-decay * t), size)
+
+
+@dataclasses.dataclass(frozen=True)
+class ShakeModel:
+    """The random-walk parameters of `shake_kernels` (Boracchi and Foi, 2012).
+
+    Each trajectory draws its own centripetal pull, Gaussian kick and chance
+    of an impulsive reversal uniformly up to these maxima, as DeblurGAN does.
+
+    Attributes:
+        steps: Positions along the exposure.
+        max_centripetal: Inertial pull back towards the current position.
+        max_gaussian: Scale of the random kick each step.
+        max_big_shake: Chance per step of an abrupt reversal (times `anxiety`).
+        anxiety: Overall size of the perturbations.
+    """
+
+    steps: int = 64
+    max_centripetal: float = 0.7
+    max_gaussian: float = 10.0
+    max_big_shake: float = 0.2
+    anxiety: float = 0.1
+
+
+DEFAULT_SHAKE = ShakeModel()
+
+
+def shake_trajectories(
+    batch_size, seed: tf.Tensor, model: ShakeModel = DEFAULT_SHAKE
+) -> tf.Tensor:
+    """Random camera-shake paths, one per example, of unit step length.
+
+    Args:
+        batch_size: Number of paths.
+        seed: int32 or int64 [2], a stateless seed: the same seed gives the
+            same paths.
+        model: The random walk's parameters.
+
+    Returns:
+        float32 [batch, steps, 2], positions (row, column) in arbitrary units.
+    """
+    steps = model.steps
+    seeds = tf.random.experimental.stateless_split(seed, num=6)
+    shape = tf.stack([batch_size])
+    centripetal = model.max_centripetal * tf.random.stateless_uniform(shape, seeds[0])
+    gaussian = model.max_gaussian * tf.random.stateless_uniform(shape, seeds[1])
+    big_shake = model.max_big_shake * tf.random.stateless_uniform(shape, seeds[2])
+    start = 2 * math.pi * tf.random.stateless_uniform(shape, seeds[3])
+    kicks = tf.random.stateless_normal(tf.stack([steps, batch_size, 2]), seeds[4])
+    coins = tf.random.stateless_uniform(tf.stack([steps, batch_size, 2]), seeds[5])
+    step_length = 1.0 / (steps - 1)
+    velocity = tf.stack([tf.cos(start), tf.sin(start)], -1) * model.anxiety
+    position = tf.zeros_like(velocity)
+    positions = [position]
+    for step in range(steps - 1):
+        reverse = coins[step, :, 0] < big_shake * model.anxiety
+        # An impulsive reversal: the velocity turned by about 180° and doubled.
+        turn = math.pi + (coins[step, :, 1] - 0.5)
+        turned = 2 * tf.stack(
+            [
+                velocity[:, 0] * tf.cos(turn) - velocity[:, 1] * tf.sin(turn),
+                velocity[:, 0] * tf.sin(turn) + velocity[:, 1] * tf.cos(turn),
+            ],
+            -1,
+        )
+        impulse = tf.where(reverse[:, tf.newaxis], turned, 0.0)
+        change = impulse + model.anxiety * step_length * (
+            gaussian[:, tf.newaxis] * kicks[step]
+            - centripetal[:, tf.newaxis] * position
+        )
+        velocity = velocity + change
+        velocity = velocity / tf.maximum(
+            tf.norm(velocity, axis=-1, keepdims=True), 1e-12
+        )
+        velocity *= step_length
+        position = position + velocity
+        positions.append(position)
+    return tf.stack(positions, axis=1)
+
+
+def shake_kernels(
+    extent,
+    seed: tf.Tensor,
+    size: int = DEFAULT_KERNEL_SIZE,
+    model: ShakeModel = DEFAULT_SHAKE,
+) -> tf.Tensor:
+    """Camera-shake point-spread functions.
+
+    Args:
+        extent: float32 [batch], the trajectory's extent in pixels (the larger
+            side of its bounding box), 0 < extent < size - 1.
+        seed: int [2], a stateless seed: a fixed seed fixes every trajectory.
+        size: K, odd.
+        model: The random walk's parameters.
+
+    Returns:
+        float32 [batch, K, K].
+    """
+    extent = tf.reshape(tf.cast(extent, tf.float32), [-1])
+    paths = shake_trajectories(tf.shape(extent)[0], seed, model)
+    low = tf.reduce_min(paths, axis=1, keepdims=True)
+    high = tf.reduce_max(paths, axis=1, keepdims=True)
+    span = tf.reduce_max(high - low, axis=-1, keepdims=True)
+    scaled = (paths - (low + high) / 2) / tf.maximum(span, 1e-12)
+    points = float(size // 2) + scaled * extent[:, tf.newaxis, tf.newaxis]
+    # Equal exposure per step: every position weighs the same.
+    return _splat(points, tf.ones(tf.shape(points)[:2]), size)
+
+
+def add_sensor_noise(images: tf.Tensor, sigma, seed: tf.Tensor) -> tf.Tensor:
+    """Gaussian read noise of standard deviation `sigma`, then 8-bit quantisation.
+
+    Args:
+        images: float32 [batch, H, W, C] in [0, 1].
+        sigma: float32 [batch] or scalar, ≥ 0, on the [0, 1] scale.
+        seed: int [2], a stateless seed.
+
+    Returns:
+        float32 [batch, H, W, C] on the 256 levels k / 255 of [0, 1].
+    """
+    sigma = tf.reshape(tf.cast(sigma, tf.float32), [-1, 1, 1, 1])
+    noisy = images + sigma * tf.random.stateless_normal(tf.shape(images), seed)
+    levels = float(SENSOR_LEVELS)
+    return tf.round(tf.clip_by_value(noisy, 0.0, 1.0) * levels) / levels

@@ -1,0 +1,92 @@
+"""Tests of the kernel families and the sensor model."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from egan_tf.kernel_blur import check_kernels
+from egan_tf.kernels import (
+    add_sensor_noise,
+    linear_kernels,
+    shake_kernels,
+    trail_kernels,
+)
+from egan_tf.spatial_blur import line_kernel
+
+SEED = tf.constant([3, 4], tf.int64)
+
+
+def _support_extent(kernel, floor=1e-3):
+    rows = np.nonzero(kernel.sum(axis=1) > floor)[0]
+    columns = np.nonzero(kernel.sum(axis=0) > floor)[0]
+    return max(np.ptp(rows), np.ptp(columns))
+
+
+@pytest.mark.parametrize(
+    "kernels",
+    [
+        linear_kernels(tf.constant([0.0, 3.3, 12.0]), tf.constant([0.0, 30.0, 250.0])),
+        trail_kernels(
+            tf.constant([2.0, 8.0, 12.0]), tf.constant([0.0, 90.0, 45.0]), 3.0
+        ),
+        shake_kernels(tf.constant([2.0, 6.0, 10.0]), SEED),
+    ],
+    ids=["linear", "trail", "shake"],
+)
+def test_every_family_gives_point_spread_functions(kernels):
+    check_kernels(kernels.numpy(), (28, 28))  # non-negative, sums to 1, fits
+    assert kernels.shape == (3, 27, 27)
+
+
+@pytest.mark.parametrize(("length", "angle"), [(0.0, 0.0), (5.6, 30.0), (11.2, 135.0)])
+def test_the_linear_family_matches_the_numpy_line_kernel(length, angle):
+    # Two implementations of the same streak; they differ only in how densely
+    # the path is sampled.
+    kernel = linear_kernels(tf.constant([length]), tf.constant([angle])).numpy()[0]
+    reference = line_kernel(length, angle)
+    radius, centre = reference.shape[0] // 2, 27 // 2
+    crop = kernel[
+        centre - radius : centre + radius + 1, centre - radius : centre + radius + 1
+    ]
+    assert crop.sum() == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(crop, reference, atol=5e-3)
+
+
+def test_a_trail_decays_along_its_path_and_starts_at_the_centre():
+    kernel = trail_kernels(tf.constant([10.0]), tf.constant([0.0]), 3.0).numpy()[0]
+    along = kernel[14:24, 13]  # θ = 0: down the rows from the centre, skipping it
+    assert np.all(np.diff(along) < 0)
+    assert kernel[:13].sum() == 0  # one-sided: nothing before the centre
+    flat = trail_kernels(tf.constant([10.0]), tf.constant([0.0]), 0.0).numpy()
+    np.testing.assert_allclose(flat, linear_kernels([10.0], [0.0]).numpy(), atol=1e-6)
+
+
+def test_shake_is_fixed_by_its_seed_and_its_extent_is_its_strength():
+    extents = tf.constant([2.0, 4.0, 6.0, 8.0, 10.0])
+    first = shake_kernels(extents, SEED).numpy()
+    np.testing.assert_array_equal(first, shake_kernels(extents, SEED).numpy())
+    assert not np.allclose(first, shake_kernels(extents, SEED + 1).numpy())
+    measured = [_support_extent(kernel) for kernel in first]
+    # The support spans the extent, give or take the splat's pixel.
+    for extent, span in zip(extents.numpy(), measured, strict=True):
+        assert extent - 1 <= span <= extent + 2
+    # Not a straight line: the path bends, so both sides of its box are used.
+    widths = [
+        min(
+            np.ptp(np.nonzero(k.sum(1) > 1e-3)[0]),
+            np.ptp(np.nonzero(k.sum(0) > 1e-3)[0]),
+        )
+        for k in shake_kernels(tf.fill([64], 10.0), SEED).numpy()
+    ]
+    assert np.median(widths) >= 2
+
+
+def test_sensor_noise_quantises_to_8_bits_and_has_its_sigma():
+    images = tf.fill([4, 28, 28, 1], 0.5)
+    noisy = add_sensor_noise(images, 0.02, SEED).numpy()
+    np.testing.assert_allclose(noisy * 255, np.round(noisy * 255), atol=1e-4)
+    assert noisy.std() == pytest.approx(0.02, rel=0.1)
+    assert noisy.min() >= 0.0
+    assert noisy.max() <= 1.0
+    clean = add_sensor_noise(images, 0.0, SEED).numpy()
+    np.testing.assert_allclose(clean, np.round(0.5 * 255) / 255, atol=1e-7)
