@@ -110,6 +110,37 @@ def motion_blur_transfer_function(height: int, width: int, length, angle) -> tf.
     return tf.complex(sinc * tf.cos(pi_s), -sinc * tf.sin(pi_s))
 
 
+def checked_image_batch(images) -> tuple[tf.Tensor, tf.Tensor]:
+    """Checks a batch of images for a blur; returns it and its 4-D view.
+
+    Args:
+        images: float [batch, height, width, channels] or [batch, height,
+            width], with a static height and width.
+
+    Returns:
+        (images as a tensor, the same as [batch, height, width, channels]).
+
+    Raises:
+        ValueError: For another rank, a non-float dtype or a dynamic size.
+    """
+    images = tf.convert_to_tensor(images)
+    if images.shape.rank not in (3, 4):
+        raise ValueError(
+            "images must be [batch, height, width, channels] or "
+            f"[batch, height, width]. Received: images.shape={images.shape}"
+        )
+    if not images.dtype.is_floating:
+        raise ValueError(
+            f"images must be a float tensor in [0, 1]. Received: images.dtype={images.dtype.name}"
+        )
+    four_d = images if images.shape.rank == 4 else images[..., tf.newaxis]
+    if four_d.shape[1] is None or four_d.shape[2] is None:
+        raise ValueError(
+            f"images must have a static height and width. Received: images.shape={images.shape}"
+        )
+    return images, four_d
+
+
 def apply_motion_blur(images, length, angle, clip: bool = True) -> tf.Tensor:
     """Blurs a batch of images by linear motion of length l at angle θ.
 
@@ -131,17 +162,8 @@ def apply_motion_blur(images, length, angle, clip: bool = True) -> tf.Tensor:
             i.e. eagerly) a negative or non-finite length or non-finite angle.
             In a graph, bad values raise InvalidArgumentError at run time.
     """
-    images = tf.convert_to_tensor(images)
+    images, four_d = checked_image_batch(images)
     rank = images.shape.rank
-    if rank not in (3, 4):
-        raise ValueError(
-            "images must be [batch, height, width, channels] or "
-            f"[batch, height, width]. Received: images.shape={images.shape}"
-        )
-    if not images.dtype.is_floating:
-        raise ValueError(
-            f"images must be a float tensor in [0, 1]. Received: images.dtype={images.dtype.name}"
-        )
     if _is_concrete(length) and _is_concrete(angle):
         _check_parameters_eagerly(length, angle)
     batch_size = tf.shape(images)[0]
@@ -149,12 +171,7 @@ def apply_motion_blur(images, length, angle, clip: bool = True) -> tf.Tensor:
     angle = _as_batch_vector(angle, batch_size, "angle")
     assertions = [] if tf.executing_eagerly() else _parameter_assertions(length, angle)
     with tf.control_dependencies(assertions):
-        four_d = images if rank == 4 else images[..., tf.newaxis]
         height, width = four_d.shape[1], four_d.shape[2]
-        if height is None or width is None:
-            raise ValueError(
-                f"images must have a static height and width. Received: images.shape={images.shape}"
-            )
         transfer = motion_blur_transfer_function(height, width, length, angle)
         # FFT ops work on the innermost two axes: move channels in front of them.
         planes = tf.transpose(tf.cast(four_d, _FFT_REAL_DTYPE), [0, 3, 1, 2])

@@ -22,6 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from egan_tf.blur import checked_image_batch
+
 # The FFT runs in complex64 whatever the input dtype (float16 has no FFT).
 _FFT_REAL_DTYPE = tf.float32
 # How far a kernel's sum may be from 1 and how negative an entry may be
@@ -155,25 +157,15 @@ def apply_kernel_blur(
     Raises:
         ValueError: For a bad rank, boundary or (eagerly) bad kernels.
     """
-    images = tf.convert_to_tensor(images)
+    images, four_d = checked_image_batch(images)
     rank = images.shape.rank
-    if rank not in (3, 4):
-        raise ValueError(
-            "images must be [batch, height, width, channels] or "
-            f"[batch, height, width]. Received: images.shape={images.shape}"
-        )
     try:
         boundary = Boundary(boundary)
     except ValueError:
         raise ValueError(
             f"boundary must be one of {', '.join(Boundary)}. Received: boundary={boundary!r}"
         ) from None
-    four_d = images if rank == 4 else images[..., tf.newaxis]
-    height, width = four_d.shape[1], four_d.shape[2]
-    if height is None or width is None:
-        raise ValueError(
-            f"images must have a static height and width. Received: images.shape={images.shape}"
-        )
+    height, width = int(four_d.shape[1]), int(four_d.shape[2])
     if validate and _is_concrete(kernels):
         kernels = check_kernels(kernels, (height, width))
     kernels = tf.cast(tf.convert_to_tensor(kernels), _FFT_REAL_DTYPE)
