@@ -149,29 +149,57 @@ class ShakeModel:
 DEFAULT_SHAKE = ShakeModel()
 
 
+def example_seeds(seed: tf.Tensor, indices: tf.Tensor) -> tf.Tensor:
+    """One stateless seed per example, from a base seed and the examples'
+    indices, so that an example's draw does not depend on its batch.
+
+    Args:
+        seed: int [2], the base seed.
+        indices: int [batch], e.g. each image's index in the data set.
+
+    Returns:
+        int64 [batch, 2].
+    """
+    seed = tf.cast(seed, tf.int64)
+    return tf.map_fn(
+        lambda index: tf.random.experimental.stateless_fold_in(seed, index),
+        tf.cast(indices, tf.int64),
+        fn_output_signature=tf.TensorSpec([2], tf.int64),
+    )
+
+
+def _per_example(draw, seeds: tf.Tensor, shape, dtype=tf.float32) -> tf.Tensor:
+    """`draw(shape, seed)` for each example's seed: float32 [batch, *shape]."""
+    return tf.map_fn(
+        lambda seed: draw(shape, seed),
+        seeds,
+        fn_output_signature=tf.TensorSpec(shape, dtype),
+    )
+
+
 def shake_trajectories(
-    batch_size, seed: tf.Tensor, model: ShakeModel = DEFAULT_SHAKE
+    seeds: tf.Tensor, model: ShakeModel = DEFAULT_SHAKE
 ) -> tf.Tensor:
     """Random camera-shake paths, one per example, of unit step length.
 
     Args:
-        batch_size: Number of paths.
-        seed: int32 or int64 [2], a stateless seed: the same seed gives the
-            same paths.
+        seeds: int [batch, 2], one stateless seed per example (see
+            `example_seeds`): the same seed gives the same path.
         model: The random walk's parameters.
 
     Returns:
         float32 [batch, steps, 2], positions (row, column) in arbitrary units.
     """
     steps = model.steps
-    seeds = tf.random.experimental.stateless_split(seed, num=6)
-    shape = tf.stack([batch_size])
-    centripetal = model.max_centripetal * tf.random.stateless_uniform(shape, seeds[0])
-    gaussian = model.max_gaussian * tf.random.stateless_uniform(shape, seeds[1])
-    big_shake = model.max_big_shake * tf.random.stateless_uniform(shape, seeds[2])
-    start = 2 * math.pi * tf.random.stateless_uniform(shape, seeds[3])
-    kicks = tf.random.stateless_normal(tf.stack([steps, batch_size, 2]), seeds[4])
-    coins = tf.random.stateless_uniform(tf.stack([steps, batch_size, 2]), seeds[5])
+    uniforms = _per_example(tf.random.stateless_uniform, seeds, [4 + 2 * steps])
+    kicks = tf.transpose(
+        _per_example(tf.random.stateless_normal, seeds, [steps, 2]), [1, 0, 2]
+    )
+    centripetal = model.max_centripetal * uniforms[:, 0]
+    gaussian = model.max_gaussian * uniforms[:, 1]
+    big_shake = model.max_big_shake * uniforms[:, 2]
+    start = 2 * math.pi * uniforms[:, 3]
+    coins = tf.transpose(tf.reshape(uniforms[:, 4:], [-1, steps, 2]), [1, 0, 2])
     step_length = 1.0 / (steps - 1)
     velocity = tf.stack([tf.cos(start), tf.sin(start)], -1) * model.anxiety
     position = tf.zeros_like(velocity)
@@ -204,7 +232,7 @@ def shake_trajectories(
 
 def shake_kernels(
     extent,
-    seed: tf.Tensor,
+    seeds: tf.Tensor,
     size: int = DEFAULT_KERNEL_SIZE,
     model: ShakeModel = DEFAULT_SHAKE,
 ) -> tf.Tensor:
@@ -212,8 +240,9 @@ def shake_kernels(
 
     Args:
         extent: float32 [batch], the trajectory's extent in pixels (the larger
-            side of its bounding box), 0 < extent < size - 1.
-        seed: int [2], a stateless seed: a fixed seed fixes every trajectory.
+            side of its bounding box), 0 ≤ extent ≤ size - 2.
+        seeds: int [batch, 2], one stateless seed per example: a fixed seed
+            fixes its trajectory at every extent.
         size: K, odd.
         model: The random walk's parameters.
 
@@ -221,7 +250,7 @@ def shake_kernels(
         float32 [batch, K, K].
     """
     extent = tf.reshape(tf.cast(extent, tf.float32), [-1])
-    paths = shake_trajectories(tf.shape(extent)[0], seed, model)
+    paths = shake_trajectories(seeds, model)
     low = tf.reduce_min(paths, axis=1, keepdims=True)
     high = tf.reduce_max(paths, axis=1, keepdims=True)
     span = tf.reduce_max(high - low, axis=-1, keepdims=True)
@@ -231,18 +260,19 @@ def shake_kernels(
     return _splat(points, tf.ones(tf.shape(points)[:2]), size)
 
 
-def add_sensor_noise(images: tf.Tensor, sigma, seed: tf.Tensor) -> tf.Tensor:
+def add_sensor_noise(images: tf.Tensor, sigma, seeds: tf.Tensor) -> tf.Tensor:
     """Gaussian read noise of standard deviation `sigma`, then 8-bit quantisation.
 
     Args:
-        images: float32 [batch, H, W, C] in [0, 1].
+        images: float32 [batch, H, W, C] in [0, 1], static H, W, C.
         sigma: float32 [batch] or scalar, ≥ 0, on the [0, 1] scale.
-        seed: int [2], a stateless seed.
+        seeds: int [batch, 2], one stateless seed per example.
 
     Returns:
         float32 [batch, H, W, C] on the 256 levels k / 255 of [0, 1].
     """
     sigma = tf.reshape(tf.cast(sigma, tf.float32), [-1, 1, 1, 1])
-    noisy = images + sigma * tf.random.stateless_normal(tf.shape(images), seed)
+    noise = _per_example(tf.random.stateless_normal, seeds, images.shape[1:])
+    noisy = images + sigma * noise
     levels = float(SENSOR_LEVELS)
     return tf.round(tf.clip_by_value(noisy, 0.0, 1.0) * levels) / levels

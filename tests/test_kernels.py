@@ -7,6 +7,7 @@ import tensorflow as tf
 from egan_tf.kernel_blur import check_kernels
 from egan_tf.kernels import (
     add_sensor_noise,
+    example_seeds,
     linear_kernels,
     shake_kernels,
     trail_kernels,
@@ -14,6 +15,10 @@ from egan_tf.kernels import (
 from egan_tf.spatial_blur import line_kernel
 
 SEED = tf.constant([3, 4], tf.int64)
+
+
+def _seeds(count, base=SEED, start=0):
+    return example_seeds(base, tf.range(start, start + count))
 
 
 def _support_extent(kernel, floor=1e-3):
@@ -29,7 +34,7 @@ def _support_extent(kernel, floor=1e-3):
         trail_kernels(
             tf.constant([2.0, 8.0, 12.0]), tf.constant([0.0, 90.0, 45.0]), 3.0
         ),
-        shake_kernels(tf.constant([2.0, 6.0, 10.0]), SEED),
+        shake_kernels(tf.constant([2.0, 6.0, 10.0]), _seeds(3)),
     ],
     ids=["linear", "trail", "shake"],
 )
@@ -63,9 +68,13 @@ def test_a_trail_decays_along_its_path_and_starts_at_the_centre():
 
 def test_shake_is_fixed_by_its_seed_and_its_extent_is_its_strength():
     extents = tf.constant([2.0, 4.0, 6.0, 8.0, 10.0])
-    first = shake_kernels(extents, SEED).numpy()
-    np.testing.assert_array_equal(first, shake_kernels(extents, SEED).numpy())
-    assert not np.allclose(first, shake_kernels(extents, SEED + 1).numpy())
+    first = shake_kernels(extents, _seeds(5)).numpy()
+    np.testing.assert_array_equal(first, shake_kernels(extents, _seeds(5)).numpy())
+    assert not np.allclose(first, shake_kernels(extents, _seeds(5, SEED + 1)).numpy())
+    # An example's kernel does not depend on the batch it is drawn in.
+    np.testing.assert_allclose(
+        shake_kernels(extents[2:], _seeds(3, start=2)).numpy(), first[2:], atol=1e-6
+    )
     measured = [_support_extent(kernel) for kernel in first]
     # The support spans the extent, give or take the splat's pixel.
     for extent, span in zip(extents.numpy(), measured, strict=True):
@@ -76,17 +85,20 @@ def test_shake_is_fixed_by_its_seed_and_its_extent_is_its_strength():
             np.ptp(np.nonzero(k.sum(1) > 1e-3)[0]),
             np.ptp(np.nonzero(k.sum(0) > 1e-3)[0]),
         )
-        for k in shake_kernels(tf.fill([64], 10.0), SEED).numpy()
+        for k in shake_kernels(tf.fill([64], 10.0), _seeds(64)).numpy()
     ]
     assert np.median(widths) >= 2
 
 
 def test_sensor_noise_quantises_to_8_bits_and_has_its_sigma():
     images = tf.fill([4, 28, 28, 1], 0.5)
-    noisy = add_sensor_noise(images, 0.02, SEED).numpy()
+    noisy = add_sensor_noise(images, 0.02, _seeds(4)).numpy()
     np.testing.assert_allclose(noisy * 255, np.round(noisy * 255), atol=1e-4)
     assert noisy.std() == pytest.approx(0.02, rel=0.1)
     assert noisy.min() >= 0.0
     assert noisy.max() <= 1.0
-    clean = add_sensor_noise(images, 0.0, SEED).numpy()
+    clean = add_sensor_noise(images, 0.0, _seeds(4)).numpy()
+    np.testing.assert_array_equal(
+        add_sensor_noise(images[1:], 0.02, _seeds(3, start=1)).numpy(), noisy[1:]
+    )
     np.testing.assert_allclose(clean, np.round(0.5 * 255) / 255, atol=1e-7)
