@@ -26,9 +26,10 @@ def run_batched(
 
     Args:
         function: Function of one batch of `inputs` (a tensor with the batch
-            along axis 0) returning a tensor or a nested structure of tensors,
-            each with the batch along `axis`.
-        inputs: Array [N, ...] of any dtype.
+            along axis 0; for a tuple of arrays, one argument each) returning
+            a tensor or a nested structure of tensors, each with the batch
+            along `axis`.
+        inputs: Array [N, ...] of any dtype, or a tuple of such arrays.
         batch_size: Examples per call; the last batch may be smaller.
         axis: The batch axis of `function`'s outputs.
         description: Title of a progress bar, or None for no bar.
@@ -47,8 +48,9 @@ def run_batched(
         .prefetch(tf.data.AUTOTUNE)
     )
     parts = []
+    count = len(inputs[0]) if isinstance(inputs, tuple) else len(inputs)
     with tqdm(
-        total=len(inputs) * units_per_example,
+        total=count * units_per_example,
         desc=description,
         unit="img",
         unit_scale=True,
@@ -56,8 +58,9 @@ def run_batched(
         dynamic_ncols=True,
     ) as bar:
         for batch in batches:
-            parts.append(tf.nest.map_structure(np.asarray, function(batch)))
-            bar.update(int(batch.shape[0]) * units_per_example)
+            arguments = batch if isinstance(batch, tuple) else (batch,)
+            parts.append(tf.nest.map_structure(np.asarray, function(*arguments)))
+            bar.update(int(arguments[0].shape[0]) * units_per_example)
     if not parts:
         return None
     return tf.nest.map_structure(

@@ -18,6 +18,9 @@ IMAGE_SIZE = 28
 IMAGE_CHANNELS = 1
 IMAGE_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, IMAGE_CHANNELS)
 NUM_CLASSES = 10
+# Side of the blur kernels drawn per example: odd, at most the image, room
+# for a 13-pixel streak from the centre or a 25-pixel camera shake.
+KERNEL_SIZE = 27
 
 ConfigT = TypeVar("ConfigT")
 

@@ -39,3 +39,33 @@ def wiener_deconvolve(
         tf.signal.ifft2d(tf.signal.ifftshift(spectrum * gain, axes=[-2, -1]))
     )
     return tf.clip_by_value(restored, 0.0, 1.0)[..., tf.newaxis]
+
+
+def wiener_deconvolve_kernels(
+    images: tf.Tensor, kernels: tf.Tensor, noise_to_signal: float
+) -> tf.Tensor:
+    """Undoes a known point-spread function with the Wiener filter.
+
+    The filter treats the blur as circular (the DFT's), so near the border,
+    where the true blur was a zero-padded one, it is only approximately the
+    inverse.
+
+    Args:
+        images: float32 [batch, height, width, 1], blurred, in [0, 1].
+        kernels: float32 [batch, K, K], each image's PSF, centred at K // 2.
+        noise_to_signal: K > 0.
+
+    Returns:
+        float32 [batch, height, width, 1], clipped to [0, 1].
+    """
+    images = tf.convert_to_tensor(images, tf.float32)
+    height, width = int(images.shape[1]), int(images.shape[2])
+    size = int(kernels.shape[-1])
+    padded = tf.pad(kernels, [[0, 0], [0, height - size], [0, width - size]])
+    padded = tf.roll(padded, shift=[-(size // 2), -(size // 2)], axis=[1, 2])
+    transfer = tf.signal.rfft2d(padded)
+    spectrum = tf.signal.rfft2d(images[..., 0])
+    power = tf.square(tf.abs(transfer))
+    gain = tf.math.conj(transfer) / tf.complex(power + noise_to_signal, 0.0)
+    restored = tf.signal.irfft2d(spectrum * gain, fft_length=[height, width])
+    return tf.clip_by_value(restored, 0.0, 1.0)[..., tf.newaxis]

@@ -14,6 +14,8 @@ import enum
 import math
 from collections.abc import Sequence
 
+from egan_tf.config import IMAGE_SIZE, KERNEL_SIZE
+
 # The paper's grid: l as a fraction of the image side, θ in degrees.
 PAPER_LENGTHS = (0.01, 0.02, 0.03, 0.04, 0.05)
 PAPER_ANGLES = (0.0, 15.0, 30.0, 45.0)
@@ -23,6 +25,12 @@ DEFAULT_GRID_BATCH_SIZE = 250
 MAX_BLUR_LENGTH = 1.0
 # θ and θ ± 360° are the same motion; larger angles are a typing mistake.
 MAX_ABS_ANGLE = 360.0
+# Read noise beyond this standard deviation drowns a digit.
+MAX_NOISE = 0.5
+# Camera shake: trajectory extents of 2 to 10 pixels, as fractions of the side.
+SHAKE_LENGTHS = tuple(extent / IMAGE_SIZE for extent in (2.0, 4.0, 6.0, 8.0, 10.0))
+# How fast a trail's weight falls along its path: exp(-3 t), 5 % at the end.
+TRAIL_DECAY = 3.0
 
 
 class BlurKind(enum.StrEnum):
@@ -30,6 +38,22 @@ class BlurKind(enum.StrEnum):
 
     FOURIER = "fourier"  # egan_tf.blur: the model the networks were trained with
     SPATIAL = "spatial"  # egan_tf.spatial_blur: a line kernel, for the OOD check
+    TRAIL = "trail"  # a one-sided streak whose weight decays (OOD)
+    SHAKE = "shake"  # Boracchi-Foi camera shake; l is the trajectory's extent
+
+    @property
+    def max_length(self) -> float:
+        """The longest applied l the kind can draw, a fraction of the side."""
+        if self == BlurKind.TRAIL:  # a streak from the kernel's centre
+            return (KERNEL_SIZE // 2) / IMAGE_SIZE
+        if self == BlurKind.SHAKE:  # a path across the kernel, splat margin kept
+            return (KERNEL_SIZE - 2) / IMAGE_SIZE
+        return MAX_BLUR_LENGTH
+
+    @property
+    def has_angle(self) -> bool:
+        """Whether θ is a parameter (camera shake draws its own path)."""
+        return self != BlurKind.SHAKE
 
 
 def check_blur_length(length: float, name: str = "length") -> float:
@@ -82,11 +106,17 @@ class GridSpec:
         lengths: Blur lengths l as given, fractions of the image side, ≥ 0.
         angles: Blur angles θ in degrees, |θ| ≤ 360.
         length_scale: Multiplier on every l (> 0); 1 is the paper's convention.
-            Every applied length l · length_scale must be at most
-            `MAX_BLUR_LENGTH`.
-        blur: Which implementation blurs the images.
+            Every applied length l · length_scale must be at most what the
+            blur can draw (`BlurKind.max_length`).
+        blur: Which implementation blurs the images. For `shake`, l · 28 is
+            the trajectory's extent in pixels and the only angle is 0.
         batch_size: Test images per graph call (each is repeated once per
             setting inside the call).
+        noise: Standard deviation of Gaussian read noise on the [0, 1] scale,
+            added after the blur (the clean row included) and followed by
+            8-bit quantisation; 0 applies no sensor model at all.
+        seed: Base seed of each image's camera-shake trajectory and noise
+            (fixed per image, whatever the batch).
     """
 
     lengths: tuple[float, ...] = PAPER_LENGTHS
@@ -94,6 +124,8 @@ class GridSpec:
     length_scale: float = 1.0
     blur: BlurKind = BlurKind.FOURIER
     batch_size: int = DEFAULT_GRID_BATCH_SIZE
+    noise: float = 0.0
+    seed: int = 0
 
     def __post_init__(self):
         lengths = _as_floats(self.lengths, "lengths")
@@ -109,10 +141,18 @@ class GridSpec:
                 raise ValueError(
                     f"lengths must be finite and at least 0. Received: lengths={list(lengths)}"
                 )
-            if length * scale > MAX_BLUR_LENGTH:
+        try:
+            blur = BlurKind(self.blur)
+        except ValueError:
+            raise ValueError(
+                f"blur must be one of {', '.join(BlurKind)}. Received: blur={self.blur!r}"
+            ) from None
+        for length in lengths:
+            if length * scale > blur.max_length + 1e-9:
                 raise ValueError(
-                    f"lengths times length_scale must be at most {MAX_BLUR_LENGTH:g} "
-                    "(a streak as long as the image side). "
+                    f"lengths times length_scale must be at most {blur.max_length:.3g} "
+                    f"for {blur} blur (a streak as long as the image side, or what "
+                    "its kernel holds). "
                     f"Received: lengths={list(lengths)}, length_scale={scale:g}"
                 )
         for angle in angles:
@@ -121,12 +161,16 @@ class GridSpec:
                     f"angles must be finite and in [-{MAX_ABS_ANGLE:g}, "
                     f"{MAX_ABS_ANGLE:g}] degrees. Received: angles={list(angles)}"
                 )
-        try:
-            blur = BlurKind(self.blur)
-        except ValueError:
+        if not blur.has_angle and angles != (0.0,):
             raise ValueError(
-                f"blur must be one of {', '.join(BlurKind)}. Received: blur={self.blur!r}"
-            ) from None
+                f"{blur} blur has no angle axis; its only angle is 0. "
+                f"Received: angles={list(angles)}"
+            )
+        noise = float(self.noise)
+        if not (math.isfinite(noise) and 0.0 <= noise <= MAX_NOISE):
+            raise ValueError(
+                f"noise must be finite and in [0, {MAX_NOISE:g}]. Received: noise={self.noise}"
+            )
         if isinstance(self.batch_size, bool) or not (
             isinstance(self.batch_size, int) and self.batch_size >= 1
         ):
@@ -137,6 +181,7 @@ class GridSpec:
         object.__setattr__(self, "angles", angles)
         object.__setattr__(self, "length_scale", scale)
         object.__setattr__(self, "blur", blur)
+        object.__setattr__(self, "noise", noise)
 
     @property
     def applied_lengths(self) -> tuple[float, ...]:

@@ -29,9 +29,9 @@ import math
 
 import tensorflow as tf
 
-# Kernel side: odd, at most the 28-pixel image, room for a 12-pixel streak
-# from the centre or a 26-pixel shake.
-DEFAULT_KERNEL_SIZE = 27
+from egan_tf.config import KERNEL_SIZE
+
+DEFAULT_KERNEL_SIZE = KERNEL_SIZE
 # Points splatted per pixel of path, enough for a smooth antialiased kernel.
 SAMPLES_PER_PIXEL = 8
 # Grey levels of the 8-bit sensor model.

@@ -18,8 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from egan_tf.batching import run_batched
-from egan_tf.blur_kinds import blur_images
-from egan_tf.config import IMAGE_SHAPE
+from egan_tf.blur_kinds import blur_setting
+from egan_tf.config import IMAGE_SHAPE, KERNEL_SIZE
 from egan_tf.data import MnistArrays, provenance_of, to_unit_interval
 from egan_tf.defenses import (
     DefenseConfig,
@@ -86,6 +86,7 @@ class MethodsGridResult:
             a dict).
         data: Where the test images came from (`DataProvenance` as a dict),
             or None for arrays made in code.
+        noise: The read noise added after the blur (0: no sensor model).
     """
 
     methods: tuple[str, ...]
@@ -99,6 +100,7 @@ class MethodsGridResult:
     grid: list[MethodsPoint]
     defense_config: dict
     data: dict | None = None
+    noise: float = 0.0
 
     def point(self, length: float, angle: float) -> MethodsPoint:
         """The record at (length, angle)."""
@@ -108,27 +110,59 @@ class MethodsGridResult:
         return dataclasses.asdict(self)
 
 
+def blur_all_settings(
+    sharp: tf.Tensor, indices: tf.Tensor, spec: GridSpec
+) -> tuple[tf.Tensor, tf.Tensor | None]:
+    """Every setting of `spec` applied to a batch, setting-major.
+
+    Args:
+        sharp: float32 [batch, 28, 28, 1] in [0, 1].
+        indices: int64 [batch], the images' indices in their data set.
+
+    Returns:
+        blurred float32 [settings · batch, 28, 28, 1], and the kernels
+        applied float32 [settings · batch, K, K] for the kernel families
+        (None for the Fourier and spatial blurs).
+    """
+    batches = [
+        blur_setting(
+            sharp, indices, length, angle, spec.blur, spec.noise, spec.seed, setting
+        )
+        for setting, (length, angle) in enumerate(spec.settings)
+    ]
+    blurred = tf.concat([batch.images for batch in batches], axis=0)
+    if spec.blur in (BlurKind.FOURIER, BlurKind.SPATIAL):
+        return blurred, None
+    size = KERNEL_SIZE
+    delta = tf.one_hot(size // 2 * size + size // 2, size * size)
+    delta = tf.tile(tf.reshape(delta, [1, size, size]), [tf.shape(sharp)[0], 1, 1])
+    kernels = [delta if batch.kernels is None else batch.kernels for batch in batches]
+    return blurred, tf.concat(kernels, axis=0)
+
+
 def make_methods_forward(
     models: DefenseModels,
     config: DefenseConfig,
     methods: Sequence[Method],
-    settings: Sequence[tuple[float, float]],
-    kind: BlurKind,
+    spec: GridSpec,
 ):
-    """A compiled function of uint8 images [batch, 28, 28, 1] giving each
-    method's labels int64 [settings, batch] and B's estimated length and angle
-    float32 [settings, batch] (zeros without B)."""
+    """A compiled function of uint8 images [batch, 28, 28, 1] and their int64
+    indices [batch] giving each method's labels int64 [settings, batch] and
+    B's estimated length and angle float32 [settings, batch] (zeros without
+    B), for every setting of `spec`."""
     check_methods_available(models, methods)
     has_estimator = models.blur_estimator is not None
+    settings = spec.settings
 
-    @tf.function(input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8)])
-    def forward(images):
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8),
+            tf.TensorSpec([None], tf.int64),
+        ]
+    )
+    def forward(images, indices):
         batch_size = tf.shape(images)[0]
-        sharp = to_unit_interval(images)
-        blurred = tf.concat(
-            [blur_images(sharp, length, angle, kind) for length, angle in settings],
-            axis=0,
-        )
+        blurred, kernels = blur_all_settings(to_unit_interval(images), indices, spec)
         true_length = tf.repeat(
             tf.constant([length for length, _ in settings], tf.float32), batch_size
         )
@@ -137,7 +171,7 @@ def make_methods_forward(
         )
         shape = [len(settings), batch_size]
         observation = observe(
-            models, methods, blurred, true_length, true_angle, has_estimator
+            models, methods, blurred, true_length, true_angle, has_estimator, kernels
         )
         outputs = apply_methods(models, config, methods, observation)
         labels = {
@@ -202,10 +236,10 @@ def evaluate_methods_grid(
     if len(arrays) == 0:
         raise ValueError("No test examples to evaluate. Received: examples=0")
     settings = spec.settings
-    forward = make_methods_forward(models, config, methods, settings, spec.blur)
+    forward = make_methods_forward(models, config, methods, spec)
     labels, estimated_length, estimated_angle = run_batched(
         forward,
-        arrays.images,
+        (arrays.images, np.arange(len(arrays), dtype=np.int64)),
         spec.batch_size,
         axis=1,
         description=f"methods ({spec.blur})" if show_progress else None,
@@ -252,6 +286,7 @@ def evaluate_methods_grid(
         grid=points,
         defense_config=dataclasses.asdict(config),
         data=provenance_of(arrays),
+        noise=spec.noise,
     )
 
 
@@ -273,22 +308,32 @@ def time_methods(
         images: uint8 [batch, 28, 28, 1].
     """
     length, angle = spec.strongest
-    blurred = blur_images(to_unit_interval(images), length, angle, spec.blur)
-    count = int(blurred.shape[0])
+    count = int(images.shape[0])
+    blurred = blur_setting(
+        to_unit_interval(images),
+        tf.range(count, dtype=tf.int64),
+        length,
+        angle,
+        spec.blur,
+        spec.noise,
+        spec.seed,
+    )
     true_length = tf.fill([count], float(length))
     true_angle = tf.fill([count], float(angle))
     costs = {}
     for method in methods:
         compiled = tf.function(
             lambda *args, method=method: (
-                run_methods(models, config, [method], *args)[Method(method)].logits
+                run_methods(
+                    models, config, [method], *args, true_kernels=blurred.kernels
+                )[Method(method)].logits
             )
         )
-        compiled(blurred, true_length, true_angle).numpy()
+        compiled(blurred.images, true_length, true_angle).numpy()
         seconds = []
         for _ in range(repeats):
             start = time.perf_counter()
-            compiled(blurred, true_length, true_angle).numpy()
+            compiled(blurred.images, true_length, true_angle).numpy()
             seconds.append(time.perf_counter() - start)
         costs[str(method)] = 1000 * statistics.median(seconds) / count
     return costs

@@ -217,6 +217,11 @@ def methods_json(
             for point in result.grid
         ],
         "data": result.data,
+        "noise": result.noise,
+        "methods_info": {
+            method: {"uses_generator": Method(method) in EGAN_BASED_METHODS}
+            for method in result.methods
+        },
     }
 
 

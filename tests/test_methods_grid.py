@@ -132,3 +132,79 @@ def test_bad_requests_are_refused(models, mnist_test):
             GridSpec((0.0,), (0.0,)), show_progress=False,
         ).grid[0].accuracy["none"]
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("blur", [BlurKind.TRAIL, BlurKind.SHAKE])
+def test_kernel_families_with_noise_do_not_depend_on_the_batch(
+    models, mnist_test, blur
+):
+    # Each image's trajectory and noise are drawn from its index, so the
+    # batch size cannot change a single answer.
+    lengths = (0.1, 0.3) if blur == BlurKind.TRAIL else (4 / 28, 10 / 28)
+    angles = (30.0,) if blur == BlurKind.TRAIL else (0.0,)
+    results = [
+        evaluate_methods_grid(
+            models,
+            DefenseConfig(),
+            mnist_test.take(24),
+            ["none", "wiener-oracle", "egan-blur"],
+            GridSpec(lengths, angles, blur=blur, batch_size=batch_size, noise=0.02),
+            show_progress=False,
+        )
+        for batch_size in (5, 24)
+    ]
+    first, second = results
+    assert first.clean == second.clean
+    assert [point.accuracy for point in first.grid] == [
+        point.accuracy for point in second.grid
+    ]
+    # B's float outputs may differ in the last bits with the batch's size.
+    for one, other in zip(first.grid, second.grid, strict=True):
+        assert one.estimator.length_mae == pytest.approx(
+            other.estimator.length_mae, abs=1e-5
+        )
+    payload = reporting.methods_json(first)
+    assert (payload["blur"], payload["noise"]) == (str(blur), 0.02)
+    assert payload["methods_info"] == {
+        "none": {"uses_generator": False},
+        "wiener-oracle": {"uses_generator": False},
+        "egan-blur": {"uses_generator": True},
+    }
+
+
+def test_noise_changes_the_clean_row_and_zero_noise_changes_nothing(models, mnist_test):
+    spec = GridSpec((0.1,), (0.0,), blur=BlurKind.TRAIL)
+    arrays = mnist_test.take(30)
+    quiet = evaluate_methods_grid(
+        models, DefenseConfig(), arrays, ["none"], spec, False
+    )
+    again = evaluate_methods_grid(
+        models, DefenseConfig(), arrays, ["none"], spec, False
+    )
+    assert quiet == again
+    noisy = evaluate_methods_grid(
+        models,
+        DefenseConfig(),
+        arrays,
+        ["none"],
+        GridSpec((0.1,), (0.0,), blur=BlurKind.TRAIL, noise=0.3),
+        show_progress=False,
+    )
+    assert noisy.noise == 0.3
+    assert noisy.clean != quiet.clean or noisy.grid != quiet.grid
+
+
+@pytest.mark.parametrize(
+    ("values", "needle"),
+    [
+        ({"blur": "motion"}, "blur must be one of"),
+        ({"noise": -0.1}, "noise must be"),
+        ({"noise": float("nan")}, "noise must be"),
+        ({"blur": "shake", "angles": (0.0, 45.0)}, "no angle axis"),
+        ({"blur": "trail", "lengths": (0.5,)}, "at most 0.464 for trail"),
+    ],
+)
+def test_bad_kernel_family_specs_are_one_line(values, needle):
+    with pytest.raises(ValueError, match=needle) as raised:
+        GridSpec(**values)
+    assert len(str(raised.value).splitlines()) == 1

@@ -28,6 +28,7 @@ from egan_tf.grid_spec import (
     DEFAULT_GRID_BATCH_SIZE,
     PAPER_ANGLES,
     PAPER_LENGTHS,
+    SHAKE_LENGTHS,
     BlurKind,
     GridSpec,
 )
@@ -139,8 +140,18 @@ GRID_ONLY_OPTIONS = {
     type=click.Choice([str(kind) for kind in BlurKind]),
     default=str(BlurKind.FOURIER),
     show_default=True,
-    help="With --methods: the Fourier blur model, or an independent spatial line "
-    "kernel (the out-of-distribution check).",
+    help="With --methods: the Fourier blur model the networks were trained with; "
+    "spatial, an independent line kernel; trail, a one-sided streak that fades; "
+    "shake, random camera-shake trajectories (--lengths are then extents, "
+    "default 2 to 10 px, and there is no angle axis).",
+)
+@click.option(
+    "--noise",
+    type=FiniteFloat(minimum=0.0),
+    default=0.0,
+    show_default=True,
+    help="With --methods: read noise (standard deviation on the [0, 1] scale) "
+    "added after the blur, then 8-bit quantisation; 0: no sensor model.",
 )
 @click.option(
     "--refine-steps",
@@ -166,6 +177,7 @@ def evaluate_command(
     logdir,
     methods,
     blur_kind,
+    noise,
     refine_steps,
     quiet,
 ):
@@ -183,14 +195,21 @@ def evaluate_command(
         raise click.UsageError("--methods goes with --grid.")
     if given("blur_kind") and methods is None:
         raise click.UsageError(f"--blur {blur_kind} goes with --methods.")
+    if given("noise") and methods is None:
+        raise click.UsageError("--noise goes with --methods.")
     if not grid:
         for name, option in GRID_ONLY_OPTIONS.items():
             if given(name):
                 raise click.UsageError(f"{option} goes with --grid.")
     spec = None
     if grid:
+        blur = BlurKind(blur_kind)
+        if blur == BlurKind.SHAKE:
+            # Shake has its own strengths and draws its own directions.
+            lengths = lengths if given("lengths") else SHAKE_LENGTHS
+            angles = angles if given("angles") else (0.0,)
         spec = build_request(
-            GridSpec, lengths, angles, length_scale, BlurKind(blur_kind), batch_size
+            GridSpec, lengths, angles, length_scale, blur, batch_size, noise
         )
     selection = None
     if methods is not None:

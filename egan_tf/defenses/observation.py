@@ -59,6 +59,9 @@ class Observation:
         plain: C on `images`, or None when no requested method reads it.
         estimate: B's estimate for `images`, or None when no requested method
             reads it.
+        true_kernels: float32 [batch, K, K], the point-spread functions
+            applied when the blur was a kernel family (read only by
+            `wiener-oracle`), or None when (l, θ) describe it.
     """
 
     images: tf.Tensor
@@ -66,6 +69,7 @@ class Observation:
     true_angle: tf.Tensor
     plain: MethodOutput | None = None
     estimate: BlurEstimate | None = None
+    true_kernels: tf.Tensor | None = None
 
 
 def classify(models: DefenseModels, images: tf.Tensor) -> MethodOutput:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from egan_tf.blur_kinds import blur_images
+from egan_tf.blur_kinds import blur_setting
 from egan_tf.defenses import classifiers, gated, restoration, wiener
 from egan_tf.defenses.config import DefenseConfig
 from egan_tf.defenses.models import DefenseModels, check_methods_available
@@ -68,6 +68,7 @@ def observe(
     true_length: tf.Tensor,
     true_angle: tf.Tensor,
     with_estimate: bool = False,
+    true_kernels: tf.Tensor | None = None,
 ) -> Observation:
     """The observation of a batch, with C(x) and B's estimate computed once
     when a method in `methods` reads them (or `with_estimate` asks for B)."""
@@ -76,7 +77,7 @@ def observe(
     estimate = None
     if with_estimate or any(entry.reads_estimate for entry in entries):
         estimate = estimate_blur(models, images)
-    return Observation(images, true_length, true_angle, plain, estimate)
+    return Observation(images, true_length, true_angle, plain, estimate, true_kernels)
 
 
 def apply_methods(
@@ -111,6 +112,7 @@ def run_methods(
     images: tf.Tensor,
     true_length: tf.Tensor,
     true_angle: tf.Tensor,
+    true_kernels: tf.Tensor | None = None,
 ) -> dict[Method, MethodOutput]:
     """Every method's output on one batch.
 
@@ -118,13 +120,17 @@ def run_methods(
         images: float32 [batch, 28, 28, 1] in [0, 1].
         true_length, true_angle: float32 [batch], the blur applied (read only
             by `wiener-oracle`).
+        true_kernels: float32 [batch, K, K], the kernels applied by a kernel
+            family, or None (read only by `wiener-oracle`).
 
     Raises:
         ModelFileError: When a method's networks are not loaded.
     """
     methods = [Method(method) for method in methods]
     check_methods_available(models, methods)
-    observation = observe(models, methods, images, true_length, true_angle)
+    observation = observe(
+        models, methods, images, true_length, true_angle, true_kernels=true_kernels
+    )
     return apply_methods(models, config, methods, observation)
 
 
@@ -148,15 +154,24 @@ def method_views(
     """
     count = int(images.shape[0])
     length, angle = spec.strongest
-    blurred = blur_images(images, length, angle, spec.blur)
+    blurred = blur_setting(
+        images,
+        tf.range(count, dtype=tf.int64),
+        length,
+        angle,
+        spec.blur,
+        spec.noise,
+        spec.seed,
+    )
     ordered = [Method.NONE] + [Method(m) for m in methods if Method(m) != Method.NONE]
     outputs = run_methods(
         models,
         config,
         ordered,
-        blurred,
+        blurred.images,
         tf.fill([count], float(length)),
         tf.fill([count], float(angle)),
+        blurred.kernels,
     )
     return [
         (

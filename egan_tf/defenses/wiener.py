@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from egan_tf.deconvolution import wiener_deconvolve
+from egan_tf.deconvolution import wiener_deconvolve, wiener_deconvolve_kernels
 from egan_tf.defenses.config import DefenseConfig
 from egan_tf.defenses.models import DefenseModels
 from egan_tf.defenses.names import Method
@@ -36,8 +36,17 @@ def wiener_oracle(
     observation: Observation,
     computed: Mapping[Method, MethodOutput],
 ) -> MethodOutput:
-    """Wiener deconvolution with the true (l, θ): an upper bound, not a method
-    a deployment can run."""
+    """Wiener deconvolution with the true blur, (l, θ) or the applied kernel:
+    an upper bound, not a method a deployment can run."""
+    if observation.true_kernels is not None:
+        return classify(
+            models,
+            wiener_deconvolve_kernels(
+                observation.images,
+                observation.true_kernels,
+                config.wiener_noise_to_signal,
+            ),
+        )
     return classify(
         models,
         wiener_deconvolve(
