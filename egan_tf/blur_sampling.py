@@ -5,7 +5,9 @@ from __future__ import annotations
 import tensorflow as tf
 
 from egan_tf.blur import apply_motion_blur
-from egan_tf.config import BlurSamplingConfig
+from egan_tf.config import BlurMixtureConfig, BlurSamplingConfig
+from egan_tf.kernel_blur import Boundary, apply_kernel_blur
+from egan_tf.kernels import add_sensor_noise, shake_kernels
 
 
 def sample_blur_parameters(
@@ -53,3 +55,48 @@ def blur_randomly(
     """
     length, angle = sample_blur_parameters(tf.shape(images)[0], config, seed)
     return apply_motion_blur(images, length, angle), length, angle
+
+
+def blur_from_mixture(
+    images: tf.Tensor, config: BlurMixtureConfig, seed: tf.Tensor
+) -> tf.Tensor:
+    """Blurs each image by the Fourier model or camera shake, then adds
+    sensor noise, every choice drawn per example from `seed`.
+
+    Args:
+        images: float32 [batch, 28, 28, 1] in [0, 1].
+        config: The mixture.
+        seed: int32 or int64 [2], a stateless random seed.
+
+    Returns:
+        float32 [batch, 28, 28, 1] in [0, 1].
+    """
+    seeds = tf.random.experimental.stateless_split(seed, num=6)
+    batch_size = tf.shape(images)[0]
+    shape = tf.reshape(batch_size, [1])
+    length, angle = sample_blur_parameters(
+        batch_size,
+        BlurSamplingConfig(config.max_length, config.clean_fraction),
+        seeds[0],
+    )
+    fourier = apply_motion_blur(images, length, angle)
+    extent = 1.0 + (config.max_shake_extent - 1.0) * tf.random.stateless_uniform(
+        shape, seeds[1]
+    )
+    example_seeds = tf.random.stateless_uniform(
+        tf.stack([batch_size, 2]), seeds[2], minval=0, maxval=2**31 - 1, dtype=tf.int64
+    )
+    shaken = apply_kernel_blur(
+        images, shake_kernels(extent, example_seeds), Boundary.ZERO, validate=False
+    )
+    use_shake = (
+        tf.random.stateless_uniform(shape, seeds[3]) < config.shake_fraction
+    ) & (length > 0)
+    blurred = tf.where(
+        use_shake[:, tf.newaxis, tf.newaxis, tf.newaxis], shaken, fourier
+    )
+    sigma = config.max_noise * tf.random.stateless_uniform(shape, seeds[4])
+    noise_seeds = tf.random.stateless_uniform(
+        tf.stack([batch_size, 2]), seeds[5], minval=0, maxval=2**31 - 1, dtype=tf.int64
+    )
+    return add_sensor_noise(blurred, sigma, noise_seeds)

@@ -146,6 +146,50 @@ class BlurSamplingConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class BlurMixtureConfig:
+    """Random blur from the training families of issue 12, per example: the
+    paper's Fourier model or camera shake, then sensor noise.
+
+    The spatial line kernel and the trail are never drawn here: they are the
+    families the defences must hold on without having seen them.
+
+    Attributes:
+        clean_fraction: Share of examples left sharp (noise still applies).
+        shake_fraction: Share of the blurred examples given camera shake; the
+            rest get the Fourier model.
+        max_length: Fourier l uniform in [0, max_length] (fraction of the side).
+        max_shake_extent: Shake extent uniform in [1, this] pixels.
+        max_noise: Read-noise sigma uniform in [0, max_noise] on the [0, 1] scale,
+            then 8-bit quantisation.
+    """
+
+    clean_fraction: float = 0.2
+    shake_fraction: float = 0.5
+    max_length: float = 0.4
+    max_shake_extent: float = 10.0
+    max_noise: float = 0.02
+
+    def __post_init__(self):
+        for name in ("clean_fraction", "shake_fraction"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"{name} must be in [0, 1]. Received: {name}={value}")
+        if not 0 < self.max_length <= 1:
+            raise ValueError(
+                f"max_length must be in (0, 1]. Received: max_length={self.max_length}"
+            )
+        if not 1 <= self.max_shake_extent <= KERNEL_SIZE - 2:
+            raise ValueError(
+                f"max_shake_extent must be in [1, {KERNEL_SIZE - 2}] pixels. "
+                f"Received: max_shake_extent={self.max_shake_extent}"
+            )
+        if not 0 <= self.max_noise <= 0.5:
+            raise ValueError(
+                f"max_noise must be in [0, 0.5]. Received: max_noise={self.max_noise}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
 class CrossValidationConfig:
     """Cross-validation of the encoder.
 

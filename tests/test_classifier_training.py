@@ -60,3 +60,17 @@ def test_training_resumes_from_checkpoint(tmp_path, mnist_test, monkeypatch):
         saved = json.load(handle)
     assert saved["training"]["epochs"] == 2
     assert saved["model"]["filters"] == [4, 8]
+
+
+def test_a_train_step_can_draw_from_the_blur_mixture(mnist_test):
+    from egan_tf.config import BlurMixtureConfig
+
+    keras.utils.set_random_seed(0)
+    classifier = build_classifier(TINY)
+    step = make_classifier_train_step(
+        classifier, keras.optimizers.Adam(1e-2), BlurMixtureConfig()
+    )
+    images = tf.cast(mnist_test.images[:16], tf.float32) / 255.0
+    labels = tf.constant(mnist_test.labels[:16])
+    metrics = step(images, labels, tf.constant([0, 1], tf.int64))
+    assert np.isfinite(float(metrics["loss"]))

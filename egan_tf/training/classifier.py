@@ -9,8 +9,13 @@ import keras
 import tensorflow as tf
 
 from egan_tf import losses
-from egan_tf.blur_sampling import blur_randomly
-from egan_tf.config import BlurSamplingConfig, ClassifierConfig, TrainingConfig
+from egan_tf.blur_sampling import blur_from_mixture, blur_randomly
+from egan_tf.config import (
+    BlurMixtureConfig,
+    BlurSamplingConfig,
+    ClassifierConfig,
+    TrainingConfig,
+)
 from egan_tf.data import MnistArrays, num_batches
 from egan_tf.model_io import (
     AUGMENTED_CLASSIFIER_FILE,
@@ -25,7 +30,7 @@ from egan_tf.training.loop import TRAIN_STEP_SIGNATURE, EpochLoop, record_run_co
 def make_classifier_train_step(
     classifier: keras.Model,
     optimizer: keras.optimizers.Optimizer,
-    augmentation: BlurSamplingConfig | None = None,
+    augmentation: BlurSamplingConfig | BlurMixtureConfig | None = None,
 ):
     """Returns a compiled classifier train step.
 
@@ -35,12 +40,16 @@ def make_classifier_train_step(
     `accuracy` of the batch.
 
     With `augmentation`, each image is blurred by its own random setting
-    before C sees it: the baseline a practitioner tries before any GAN.
+    before C sees it: the baseline a practitioner tries before any GAN. A
+    `BlurSamplingConfig` draws the paper's Fourier blur; a `BlurMixtureConfig`
+    draws the Fourier blur or camera shake, then sensor noise.
     """
 
     @tf.function(input_signature=TRAIN_STEP_SIGNATURE)
     def train_step(images, labels, seed):
-        if augmentation is not None:
+        if isinstance(augmentation, BlurMixtureConfig):
+            images = blur_from_mixture(images, augmentation, seed)
+        elif augmentation is not None:
             images, _, _ = blur_randomly(images, augmentation, seed)
         with tf.GradientTape() as tape:
             logits = classifier(images, training=True)
