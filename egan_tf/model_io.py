@@ -58,8 +58,8 @@ def load_model(
     # `.keras` archive is a zip file with the model's config inside.
     if not _is_keras_archive(path):
         raise ModelFileError(
-            f"{path} is corrupt or not a Keras archive (a .keras file is a zip "
-            "holding config.json and the weights)."
+            f"Cannot load {path}: the file is corrupt or not a Keras archive (a "
+            ".keras file is a zip holding config.json and the weights)."
         )
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)

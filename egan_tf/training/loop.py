@@ -146,9 +146,15 @@ class EpochLoop:
         Raises:
             TrainingInterrupted: On Ctrl-C or SIGTERM, after saving a checkpoint.
         """
-        previous_handler = signal.getsignal(signal.SIGTERM)
+        previous_handlers = {
+            number: signal.getsignal(number)
+            for number in (signal.SIGTERM, signal.SIGINT)
+        }
         # SIGTERM is how schedulers stop jobs; treat it like Ctrl-C.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        # A process started in the background inherits SIGINT ignored, and
+        # Python then keeps it ignored; Ctrl-C must still save and stop.
+        signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
         outer = tqdm(
             total=self.config.epochs,
             initial=int(self.state.epoch.numpy()),
@@ -171,7 +177,8 @@ class EpochLoop:
             path = self.state.save()
             raise TrainingInterrupted(path, int(self.state.step.numpy())) from None
         finally:
-            signal.signal(signal.SIGTERM, previous_handler)
+            for number, handler in previous_handlers.items():
+                signal.signal(number, handler)
             if self.writer is not None:
                 self.writer.flush()
         return self.history
