@@ -9,3 +9,6 @@ ENCODER_FILE = "encoder.keras"
 ENCODER_BLUR_FILE = "encoder_blur.keras"
 AUGMENTED_CLASSIFIER_FILE = "classifier_augment.keras"
 BLUR_ESTIMATOR_FILE = "blur_estimator.keras"
+# Issue 12: C's architecture trained on the blur mixture (Fourier or camera
+# shake, with sensor noise).
+MIXTURE_CLASSIFIER_FILE = "classifier_mixture.keras"

@@ -24,6 +24,7 @@ from egan_tf.model_files import (  # noqa: F401
     ENCODER_BLUR_FILE,
     ENCODER_FILE,
     GENERATOR_FILE,
+    MIXTURE_CLASSIFIER_FILE,
 )
 
 

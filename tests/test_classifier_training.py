@@ -74,3 +74,25 @@ def test_a_train_step_can_draw_from_the_blur_mixture(mnist_test):
     labels = tf.constant(mnist_test.labels[:16])
     metrics = step(images, labels, tf.constant([0, 1], tf.int64))
     assert np.isfinite(float(metrics["loss"]))
+
+
+def test_train_classifier_on_the_mixture_writes_its_own_file(tmp_path):
+    from click.testing import CliRunner
+
+    import cli
+
+    output = tmp_path / "models"
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "train-classifier", "--blur-mixture", "--epochs", "1", "--limit", "64",
+            "--batch-size", "32", "--quiet", "--output", str(output),
+            "--checkpoint-dir", str(tmp_path / "checkpoints"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    card = json.loads((output / "classifier_mixture.json").read_text())
+    assert card["stage"] == "classifier_mixture"
+    assert card["augmentation"]["shake_fraction"] == 0.5
+    assert card["machine_fp32_matmul_gflops"] > 0
+    assert (output / "classifier_mixture.keras").is_file()

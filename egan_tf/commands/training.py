@@ -26,12 +26,28 @@ from egan_tf.data_paths import DataSource
     "Beyond the paper: the augment baseline. Blur every training image at random "
     "l in [0, this] and any angle, and write classifier_augment.keras."
 )
-@output_option("classifier.keras and classifier.json (or classifier_augment.*)")
+@click.option(
+    "--blur-mixture",
+    is_flag=True,
+    help="Issue 12: blur every training image by the Fourier model or camera "
+    "shake, then read noise (the training mixture), and write "
+    "classifier_mixture.keras.",
+)
+@output_option(
+    "classifier.keras and classifier.json (or classifier_augment.*, classifier_mixture.*)"
+)
 @one_line_errors
-def train_classifier_command(training, run, input_blur, output):
+def train_classifier_command(training, run, input_blur, blur_mixture, output):
     """Train the digit classifier C; resumes from --checkpoint-dir."""
-    from egan_tf.config import ClassifierConfig
+    from egan_tf.config import BlurMixtureConfig, ClassifierConfig
     from egan_tf.training.classifier import train_and_save_classifier
+
+    if blur_mixture and input_blur is not None:
+        raise click.UsageError(
+            "--blur-mixture and --blur-max-length exclude each other."
+        )
+    if blur_mixture:
+        input_blur = BlurMixtureConfig()
 
     card = train_and_save_classifier(
         ClassifierConfig(),

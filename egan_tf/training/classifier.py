@@ -20,6 +20,7 @@ from egan_tf.data import MnistArrays, num_batches
 from egan_tf.model_io import (
     AUGMENTED_CLASSIFIER_FILE,
     CLASSIFIER_FILE,
+    MIXTURE_CLASSIFIER_FILE,
     save_model_atomically,
 )
 from egan_tf.networks import build_classifier
@@ -172,13 +173,14 @@ def train_and_save_classifier(
     output_dir: str,
     logdir: str | None = None,
     show_progress: bool = True,
-    augmentation: BlurSamplingConfig | None = None,
+    augmentation: BlurSamplingConfig | BlurMixtureConfig | None = None,
 ) -> dict:
     """Trains C, measures it on the test set and ships it with its model card.
 
     Returns:
         The model card, written as `classifier.json` beside `classifier.keras`
-        (with `augmentation`: `classifier_augment.json` and `.keras`).
+        (with a `BlurSamplingConfig`: `classifier_augment.*`; with a
+        `BlurMixtureConfig`: `classifier_mixture.*`).
     """
     from egan_tf.evaluation import accuracy_of
     from egan_tf.model_io import write_model_card
@@ -193,9 +195,13 @@ def train_and_save_classifier(
         show_progress=show_progress,
         augmentation=augmentation,
     )
-    file_name = CLASSIFIER_FILE if augmentation is None else AUGMENTED_CLASSIFIER_FILE
+    file_name = {
+        type(None): CLASSIFIER_FILE,
+        BlurSamplingConfig: AUGMENTED_CLASSIFIER_FILE,
+        BlurMixtureConfig: MIXTURE_CLASSIFIER_FILE,
+    }[type(augmentation)]
     card = {
-        "stage": "classifier" if augmentation is None else "classifier_augment",
+        "stage": file_name[: -len(".keras")],
         "model": dataclasses.asdict(model_config),
         "training": dataclasses.asdict(training_config),
         "augmentation": None
