@@ -66,10 +66,13 @@ class MethodsSelection:
         methods: At least one method.
         refine_steps: Adam steps of the latent refinement instead of
             `defense.json`'s, or None to keep them.
+        skip_unavailable: Leave out the methods whose networks the models
+            folder lacks (what "all" means) instead of refusing them.
     """
 
     methods: tuple[Method, ...]
     refine_steps: int | None = None
+    skip_unavailable: bool = False
 
     def __post_init__(self):
         methods = tuple(Method(method) for method in self.methods)
@@ -207,6 +210,11 @@ def _evaluate_methods(request, echo) -> list[str]:
 
     selection, spec, outputs = request.methods, request.grid, request.outputs
     models = load_defense_models(request.models_dir)
+    if selection.skip_unavailable:
+        selection = dataclasses.replace(
+            selection,
+            methods=tuple(m for m in selection.methods if not models.missing_for(m)),
+        )
     check_methods_available(models, selection.methods)
     config = selection.config(load_defense_config(request.models_dir))
     test = _test_images(request)

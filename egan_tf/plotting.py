@@ -150,6 +150,7 @@ _METHOD_STYLES = {
     "wiener": ("tab:olive", "--", "x"),
     "wiener-oracle": ("tab:brown", ":", "+"),
     "augment": ("tab:green", "--", "^"),
+    "augment-mixture": ("tab:olive", "--", "v"),
 }
 
 

@@ -39,6 +39,7 @@ def tiny_defense_models(with_optional: bool = True):
         optional = {
             "encoder_blur": build_encoder(TINY_EGAN),
             "classifier_augment": build_classifier(tiny_classifier),
+            "classifier_mixture": build_classifier(tiny_classifier),
             "blur_estimator": build_blur_estimator(
                 BlurEstimatorConfig(filters=(4, 8), dense_units=8)
             ),

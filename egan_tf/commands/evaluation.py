@@ -132,7 +132,8 @@ GRID_ONLY_OPTIONS = {
     "--methods",
     default=None,
     help="With --grid: compare defences side by side, a comma-separated list of "
-    f"{', '.join(Method)}, or all.",
+    f"{', '.join(Method)}, or all (every method whose networks the models "
+    "folder holds).",
 )
 @click.option(
     "--blur",
@@ -214,7 +215,10 @@ def evaluate_command(
     selection = None
     if methods is not None:
         selection = build_request(
-            MethodsSelection, build_request(parse_methods, methods), refine_steps
+            MethodsSelection,
+            build_request(parse_methods, methods),
+            refine_steps,
+            skip_unavailable=methods.strip() == "all",
         )
     evaluate_request = build_request(
         EvaluateRequest,

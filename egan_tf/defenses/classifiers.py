@@ -1,4 +1,5 @@
-"""Methods that classify the observed image as it is: `none` and `augment`."""
+"""Methods that classify the observed image as it is: `none`, and the
+classifiers trained on blurred images, `augment` and `augment-mixture`."""
 
 from __future__ import annotations
 
@@ -29,3 +30,14 @@ def augment(
     """C_aug(x): C's architecture trained with blur augmentation."""
     images = observation.images
     return MethodOutput(models.classifier_augment(images, training=False), images)
+
+
+def augment_mixture(
+    models: DefenseModels,
+    config: DefenseConfig,
+    observation: Observation,
+    computed: Mapping[Method, MethodOutput],
+) -> MethodOutput:
+    """C_mix(x): C's architecture trained on the blur mixture of issue 12."""
+    images = observation.images
+    return MethodOutput(models.classifier_mixture(images, training=False), images)

@@ -28,6 +28,8 @@ class DefenseModels:
         classifier_augment: C_aug, C's architecture trained with blur
             augmentation.
         blur_estimator: B, images -> (l, cos θ, sin θ) [batch, 3].
+        classifier_mixture: C_mix, C's architecture trained on the blur
+            mixture of issue 12 (Fourier or camera shake, with noise).
     """
 
     classifier: keras.Model
@@ -36,6 +38,7 @@ class DefenseModels:
     encoder_blur: keras.Model | None = None
     classifier_augment: keras.Model | None = None
     blur_estimator: keras.Model | None = None
+    classifier_mixture: keras.Model | None = None
 
     def missing_for(self, method: Method) -> list[str]:
         """The names of the networks `method` needs that are not loaded."""
@@ -70,6 +73,7 @@ def load_defense_models(models_dir: str) -> DefenseModels:
         "encoder_blur": (latent_dim,),
         "classifier_augment": (NUM_CLASSES,),
         "blur_estimator": (BLUR_ESTIMATE_SIZE,),
+        "classifier_mixture": (NUM_CLASSES,),
     }
     optional = {}
     for name, file_name in NETWORK_FILES.items():

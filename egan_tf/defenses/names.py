@@ -12,6 +12,7 @@ from egan_tf.model_files import (
     AUGMENTED_CLASSIFIER_FILE,
     BLUR_ESTIMATOR_FILE,
     ENCODER_BLUR_FILE,
+    MIXTURE_CLASSIFIER_FILE,
 )
 
 
@@ -26,6 +27,7 @@ class Method(enum.StrEnum):
     WIENER = "wiener"  # Wiener deconvolution with B's (l, θ), then C
     WIENER_ORACLE = "wiener-oracle"  # Wiener with the true (l, θ): an upper bound
     AUGMENT = "augment"  # C_aug(x), C's architecture trained with blur augmentation
+    AUGMENT_MIXTURE = "augment-mixture"  # C_mix(x), trained on the blur mixture
 
 
 # The methods whose classified image (or one of them) is drawn by G.
@@ -41,6 +43,7 @@ NEEDS: dict[Method, tuple[str, ...]] = {
     Method.GATED: ("encoder_blur", "blur_estimator"),
     Method.WIENER: ("blur_estimator",),
     Method.AUGMENT: ("classifier_augment",),
+    Method.AUGMENT_MIXTURE: ("classifier_mixture",),
 }
 
 # Their files in a models folder.
@@ -48,6 +51,7 @@ NETWORK_FILES = {
     "encoder_blur": ENCODER_BLUR_FILE,
     "classifier_augment": AUGMENTED_CLASSIFIER_FILE,
     "blur_estimator": BLUR_ESTIMATOR_FILE,
+    "classifier_mixture": MIXTURE_CLASSIFIER_FILE,
 }
 
 

@@ -53,6 +53,7 @@ METHODS: dict[Method, MethodEntry] = {
     Method.WIENER: MethodEntry(wiener.wiener, reads_estimate=True),
     Method.WIENER_ORACLE: MethodEntry(wiener.wiener_oracle),
     Method.AUGMENT: MethodEntry(classifiers.augment),
+    Method.AUGMENT_MIXTURE: MethodEntry(classifiers.augment_mixture),
 }
 
 
