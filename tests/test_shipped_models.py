@@ -92,10 +92,13 @@ def test_shipped_beyond_the_paper_networks_measure_what_their_cards_say(mnist_te
     from egan_tf.training.blur_estimator import measure_blur_estimator
 
     models = load_defense_models(SAVED_MODELS)
-    augment_card = _card("classifier_augment.json")
-    assert accuracy_of(models.classifier_augment, mnist_test) == pytest.approx(
-        augment_card["test_accuracy"], abs=1e-4
-    )
+    for network, card_name in (
+        (models.classifier_augment, "classifier_augment.json"),
+        (models.classifier_mixture, "classifier_mixture.json"),
+    ):
+        assert accuracy_of(network, mnist_test) == pytest.approx(
+            _card(card_name)["test_accuracy"], abs=1e-4
+        )
     estimator_card = _card("blur_estimator.json")
     measured = measure_blur_estimator(
         models.blur_estimator,
