@@ -28,8 +28,7 @@ def augment(
     computed: Mapping[Method, MethodOutput],
 ) -> MethodOutput:
     """C_aug(x): C's architecture trained with blur augmentation."""
-    images = observation.images
-    return MethodOutput(models.classifier_augment(images, training=False), images)
+    return _read_as_is(models.classifier_augment, observation.images)
 
 
 def augment_mixture(
@@ -39,5 +38,9 @@ def augment_mixture(
     computed: Mapping[Method, MethodOutput],
 ) -> MethodOutput:
     """C_mix(x): C's architecture trained on the blur mixture of issue 12."""
-    images = observation.images
-    return MethodOutput(models.classifier_mixture(images, training=False), images)
+    return _read_as_is(models.classifier_mixture, observation.images)
+
+
+def _read_as_is(network, images):
+    """`network`'s logits on the observed images, which it classifies as they are."""
+    return MethodOutput(network(images, training=False), images)
