@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from egan_tf.blur import apply_motion_blur
 from egan_tf.config import IMAGE_SIZE
-from egan_tf.grid_spec import TRAIL_DECAY, BlurKind
+from egan_tf.grid_spec import TRAIL_DECAY, BlurKind, GridSpec
 from egan_tf.kernel_blur import Boundary, apply_kernel_blur
 from egan_tf.kernels import (
     add_sensor_noise,
@@ -105,3 +105,23 @@ def blur_setting(
         noise_seed = tf.constant([seed + _NOISE_STREAM, setting], tf.int64)
         blurred = add_sensor_noise(blurred, noise, example_seeds(noise_seed, indices))
     return BlurredBatch(blurred, kernels)
+
+
+def blur_strongest(images: tf.Tensor, spec: GridSpec) -> BlurredBatch:
+    """A batch blurred at `spec`'s strongest setting (`GridSpec.strongest`),
+    the images numbered from 0, for timings and example figures.
+
+    Args:
+        images: float32 [batch, 28, 28, 1] in [0, 1].
+    """
+    length, angle = spec.strongest
+    count = int(images.shape[0])
+    return blur_setting(
+        images,
+        tf.range(count, dtype=tf.int64),
+        length,
+        angle,
+        spec.blur,
+        spec.noise,
+        spec.seed,
+    )

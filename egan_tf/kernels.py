@@ -72,9 +72,15 @@ def _splat(points: tf.Tensor, weights: tf.Tensor, size: int) -> tf.Tensor:
             )
     kernels = tf.reshape(kernels, [batch, size, size])
     total = tf.reduce_sum(kernels, axis=[1, 2], keepdims=True)
+    return tf.where(
+        total > 0, kernels / tf.maximum(total, 1e-12), delta_kernels(batch, size)
+    )
+
+
+def delta_kernels(batch_size, size: int = DEFAULT_KERNEL_SIZE) -> tf.Tensor:
+    """The identity blur: float32 [batch, K, K], 1 at the centre K // 2."""
     delta = tf.one_hot(size // 2 * size + size // 2, size * size)
-    delta = tf.broadcast_to(tf.reshape(delta, [1, size, size]), tf.shape(kernels))
-    return tf.where(total > 0, kernels / tf.maximum(total, 1e-12), delta)
+    return tf.tile(tf.reshape(delta, [1, size, size]), tf.stack([batch_size, 1, 1]))
 
 
 def _streak_points(length, angle, size: int) -> tuple[tf.Tensor, tf.Tensor]:

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from egan_tf.batching import run_batched
-from egan_tf.blur_kinds import blur_setting
+from egan_tf.blur_kinds import blur_setting, blur_strongest
 from egan_tf.config import IMAGE_SHAPE, KERNEL_SIZE
 from egan_tf.data import MnistArrays, provenance_of, to_unit_interval
 from egan_tf.defenses import (
@@ -31,6 +31,7 @@ from egan_tf.defenses import (
     run_methods,
 )
 from egan_tf.grid_spec import BlurKind, GridSpec, find_point
+from egan_tf.kernels import delta_kernels
 from egan_tf.metrics import angle_difference_degrees
 
 # Below this length (a fraction of the side; 1.4 px on 28 px) a blur has no
@@ -133,9 +134,7 @@ def blur_all_settings(
     blurred = tf.concat([batch.images for batch in batches], axis=0)
     if spec.blur in (BlurKind.FOURIER, BlurKind.SPATIAL):
         return blurred, None
-    size = KERNEL_SIZE
-    delta = tf.one_hot(size // 2 * size + size // 2, size * size)
-    delta = tf.tile(tf.reshape(delta, [1, size, size]), [tf.shape(sharp)[0], 1, 1])
+    delta = delta_kernels(tf.shape(sharp)[0], KERNEL_SIZE)
     kernels = [delta if batch.kernels is None else batch.kernels for batch in batches]
     return blurred, tf.concat(kernels, axis=0)
 
@@ -309,15 +308,7 @@ def time_methods(
     """
     length, angle = spec.strongest
     count = int(images.shape[0])
-    blurred = blur_setting(
-        to_unit_interval(images),
-        tf.range(count, dtype=tf.int64),
-        length,
-        angle,
-        spec.blur,
-        spec.noise,
-        spec.seed,
-    )
+    blurred = blur_strongest(to_unit_interval(images), spec)
     true_length = tf.fill([count], float(length))
     true_angle = tf.fill([count], float(angle))
     costs = {}

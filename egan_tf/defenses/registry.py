@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from egan_tf.blur_kinds import blur_setting
+from egan_tf.blur_kinds import blur_strongest
 from egan_tf.defenses import classifiers, gated, restoration, wiener
 from egan_tf.defenses.config import DefenseConfig
 from egan_tf.defenses.models import DefenseModels, check_methods_available
@@ -155,15 +155,7 @@ def method_views(
     """
     count = int(images.shape[0])
     length, angle = spec.strongest
-    blurred = blur_setting(
-        images,
-        tf.range(count, dtype=tf.int64),
-        length,
-        angle,
-        spec.blur,
-        spec.noise,
-        spec.seed,
-    )
+    blurred = blur_strongest(images, spec)
     ordered = [Method.NONE] + [Method(m) for m in methods if Method(m) != Method.NONE]
     outputs = run_methods(
         models,
