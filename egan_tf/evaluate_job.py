@@ -210,13 +210,16 @@ def _evaluate_methods(request, echo) -> list[str]:
 
     selection, spec, outputs = request.methods, request.grid, request.outputs
     models = load_defense_models(request.models_dir)
+    config = selection.config(load_defense_config(request.models_dir))
+    restorer = config.gated_restorer
     if selection.skip_unavailable:
         selection = dataclasses.replace(
             selection,
-            methods=tuple(m for m in selection.methods if not models.missing_for(m)),
+            methods=tuple(
+                m for m in selection.methods if not models.missing_for(m, restorer)
+            ),
         )
-    check_methods_available(models, selection.methods)
-    config = selection.config(load_defense_config(request.models_dir))
+    check_methods_available(models, selection.methods, restorer)
     test = _test_images(request)
     written, paper = [], None
     if spec.blur == BlurKind.FOURIER:

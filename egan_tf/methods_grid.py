@@ -149,7 +149,7 @@ def make_methods_forward(
     indices [batch] giving each method's labels int64 [settings, batch] and
     B's estimated length and angle float32 [settings, batch] (zeros without
     B), for every setting of `spec`."""
-    check_methods_available(models, methods)
+    check_methods_available(models, methods, config.gated_restorer)
     has_estimator = models.blur_estimator is not None
     settings = spec.settings
 

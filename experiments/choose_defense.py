@@ -2,32 +2,30 @@
 images, never on the test set, and writes them to saved_models/defense.json.
 
 It reads the answers that `collect_held_out.py` stored for every candidate
-setting on the validation fold of the kept blur encoder, clean and blurred at
-the paper's grid at length scales 1 and 6 (41 settings).
+setting on the validation fold of the kept blur encoder, clean and blurred by
+the training families of issue 12 (the Fourier model at the paper's grid at
+length scales 1 and 6, camera shake at five strengths), each at read noise
+0 and 0.02: 92 settings. The out-of-distribution families never enter.
 
-Who reads the images matters. The shipped C trained on these very images, so
-its accuracy on them is not its accuracy on new images, and "does C read this
-image better before or after restoration?" is the question `gated` asks. The
-comparisons below therefore read every view with C', a stand-in with C's
-architecture and schedule that never saw the fold
-(`train_selection_classifier.py`). The settings chosen are then used with the
-shipped C.
+Who reads the images matters. The shipped classifiers trained on these very
+images, so their accuracy on them is not their accuracy on new images. The
+comparisons below therefore read every view with stand-ins of the same
+architecture, schedule and augmentation that never saw the fold
+(`train_selection_classifier.py`): C' for C, C_mix' for C_mix, C_aug' for
+C_aug. The settings chosen are then used with the shipped networks.
 
 * Wiener's K maximises the mean accuracy of `wiener` (B's estimate).
 * The refinement takes the fewest steps whose mean accuracy is within
   REFINE_STEP_TOLERANCE of the best (each step costs as much as the first).
+* The hybrid's weight maximises its mean accuracy.
 * `gated` must not be below `none` anywhere, so it is chosen as a constrained
   problem, not by its mean: a setting is admissible when, at every one of the
-  41 blur settings, the 95 % lower confidence bound of its paired accuracy
-  difference to `none` is at least 0. A setting that routes no image of a blur
-  setting differs from `none` there by exactly 0 and passes; one that routes
-  images where the restoration's gain is not clearly positive fails. Among
-  admissible settings the best mean wins; if none is admissible, the best
-  worst-case bound.
+  92 settings, the 95 % lower confidence bound of its paired accuracy
+  difference to `none` is at least 0. Among admissible settings the best mean
+  wins; if none is admissible, the best worst-case bound.
 * The method with the best mean accuracy (the oracle excluded) becomes
   `adaptive_method`, the defence behind the exported `defend_adaptive`
-  signature. C_aug has no stand-in, so this comparison uses the shipped
-  networks, which flatters `none` and `augment` alike.
+  signature.
 
     python experiments/choose_defense.py --answers runs/selection/held_out.npz
 """
@@ -36,26 +34,30 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 
 import click
 
 GATE_CANDIDATES = (
-    0.04, 0.06, 0.08, 0.1, 0.12, 0.13, 0.14, 0.15, 0.16, 0.18, 0.2, 0.25,
+    0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.18, 0.2, 0.25, 0.3,
 )  # fmt: skip
 CONFIDENCE_CANDIDATES = (None, 0.99, 0.999)
+HYBRID_WEIGHT_CANDIDATES = (0.25, 0.5, 1.0, 2.0, 4.0)
 REFINE_STEP_TOLERANCE = 0.001
+STAND_INS = ("classifier", "classifier_mixture", "classifier_augment")
 
 
 @click.command()
 @click.option("--answers", default="runs/selection/held_out.npz", show_default=True)
 @click.option(
-    "--selection-card",
-    default="runs/selection/classifier.json",
+    "--stand-ins",
+    "stand_in_dir",
+    default="runs/selection",
     show_default=True,
-    help="The stand-in C's card, quoted in defense.json.",
+    help="Folder of the stand-ins' cards, quoted in defense.json.",
 )
 @click.option("--output", default="saved_models/defense.json", show_default=True)
-def main(answers, selection_card, output):
+def main(answers, stand_in_dir, output):
     import numpy as np
 
     from egan_tf.atomic_files import write_json_atomically
@@ -75,49 +77,72 @@ def main(answers, selection_card, output):
     labels = stored["labels"]
 
     @functools.cache
+    def log_probabilities(view: str, reader: str) -> np.ndarray:
+        """float32 [settings, images, 10]."""
+        return stored[f"{view}/{reader}"].astype(np.float32)
+
+    def hybrid_log_probabilities(view: str, weight: float, reader: str):
+        return log_probabilities("mixture", reader) + weight * log_probabilities(
+            view, reader
+        )
+
+    def correct_of(log_probs: np.ndarray) -> np.ndarray:
+        return log_probs.argmax(-1) == labels
+
+    def confidence_of(log_probs: np.ndarray) -> np.ndarray:
+        return np.exp(log_probs.max(-1))
+
+    @functools.cache
     def correct(view: str, reader: str = "proxy") -> np.ndarray:
         """bool [settings, images]: whether `reader` labels `view` right."""
-        return stored[f"{view}/{reader}"] == labels
+        return correct_of(log_probabilities(view, reader))
 
     def mean(matrix: np.ndarray) -> float:
         return float(matrix.mean())
 
-    views = [name[: -len("/proxy")] for name in stored if name.endswith("/proxy")]
-    wiener_views = [view for view in views if view.startswith("wiener ")]
-    refine_views = [view for view in views if view.startswith("refine ")]
-    wiener = {view: mean(correct(view)) for view in wiener_views}
-    refine = {view: mean(correct(view)) for view in refine_views}
+    views = {name.split("/")[0] for name in stored if name.endswith("/proxy")}
+    wiener = {v: mean(correct(v)) for v in sorted(views) if v.startswith("wiener ")}
+    refine = {v: mean(correct(v)) for v in sorted(views) if v.startswith("refine ")}
     best_wiener = max(wiener, key=wiener.get)
-    rates = sorted({view.split()[1] for view in refine_views})
-    best_rate = max(
-        rates,
-        key=lambda rate: max(v for k, v in refine.items() if k.split()[1] == rate),
+    refine_rate = next(iter(refine)).split()[1]
+    best_steps = fewest_steps_within(
+        {int(view.split()[2]): value for view, value in refine.items()},
+        REFINE_STEP_TOLERANCE,
     )
-    at_rate = {
-        int(view.split()[2]): value
-        for view, value in refine.items()
-        if view.split()[1] == best_rate
+    refine_view = f"refine {refine_rate} {best_steps}"
+    hybrid = {
+        weight: mean(correct_of(hybrid_log_probabilities("egan-blur", weight, "proxy")))
+        for weight in HYBRID_WEIGHT_CANDIDATES
     }
-    best_steps = fewest_steps_within(at_rate, REFINE_STEP_TOLERANCE)
-    refine_view = f"refine {best_rate} {best_steps}"
+    best_weight = max(hybrid, key=hybrid.get)
+
+    def restorer_answers(restorer: str, reader: str) -> np.ndarray:
+        """float32 [settings, images, 10]: the log probabilities of a restorer."""
+        if restorer == "hybrid":
+            return hybrid_log_probabilities("egan-blur", best_weight, reader)
+        return log_probabilities(
+            {"egan-blur": "egan-blur", "egan-refine": refine_view}[restorer], reader
+        )
 
     none_correct = correct("none")
     estimated_length = stored["estimated_length"].astype(np.float32)
 
-    def gated_correct(restorer_view, gate, confidence, compare, reader="proxy"):
+    def gated_correct(restorer, gate, confidence, compare, reader="proxy"):
+        plain = log_probabilities("none", reader)
+        restored = restorer_answers(restorer, reader)
         keep = estimated_length < gate
         if confidence is not None:
-            keep = keep | (stored[f"none/{reader}_confidence"] >= confidence)
+            keep = keep | (confidence_of(plain) >= confidence)
         if compare:
-            keep = keep | (
-                stored[f"none/{reader}_confidence"]
-                >= stored[f"{restorer_view}/{reader}_confidence"]
+            # The hybrid's sum is not a normalised distribution; renormalise.
+            restored_probabilities = restored - np.logaddexp.reduce(
+                restored, axis=-1, keepdims=True
             )
-        return routed_correct(
-            keep, correct("none", reader), correct(restorer_view, reader)
-        )
+            keep = keep | (
+                confidence_of(plain) >= confidence_of(restored_probabilities)
+            )
+        return routed_correct(keep, correct_of(plain), correct_of(restored))
 
-    restorers = {"egan-blur": "egan-blur", "egan-refine": refine_view}
     searched = [
         score_setting(
             {
@@ -126,10 +151,10 @@ def main(answers, selection_card, output):
                 "gate_confidence": confidence,
                 "gate_compare": compare,
             },
-            gated_correct(restorer_view, gate, confidence, compare),
+            gated_correct(restorer, gate, confidence, compare),
             none_correct,
         )
-        for restorer, restorer_view in restorers.items()
+        for restorer in ("egan-blur", "egan-refine", "hybrid")
         for gate in GATE_CANDIDATES
         for confidence in CONFIDENCE_CANDIDATES
         for compare in (False, True)
@@ -139,67 +164,86 @@ def main(answers, selection_card, output):
     admissible = [setting for setting in searched if setting.admissible]
     config = DefenseConfig(
         refine_steps=best_steps,
-        refine_learning_rate=float(best_rate),
+        refine_learning_rate=float(refine_rate),
         wiener_noise_to_signal=float(best_wiener.split()[1]),
         gate_length=chosen["gate_length"],
         gated_restorer=chosen["restorer"],
         gate_confidence=chosen["gate_confidence"],
         gate_compare=chosen["gate_compare"],
+        hybrid_weight=best_weight,
     )
-    chosen_view = restorers[chosen["restorer"]]
-    shipped_readers = {
-        "none": mean(correct("none", "c")),
-        "egan-blur": mean(correct("egan-blur", "c")),
-        "egan-refine": mean(correct(refine_view, "c")),
-        "gated": mean(
-            gated_correct(
-                chosen_view,
-                chosen["gate_length"],
-                chosen["gate_confidence"],
-                chosen["gate_compare"],
-                reader="c",
-            )
-        ),
-        "wiener": mean(correct(best_wiener, "c")),
-        "augment": mean(correct("augment", "c")),
-    }
-    adaptive_method = max(shipped_readers, key=shipped_readers.get)
+
+    def method_means(reader: str) -> dict[str, float]:
+        """Every method's mean accuracy when read by `reader` ("proxy": the
+        stand-ins, "c": the shipped networks)."""
+        return {
+            "none": mean(correct("none", reader)),
+            "egan-blur": mean(correct("egan-blur", reader)),
+            "egan-refine": mean(correct(refine_view, reader)),
+            "gated": mean(
+                gated_correct(
+                    chosen["restorer"],
+                    chosen["gate_length"],
+                    chosen["gate_confidence"],
+                    chosen["gate_compare"],
+                    reader,
+                )
+            ),
+            "wiener": mean(correct(best_wiener, reader)),
+            "augment": mean(correct("augment", reader)),
+            "augment-mixture": mean(correct("mixture", reader)),
+            "hybrid": mean(
+                correct_of(hybrid_log_probabilities("egan-blur", best_weight, reader))
+            ),
+        }
+
+    by_stand_ins = method_means("proxy")
+    adaptive_method = max(by_stand_ins, key=by_stand_ins.get)
     chosen_average, chosen_lower = paired_margins(
         gated_correct(
-            chosen_view,
+            chosen["restorer"],
             chosen["gate_length"],
             chosen["gate_confidence"],
             chosen["gate_compare"],
         ),
         none_correct,
     )
-    with open(selection_card, encoding="utf-8") as handle:
-        stand_in = json.load(handle)
+    stand_ins = {}
+    for name in STAND_INS:
+        with open(os.path.join(stand_in_dir, f"{name}.json"), encoding="utf-8") as f:
+            stand_ins[name] = json.load(f)
+    held_out = stand_ins["classifier"]
     payload = {
         "config": config_to_dict(config),
         "adaptive_method": adaptive_method,
         "chosen_on": (
             f"{len(labels)} training images of the kept blur encoder's validation "
-            f"fold (fold {stand_in['held_out_fold']}), clean and blurred at the "
-            f"paper's grid at length scales 1 and 6: {len(stored['lengths'])} "
-            "settings. Views read by the stand-in C' (trained on the other folds, "
-            f"{stand_in['train_examples']} images; {stand_in['held_out_accuracy']:.2%}"
-            " on the fold). gated: best mean among settings whose 95 % lower "
-            "confidence bound of the paired difference to none is >= 0 at every "
-            "setting."
+            f"fold (fold {held_out['held_out_fold']}), clean and blurred by the "
+            "training families only (Fourier at the paper's grid at length scales "
+            "1 and 6, camera shake at 2-10 px), each at read noise 0 and 0.02: "
+            f"{len(stored['lengths'])} settings. Views read by stand-ins trained "
+            f"on the other folds ({held_out['train_examples']} images): C' for C, "
+            "C_mix' for C_mix, C_aug' for C_aug. gated: best mean among settings "
+            "whose 95 % lower confidence bound of the paired difference to none "
+            "is >= 0 at every setting. adaptive_method: best mean read by the "
+            "stand-ins."
         ),
-        "stand_in_classifier": stand_in,
+        "stand_in_classifiers": stand_ins,
         "gated": {
             **chosen,
             "admissible_settings": len(admissible),
             "margin_by_setting": [
                 {
+                    "blur": str(kind),
+                    "noise": float(noise),
                     "length": float(length),
                     "angle": float(angle),
                     "margin": float(average),
                     "lower_bound": float(lower),
                 }
-                for length, angle, average, lower in zip(
+                for kind, noise, length, angle, average, lower in zip(
+                    stored["kinds"],
+                    stored["noises"],
                     stored["lengths"],
                     stored["angles"],
                     chosen_average,
@@ -208,19 +252,19 @@ def main(answers, selection_card, output):
                 )
             ],
         },
-        "mean_accuracy_read_by_stand_in": {
-            "none": mean(none_correct),
-            "egan-blur": mean(correct("egan-blur")),
+        "mean_accuracy_read_by_stand_ins": {
+            **by_stand_ins,
             "wiener, by K": wiener,
             "egan-refine, by rate and steps": refine,
+            "hybrid, by weight": {f"{w:g}": value for w, value in hybrid.items()},
         },
-        "mean_accuracy_read_by_shipped_networks": shipped_readers,
+        "mean_accuracy_read_by_shipped_networks": method_means("c"),
         "gated_search": [setting.to_dict() for setting in searched],
     }
     write_json_atomically(output, payload)
     click.echo(json.dumps(config_to_dict(config)))
     click.echo(json.dumps(chosen, indent=1))
-    click.echo(json.dumps(shipped_readers, indent=1))
+    click.echo(json.dumps(by_stand_ins, indent=1))
 
 
 if __name__ == "__main__":

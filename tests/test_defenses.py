@@ -60,6 +60,7 @@ def test_none_and_egan_match_the_networks_directly(models, mnist_test):
         (1e9, "egan-blur", Method.NONE),
         (-1.0, "egan-blur", Method.EGAN_BLUR),
         (-1.0, "egan-refine", Method.EGAN_REFINE),
+        (-1.0, "hybrid", Method.HYBRID),
     ],
 )
 def test_the_gate_routes_to_c_or_to_the_restorer(
@@ -182,6 +183,53 @@ def test_a_method_without_its_network_names_the_missing_file():
         )
     with pytest.raises(ModelFileError, match=r"classifier_augment\.keras"):
         defenses.check_methods_available(models, ["augment"])
+
+
+def test_gated_through_the_hybrid_needs_the_mixture_classifier(models):
+    import dataclasses
+
+    without_mixture = dataclasses.replace(models, classifier_mixture=None)
+    images, length, angle = _batch_of_zeros()
+    config = DefenseConfig(gate_length=-1.0, gated_restorer="hybrid")
+    with pytest.raises(ModelFileError, match=r"gated needs .*classifier_mixture"):
+        defenses.run_methods(
+            without_mixture, config, [Method.GATED], images, length, angle
+        )
+    assert "classifier_mixture.keras" in defenses.needed_files("gated", "hybrid")
+    assert "classifier_mixture.keras" not in defenses.needed_files("gated")
+
+
+@pytest.mark.parametrize("weight", [0.5, 2.0])
+def test_the_hybrid_multiplies_the_two_readers_probabilities(
+    models, mnist_test, weight
+):
+    images, length, angle = _batch(mnist_test)
+    config = DefenseConfig(hybrid_weight=weight)
+    alone = defenses.run_methods(models, config, [Method.HYBRID], images, length, angle)
+    # After its two halves ran on the same batch, it reuses their outputs.
+    halves = [Method.EGAN_BLUR, Method.AUGMENT_MIXTURE, Method.HYBRID]
+    reused = defenses.run_methods(models, config, halves, images, length, angle)
+    restored = reused[Method.EGAN_BLUR]
+    mixture = tf.nn.softmax(models.classifier_mixture(images)).numpy()
+    product = mixture * tf.nn.softmax(restored.logits).numpy() ** weight
+    for outputs in (alone, reused):
+        np.testing.assert_allclose(
+            tf.nn.softmax(outputs[Method.HYBRID].logits),
+            product / product.sum(-1, keepdims=True),
+            rtol=1e-4,
+            atol=1e-6,
+        )
+        # The image it shows is G's: the hybrid is EGAN-based.
+        np.testing.assert_allclose(
+            outputs[Method.HYBRID].classified, restored.classified, atol=1e-6
+        )
+    assert defenses.uses_generator(Method.HYBRID)
+
+
+@pytest.mark.parametrize("weight", [0.0, -1.0, float("inf"), float("nan")])
+def test_the_hybrid_weight_must_be_positive_and_finite(weight):
+    with pytest.raises(ValueError, match=f"Received: hybrid_weight={weight}"):
+        DefenseConfig(hybrid_weight=weight)
 
 
 def test_parse_methods():

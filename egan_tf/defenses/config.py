@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 
 from egan_tf.config import config_from_dict
@@ -29,13 +30,15 @@ class DefenseConfig:
         gate_length: `gated` sends an image straight to C when B estimates
             its blur length below this (a fraction of the image side).
         gated_restorer: What `gated` does with the other images: the
-            `egan-blur` or the `egan-refine` path.
+            `egan-blur`, the `egan-refine` or the `hybrid` path.
         gate_confidence: When set, `gated` also keeps C's answer for an image
             B finds blurred if C is at least this sure of it (its top softmax
             probability), since a confident C is rarely wrong on mild blur.
         gate_compare: When true, `gated` keeps C's answer for an image B finds
             blurred unless the restored image's answer is more confident
             (higher top softmax probability) than C's on the image itself.
+        hybrid_weight: The weight (> 0) of C's log probabilities on G's
+            restoration in `hybrid`, relative to C_mix's on the image.
     """
 
     refine_steps: int = 20
@@ -45,6 +48,7 @@ class DefenseConfig:
     gated_restorer: Method = Method.EGAN_REFINE
     gate_confidence: float | None = None
     gate_compare: bool = False
+    hybrid_weight: float = 1.0
 
     def __post_init__(self):
         if self.refine_steps < 0:
@@ -53,7 +57,8 @@ class DefenseConfig:
             )
         if self.gated_restorer not in GATED_RESTORERS:
             raise ValueError(
-                "gated_restorer must be egan-blur or egan-refine. "
+                "gated_restorer must be "
+                f"{', '.join(str(method) for method in GATED_RESTORERS)}. "
                 f"Received: gated_restorer={self.gated_restorer}"
             )
         # Read from JSON as a string; kept as the enum member.
@@ -62,6 +67,11 @@ class DefenseConfig:
             raise ValueError(
                 "wiener_noise_to_signal must be positive. "
                 f"Received: wiener_noise_to_signal={self.wiener_noise_to_signal}"
+            )
+        if not (math.isfinite(self.hybrid_weight) and self.hybrid_weight > 0):
+            raise ValueError(
+                "hybrid_weight must be positive and finite. "
+                f"Received: hybrid_weight={self.hybrid_weight}"
             )
 
 

@@ -11,10 +11,24 @@ from collections.abc import Mapping
 import tensorflow as tf
 
 from egan_tf.defenses.config import DefenseConfig
+from egan_tf.defenses.hybrid import restore_hybrid
 from egan_tf.defenses.models import DefenseModels
 from egan_tf.defenses.names import Method
-from egan_tf.defenses.observation import MethodOutput, Observation
+from egan_tf.defenses.observation import BlurEstimate, MethodOutput, Observation
 from egan_tf.defenses.restoration import restore
+
+
+def restore_for_gate(
+    models: DefenseModels,
+    config: DefenseConfig,
+    images: tf.Tensor,
+    estimate: BlurEstimate,
+) -> MethodOutput:
+    """`config.gated_restorer`'s answer for `images` (float32 [batch, 28,
+    28, 1] in [0, 1]) with B's `estimate` of their blur."""
+    if config.gated_restorer == Method.HYBRID:
+        return restore_hybrid(models, config, images)
+    return restore(models, config, config.gated_restorer, images, estimate)
 
 
 def _top_probability(logits: tf.Tensor) -> tf.Tensor:
@@ -33,10 +47,9 @@ def _restore_routed(
     count = tf.size(routed)
     padded = tf.concat([routed, tf.zeros([1], routed.dtype)], 0)
     padded = padded[: tf.maximum(count, 1)]
-    restored = restore(
+    restored = restore_for_gate(
         models,
         config,
-        config.gated_restorer,
         tf.gather(observation.images, padded),
         observation.estimate.gather(padded),
     )
@@ -65,7 +78,7 @@ def gated(
     if config.gate_compare:
         # Comparing confidences needs every image restored.
         if full is None:
-            full = restore(models, config, restorer, images, observation.estimate)
+            full = restore_for_gate(models, config, images, observation.estimate)
         sharp = sharp | (
             _top_probability(plain.logits) >= _top_probability(full.logits)
         )

@@ -8,7 +8,7 @@ import os
 import keras
 
 from egan_tf.config import IMAGE_SHAPE, NUM_CLASSES
-from egan_tf.defenses.names import NEEDS, NETWORK_FILES, Method
+from egan_tf.defenses.names import NETWORK_FILES, Method, needed_networks
 from egan_tf.errors import ModelFileError
 from egan_tf.model_io import load_model, load_shipped_models
 
@@ -40,19 +40,25 @@ class DefenseModels:
     blur_estimator: keras.Model | None = None
     classifier_mixture: keras.Model | None = None
 
-    def missing_for(self, method: Method) -> list[str]:
-        """The names of the networks `method` needs that are not loaded."""
+    def missing_for(
+        self, method: Method, gated_restorer: Method | None = None
+    ) -> list[str]:
+        """The names of the networks `method` needs that are not loaded (for
+        `gated`, with its restorer's when `gated_restorer` is given)."""
         return [
             name
-            for name in NEEDS.get(Method(method), ())
+            for name in needed_networks(method, gated_restorer)
             if getattr(self, name) is None
         ]
 
 
-def check_methods_available(models: DefenseModels, methods) -> None:
-    """Raises ModelFileError naming the files a requested method lacks."""
+def check_methods_available(
+    models: DefenseModels, methods, gated_restorer: Method | None = None
+) -> None:
+    """Raises ModelFileError naming the files a requested method lacks (for
+    `gated`, counting its restorer `gated_restorer` when given)."""
     for method in methods:
-        missing = models.missing_for(Method(method))
+        missing = models.missing_for(Method(method), gated_restorer)
         if missing:
             raise ModelFileError(
                 f"Method {method} needs "

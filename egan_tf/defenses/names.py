@@ -28,13 +28,20 @@ class Method(enum.StrEnum):
     WIENER_ORACLE = "wiener-oracle"  # Wiener with the true (l, θ): an upper bound
     AUGMENT = "augment"  # C_aug(x), C's architecture trained with blur augmentation
     AUGMENT_MIXTURE = "augment-mixture"  # C_mix(x), trained on the blur mixture
+    HYBRID = "hybrid"  # C_mix(x) and C(G(E_blur(x))), probabilities multiplied
 
 
 # The methods whose classified image (or one of them) is drawn by G.
-EGAN_BASED_METHODS = (Method.EGAN, Method.EGAN_BLUR, Method.EGAN_REFINE, Method.GATED)
+EGAN_BASED_METHODS = (
+    Method.EGAN,
+    Method.EGAN_BLUR,
+    Method.EGAN_REFINE,
+    Method.GATED,
+    Method.HYBRID,
+)
 
 # The restorations `gated` can send the images B finds blurred to.
-GATED_RESTORERS = (Method.EGAN_BLUR, Method.EGAN_REFINE)
+GATED_RESTORERS = (Method.EGAN_BLUR, Method.EGAN_REFINE, Method.HYBRID)
 
 # The optional networks each method needs beyond C, G and E.
 NEEDS: dict[Method, tuple[str, ...]] = {
@@ -44,6 +51,7 @@ NEEDS: dict[Method, tuple[str, ...]] = {
     Method.WIENER: ("blur_estimator",),
     Method.AUGMENT: ("classifier_augment",),
     Method.AUGMENT_MIXTURE: ("classifier_mixture",),
+    Method.HYBRID: ("encoder_blur", "classifier_mixture"),
 }
 
 # Their files in a models folder.
@@ -55,9 +63,22 @@ NETWORK_FILES = {
 }
 
 
-def needed_files(method: Method) -> list[str]:
-    """The files of the optional networks `method` runs on."""
-    return [NETWORK_FILES[name] for name in NEEDS.get(Method(method), ())]
+def needed_networks(
+    method: Method, gated_restorer: Method | None = None
+) -> tuple[str, ...]:
+    """The optional networks `method` runs on; for `gated`, with those of its
+    restorer `gated_restorer` when given."""
+    method = Method(method)
+    names = NEEDS.get(method, ())
+    if method == Method.GATED and gated_restorer is not None:
+        names += NEEDS.get(Method(gated_restorer), ())
+    return tuple(dict.fromkeys(names))
+
+
+def needed_files(method: Method, gated_restorer: Method | None = None) -> list[str]:
+    """The files of the optional networks `method` runs on (see
+    `needed_networks`)."""
+    return [NETWORK_FILES[name] for name in needed_networks(method, gated_restorer)]
 
 
 def parse_methods(text: str) -> tuple[Method, ...]:

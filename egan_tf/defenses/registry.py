@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from egan_tf.blur_kinds import blur_strongest
-from egan_tf.defenses import classifiers, gated, restoration, wiener
+from egan_tf.defenses import classifiers, gated, hybrid, restoration, wiener
 from egan_tf.defenses.config import DefenseConfig
 from egan_tf.defenses.models import DefenseModels, check_methods_available
 from egan_tf.defenses.names import EGAN_BASED_METHODS, Method
@@ -54,6 +54,7 @@ METHODS: dict[Method, MethodEntry] = {
     Method.WIENER_ORACLE: MethodEntry(wiener.wiener_oracle),
     Method.AUGMENT: MethodEntry(classifiers.augment),
     Method.AUGMENT_MIXTURE: MethodEntry(classifiers.augment_mixture),
+    Method.HYBRID: MethodEntry(hybrid.hybrid),
 }
 
 
@@ -97,7 +98,7 @@ def apply_methods(
         ModelFileError: When a method's networks are not loaded.
     """
     methods = [Method(method) for method in methods]
-    check_methods_available(models, methods)
+    check_methods_available(models, methods, config.gated_restorer)
     computed: dict[Method, MethodOutput] = {}
     for method in methods:
         computed[method] = METHODS[method].function(
@@ -128,7 +129,7 @@ def run_methods(
         ModelFileError: When a method's networks are not loaded.
     """
     methods = [Method(method) for method in methods]
-    check_methods_available(models, methods)
+    check_methods_available(models, methods, config.gated_restorer)
     observation = observe(
         models, methods, images, true_length, true_angle, true_kernels=true_kernels
     )

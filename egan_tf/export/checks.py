@@ -137,7 +137,10 @@ def file_sha256(path: str) -> str:
 def _source_files(adaptive: AdaptiveDefense | None) -> list[str]:
     names = [CLASSIFIER_FILE, GENERATOR_FILE, ENCODER_FILE]
     if adaptive is not None:
-        names += [*needed_files(adaptive.method), DEFENSE_CONFIG_FILE]
+        names += [
+            *needed_files(adaptive.method, adaptive.config.gated_restorer),
+            DEFENSE_CONFIG_FILE,
+        ]
     return names
 
 

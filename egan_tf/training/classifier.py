@@ -92,7 +92,7 @@ def train_classifier(
     logdir: str | None = None,
     monitor_arrays: MnistArrays | None = None,
     show_progress: bool = True,
-    augmentation: BlurSamplingConfig | None = None,
+    augmentation: BlurSamplingConfig | BlurMixtureConfig | None = None,
 ) -> ClassifierResult:
     """Trains C with Adam and a cosine learning-rate decay, resuming when possible.
 
