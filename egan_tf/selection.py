@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from egan_tf.metrics import paired_difference
+
 # Two-sided 95 % normal quantile, for the lower confidence bounds.
 CONFIDENCE_Z = 1.96
 
@@ -37,21 +39,8 @@ def paired_margins(
     Raises:
         ValueError: When the shapes differ or there are fewer than 2 images.
     """
-    if candidate.shape != baseline.shape or candidate.ndim != 2:
-        raise ValueError(
-            "candidate and baseline must both be [settings, images]. Received: "
-            f"candidate.shape={candidate.shape}, baseline.shape={baseline.shape}"
-        )
-    if candidate.shape[1] < 2:
-        raise ValueError(
-            f"A margin needs at least 2 images. Received: images={candidate.shape[1]}"
-        )
-    # float32 is exact for the differences (-1, 0, 1) and ample for their
-    # mean over thousands of images.
-    difference = candidate.astype(np.float32) - baseline.astype(np.float32)
-    mean = difference.mean(axis=1)
-    error = difference.std(axis=1, ddof=1) / np.sqrt(difference.shape[1])
-    return mean, mean - z * error
+    mean, lower, _ = paired_difference(candidate, baseline, z)
+    return mean, lower
 
 
 def routed_correct(

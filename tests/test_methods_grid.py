@@ -5,7 +5,7 @@ import pytest
 from helpers import tiny_defense_models
 
 from egan_tf import reporting
-from egan_tf.defenses import DefenseConfig, Method
+from egan_tf.defenses import EGAN_BASED_METHODS, DefenseConfig, Method
 from egan_tf.grid import evaluate_grid
 from egan_tf.grid_spec import BlurKind, GridSpec
 from egan_tf.methods_grid import evaluate_methods_grid, time_methods
@@ -104,9 +104,7 @@ def test_json_and_table_layouts(models, mnist_test, fourier_result):
     lines = text.splitlines()
     assert "best EGAN - none" in lines[1]
     assert lines[3].split()[0] == "clean"
-    best = max(
-        fourier_result.clean[m] for m in ("egan", "egan-blur", "egan-refine", "gated")
-    )
+    best = max(fourier_result.clean[str(m)] for m in EGAN_BASED_METHODS)
     assert float(lines[3].split()[-1]) == pytest.approx(
         100 * (best - fourier_result.clean["none"]), abs=0.01
     )
@@ -208,3 +206,31 @@ def test_bad_kernel_family_specs_are_one_line(values, needle):
     with pytest.raises(ValueError, match=needle) as raised:
         GridSpec(**values)
     assert len(str(raised.value).splitlines()) == 1
+
+
+def test_every_point_records_the_paired_claims(fourier_result):
+    # The paired difference of two methods is the difference of their
+    # accuracies, and its interval holds it; pairs not run are absent.
+    for accuracy, paired in [
+        (fourier_result.clean, fourier_result.clean_paired),
+        *((point.accuracy, point.paired) for point in fourier_result.grid),
+    ]:
+        assert set(paired) == {
+            "gated - none",
+            "egan-refine - egan-blur",
+            "hybrid - augment-mixture",
+        }
+        for name, record in paired.items():
+            candidate, baseline = name.split(" - ")
+            expected = accuracy[candidate] - accuracy[baseline]
+            assert record.difference == pytest.approx(expected, abs=1e-6)
+            assert record.low <= record.difference <= record.high
+
+
+def test_paired_records_skip_pairs_that_did_not_run(models, mnist_test):
+    result = evaluate_methods_grid(
+        models, DefenseConfig(), mnist_test.take(8), ["none", "gated"],
+        GridSpec((0.2,), (0.0,)), show_progress=False,
+    )  # fmt: skip
+    assert set(result.grid[0].paired) == {"gated - none"}
+    assert set(result.to_dict()["clean_paired"]) == {"gated - none"}

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Issue 12's evaluation: every method that runs without the true blur's
+# formula, plus the oracle bound, on all 10,000 test images, for every blur
+# family at read noise 0 and 0.02. One methods JSON per family and noise level
+# goes to saved_models/, its figures to docs/. A run whose JSON exists is
+# skipped, so the script can be restarted after an interruption.
+#
+#     TFDS_DATA_DIR=../shared/data/tensorflow_datasets sh experiments/family_grids.sh
+set -e
+METHODS=none,egan-blur,egan-refine,gated,hybrid,wiener,wiener-oracle,augment,augment-mixture
+for noise in 0 0.02; do
+  for family in fourier spatial trail shake; do
+    if [ "$family" = shake ]; then scale=1; name="methods_shake_noise$noise"
+    else scale=6; name="methods_${family}_scale6_noise$noise"; fi
+    json="saved_models/$name.json"
+    if [ -f "$json" ]; then echo "skip $json"; continue; fi
+    python cli.py evaluate --grid --quiet --methods "$METHODS" --blur "$family" \
+      --noise "$noise" --length-scale "$scale" --json "$json" --figures "docs/$name"
+  done
+done
