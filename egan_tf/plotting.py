@@ -150,8 +150,74 @@ _METHOD_STYLES = {
     "wiener": ("tab:olive", "--", "x"),
     "wiener-oracle": ("tab:brown", ":", "+"),
     "augment": ("tab:green", "--", "^"),
-    "augment-mixture": ("tab:olive", "--", "v"),
+    "augment-mixture": ("tab:pink", "--", "v"),
+    "hybrid": ("tab:purple", "-", "P"),
 }
+
+
+def _draw_method_curves(axes, payload: dict) -> None:
+    """One line per method of a methods grid on each of `axes`: the mean over
+    the grid's angles against the applied length, the band from the worst to
+    the best angle, the clean row at l = 0."""
+    lengths = sorted({record["applied_length"] for record in payload["grid"]})
+    x = [0.0, *lengths]
+    for method, clean in payload["clean_methods"].items():
+        rows = [
+            [
+                100 * record["methods"][method]
+                for record in payload["grid"]
+                if record["applied_length"] == length
+            ]
+            for length in lengths
+        ]
+        mean = [100 * clean] + [float(np.mean(row)) for row in rows]
+        low = [100 * clean] + [min(row) for row in rows]
+        high = [100 * clean] + [max(row) for row in rows]
+        colour, line, marker = _METHOD_STYLES.get(method, ("tab:purple", "-", "."))
+        for axis in axes:
+            axis.plot(x, mean, line, color=colour, marker=marker, label=method)
+            axis.fill_between(x, low, high, color=colour, alpha=0.12, linewidth=0)
+
+
+def family_curves_figure(payloads: Sequence[dict], floor: float = 70.0):
+    """Accuracy against blur strength for every blur family and noise level:
+    one row per noise level, one column per family, one line per method (as
+    in `methods_curves_figure`), accuracy from `floor` % up.
+
+    Args:
+        payloads: Methods grids as `evaluate --grid --methods --json` writes
+            them, each with its `blur` and `noise`.
+        floor: Lower end of the accuracy axis, in %; a method below it (C on
+            strong blur) leaves the panel.
+    """
+    families = list(dict.fromkeys(payload["blur"] for payload in payloads))
+    noises = sorted({payload.get("noise", 0.0) for payload in payloads})
+    figure, axes = plt.subplots(
+        len(noises),
+        len(families),
+        figsize=(4.6 * len(families), 3.9 * len(noises)),
+        squeeze=False,
+    )
+    for payload in payloads:
+        row = noises.index(payload.get("noise", 0.0))
+        column = families.index(payload["blur"])
+        axis = axes[row, column]
+        _draw_method_curves([axis], payload)
+        axis.set_ylim(floor, 100)
+        axis.set_title(
+            f"{payload['blur']}, noise \N{GREEK SMALL LETTER SIGMA} = {payload.get('noise', 0.0):g}",
+            fontsize=10,
+        )
+        axis.set_xlabel(
+            "trajectory extent (fraction of the side)"
+            if payload["blur"] == "shake"
+            else "blur length l (fraction of the side)"
+        )
+        axis.set_ylabel("accuracy %")
+        axis.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    figure.tight_layout()
+    return figure
 
 
 def methods_curves_figure(payloads: Sequence[dict], zoom_floor: float = 90.0):
@@ -171,24 +237,7 @@ def methods_curves_figure(payloads: Sequence[dict], zoom_floor: float = 90.0):
         2, len(payloads), figsize=(5.6 * len(payloads), 8.0), squeeze=False
     )
     for column, payload in enumerate(payloads):
-        lengths = sorted({record["applied_length"] for record in payload["grid"]})
-        x = [0.0, *lengths]
-        for method, clean in payload["clean_methods"].items():
-            rows = [
-                [
-                    100 * record["methods"][method]
-                    for record in payload["grid"]
-                    if record["applied_length"] == length
-                ]
-                for length in lengths
-            ]
-            mean = [100 * clean] + [float(np.mean(row)) for row in rows]
-            low = [100 * clean] + [min(row) for row in rows]
-            high = [100 * clean] + [max(row) for row in rows]
-            colour, line, marker = _METHOD_STYLES.get(method, ("tab:purple", "-", "."))
-            for axis in axes[:, column]:
-                axis.plot(x, mean, line, color=colour, marker=marker, label=method)
-                axis.fill_between(x, low, high, color=colour, alpha=0.12, linewidth=0)
+        _draw_method_curves(axes[:, column], payload)
         axes[1, column].set_ylim(zoom_floor, 100)
         axes[0, column].set_title(
             f"{payload['blur']} blur, lengths x {payload['length_scale']:g}, "

@@ -3,10 +3,10 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from egan_tf.plotting import methods_curves_figure, save_figure
+from egan_tf.plotting import family_curves_figure, methods_curves_figure, save_figure
 
 
-def _payload(blur):
+def _payload(blur, noise=0.0):
     grid = [
         {
             "applied_length": length,
@@ -18,6 +18,7 @@ def _payload(blur):
     ]
     return {
         "blur": blur,
+        "noise": noise,
         "length_scale": 6.0,
         "examples": 10,
         "clean_methods": {"none": 1.0, "gated": 1.0},
@@ -39,6 +40,32 @@ def test_methods_curves_draw_each_method_per_grid_at_the_mean_over_angles(tmp_pa
     assert [axis.get_ylim()[0] for axis in axes[2:]] == [90.0, 90.0]
     assert axes[0].get_ylim()[0] < 90.0
     path = tmp_path / "curves.png"
+    save_figure(figure, str(path))
+    assert path.stat().st_size > 0
+    plt.close("all")
+
+
+def test_family_curves_put_noise_on_rows_and_families_on_columns(tmp_path):
+    payloads = [
+        _payload(blur, noise)
+        for noise in (0.02, 0.0)
+        for blur in ("fourier", "shake", "trail")
+    ]
+    figure = family_curves_figure(payloads, floor=60.0)
+    axes = figure.axes
+    assert len(axes) == 6
+    titles = [axis.get_title() for axis in axes]
+    assert titles[:3] == [
+        "fourier, noise σ = 0",
+        "shake, noise σ = 0",
+        "trail, noise σ = 0",
+    ]
+    assert titles[3] == "fourier, noise σ = 0.02"
+    for axis in axes:
+        assert [line.get_label() for line in axis.get_lines()] == ["none", "gated"]
+        assert axis.get_ylim() == (60.0, 100.0)
+    assert "extent" in axes[1].get_xlabel()
+    path = tmp_path / "families.png"
     save_figure(figure, str(path))
     assert path.stat().st_size > 0
     plt.close("all")
