@@ -29,7 +29,7 @@ import math
 
 import tensorflow as tf
 
-from egan_tf.config import KERNEL_SIZE
+from egan_tf.config import IMAGE_SIZE, KERNEL_SIZE
 
 DEFAULT_KERNEL_SIZE = KERNEL_SIZE
 # Points splatted per pixel of path, enough for a smooth antialiased kernel.
@@ -72,6 +72,41 @@ def _splat(points: tf.Tensor, weights: tf.Tensor, size: int) -> tf.Tensor:
             )
     kernels = tf.reshape(kernels, [batch, size, size])
     total = tf.reduce_sum(kernels, axis=[1, 2], keepdims=True)
+    return tf.where(
+        total > 0, kernels / tf.maximum(total, 1e-12), delta_kernels(batch, size)
+    )
+
+
+def fourier_kernels(length, angle, size: int) -> tf.Tensor:
+    """The paper's Fourier motion blur as point-spread functions, cropped to
+    K x K around the centre, clipped at 0 and normalised.
+
+    The formula's kernel rings slightly below zero (a sinc's side lobes) and
+    spans the whole image circularly; what is kept is the streak itself,
+    which is what a refinement starting from B's (l, θ) needs.
+
+    Args:
+        length: float32 [batch], l as a fraction of the image side.
+        angle: float32 [batch], θ in degrees.
+        size: K, odd, at most the image side 28.
+
+    Returns:
+        float32 [batch, K, K], non-negative, each summing to 1.
+    """
+    # Imported here: egan_tf.blur imports Keras, which the kernel families do not need.
+    from egan_tf.blur import motion_blur_transfer_function
+
+    side = IMAGE_SIZE
+    transfer = motion_blur_transfer_function(side, side, length, angle)
+    kernels = tf.math.real(
+        tf.signal.ifft2d(tf.signal.ifftshift(transfer, axes=[-2, -1]))
+    )
+    # The formula's origin is at (0, 0); move it to the centre, then crop.
+    kernels = tf.roll(kernels, shift=[side // 2, side // 2], axis=[1, 2])
+    low = side // 2 - size // 2
+    kernels = tf.maximum(kernels[:, low : low + size, low : low + size], 0.0)
+    total = tf.reduce_sum(kernels, axis=[1, 2], keepdims=True)
+    batch = tf.shape(kernels)[0]
     return tf.where(
         total > 0, kernels / tf.maximum(total, 1e-12), delta_kernels(batch, size)
     )

@@ -162,9 +162,12 @@ def main(answers, stand_in_dir, output):
     best = choose_constrained(searched)
     chosen = best.to_dict()
     admissible = [setting for setting in searched if setting.admissible]
+    kernel_size, kernel_rate = stored["refine_kernel"]
     config = DefenseConfig(
         refine_steps=best_steps,
         refine_learning_rate=float(refine_rate),
+        refine_kernel_size=int(kernel_size),
+        refine_kernel_learning_rate=float(kernel_rate),
         wiener_noise_to_signal=float(best_wiener.split()[1]),
         gate_length=chosen["gate_length"],
         gated_restorer=chosen["restorer"],

@@ -11,7 +11,10 @@ from egan_tf import defenses
 from egan_tf.blur import apply_motion_blur
 from egan_tf.config import config_to_dict
 from egan_tf.defenses import DefenseConfig, Method, MethodOutput
+from egan_tf.defenses.refinement import KERNEL_FLOOR
 from egan_tf.grid_spec import GridSpec
+from egan_tf.kernel_blur import check_kernels
+from egan_tf.kernels import fourier_kernels
 from egan_tf.model_io import ModelFileError
 
 
@@ -139,6 +142,67 @@ def test_refining_the_latent_finds_a_latent_that_explains_the_image(models):
         models.generator, start, images, length, angle, steps=0, learning_rate=0.05
     )
     np.testing.assert_array_equal(unchanged, start)
+
+
+def test_refining_the_kernel_too_explains_blur_the_formula_cannot(models):
+    # Images G draws exactly, blurred by camera shake; the kernel starts from
+    # the formula's streak at a wrong (l, θ) and is refined with the latent.
+    from egan_tf.kernel_blur import apply_kernel_blur
+    from egan_tf.kernels import example_seeds, shake_kernels
+
+    rng = np.random.default_rng(2)
+    target = tf.constant(rng.normal(size=[6, 8]), tf.float32)
+    shake = shake_kernels(
+        tf.fill([6], 8.0), example_seeds(tf.constant([1, 2], tf.int64), tf.range(6))
+    )
+    images = apply_kernel_blur(models.generator(target), shake)
+    start = target + tf.constant(rng.normal(scale=0.5, size=[6, 8]), tf.float32)
+    length, angle = tf.fill([6], 0.2), tf.fill([6], 30.0)
+
+    def refined_error(kernel_learning_rate):
+        path, kernels = defenses.refine_latent_and_kernel_path(
+            models.generator, start, images, length, angle, 30, 0.05,
+            kernel_learning_rate, 15,
+        )  # fmt: skip
+        check_kernels(kernels.numpy(), (28, 28))
+        rendered = apply_kernel_blur(models.generator(path[-1]), kernels)
+        return float(tf.reduce_sum(tf.square(rendered - images))), kernels
+
+    fixed_error, fixed_kernels = refined_error(0.0)
+    joint_error, _ = refined_error(0.2)
+    assert joint_error < 0.5 * fixed_error
+    # Without a kernel step size the kernel stays the start: the streak with
+    # a small floor everywhere, renormalised.
+    streak = fourier_kernels(length, angle, 15).numpy() + KERNEL_FLOOR
+    np.testing.assert_allclose(
+        fixed_kernels, streak / streak.sum((1, 2), keepdims=True), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("refine_kernel_size", 4), ("refine_kernel_size", 29),
+     ("refine_kernel_learning_rate", -0.1)],
+)  # fmt: skip
+def test_bad_kernel_refinement_settings_are_refused(name, value):
+    with pytest.raises(ValueError, match=f"Received: {name}={value}"):
+        DefenseConfig(**{name: value})
+
+
+def test_egan_refine_runs_the_kernel_refinement_when_configured(models, mnist_test):
+    images, length, angle = _batch(mnist_test)
+    formula = DefenseConfig(refine_steps=3)
+    blind = DefenseConfig(
+        refine_steps=3, refine_kernel_size=15, refine_kernel_learning_rate=0.2
+    )
+    outputs = [
+        defenses.run_methods(models, config, ["egan-refine"], images, length, angle)[
+            Method.EGAN_REFINE
+        ]
+        for config in (formula, blind)
+    ]
+    assert np.all(np.isfinite(outputs[1].logits.numpy()))
+    assert not np.allclose(outputs[0].classified, outputs[1].classified)
 
 
 def test_the_refinement_path_passes_through_every_shorter_run(models):

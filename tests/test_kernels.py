@@ -8,6 +8,7 @@ from egan_tf.kernel_blur import check_kernels
 from egan_tf.kernels import (
     add_sensor_noise,
     example_seeds,
+    fourier_kernels,
     linear_kernels,
     shake_kernels,
     trail_kernels,
@@ -35,12 +36,36 @@ def _support_extent(kernel, floor=1e-3):
             tf.constant([2.0, 8.0, 12.0]), tf.constant([0.0, 90.0, 45.0]), 3.0
         ),
         shake_kernels(tf.constant([2.0, 6.0, 10.0]), _seeds(3)),
+        fourier_kernels(
+            tf.constant([0.0, 0.1, 0.4]), tf.constant([0.0, 30.0, 250.0]), 27
+        ),
     ],
-    ids=["linear", "trail", "shake"],
+    ids=["linear", "trail", "shake", "fourier"],
 )
 def test_every_family_gives_point_spread_functions(kernels):
     check_kernels(kernels.numpy(), (28, 28))  # non-negative, sums to 1, fits
     assert kernels.shape == (3, 27, 27)
+
+
+def test_fourier_kernels_are_the_formulas_streak():
+    from egan_tf.blur import motion_blur_transfer_function
+
+    lengths, angles = tf.constant([0.0, 0.2, 0.3]), tf.constant([0.0, 30.0, 100.0])
+    kernels = fourier_kernels(lengths, angles, 15).numpy()
+    assert kernels.shape == (3, 15, 15)
+    np.testing.assert_allclose(kernels[0][7, 7], 1.0)
+    # The formula's own kernel, origin at the centre: the cropped, clipped
+    # streak keeps its centre of mass (within a pixel) and most of its weight.
+    transfer = motion_blur_transfer_function(28, 28, lengths, angles)
+    full = np.real(np.fft.ifft2(np.fft.ifftshift(transfer.numpy(), axes=(-2, -1))))
+    full = np.roll(full, (14, 14), axis=(1, 2))
+    rows, columns = np.mgrid[:28, :28]
+    for kernel, formula in zip(kernels[1:], full[1:], strict=True):
+        expected = [(formula * rows).sum() - 14, (formula * columns).sum() - 14]
+        small_rows, small_columns = np.mgrid[:15, :15]
+        centre = [(kernel * small_rows).sum() - 7, (kernel * small_columns).sum() - 7]
+        np.testing.assert_allclose(centre, expected, atol=1.0)
+        assert np.abs(np.array(expected)).max() > 1.0  # the streak is off-centre
 
 
 @pytest.mark.parametrize(("length", "angle"), [(0.0, 0.0), (5.6, 30.0), (11.2, 135.0)])

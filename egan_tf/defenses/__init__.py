@@ -47,6 +47,7 @@ _LAZY = {
     "estimate_blur": "observation",
     "refine_latent": "refinement",
     "refine_latent_path": "refinement",
+    "refine_latent_and_kernel_path": "refinement",
     "METHODS": "registry",
     "apply_methods": "registry",
     "method_views": "registry",

@@ -8,7 +8,7 @@ import json
 import math
 import os
 
-from egan_tf.config import config_from_dict
+from egan_tf.config import KERNEL_SIZE, config_from_dict
 from egan_tf.defenses.names import GATED_RESTORERS, Method
 from egan_tf.errors import ModelFileError
 
@@ -26,6 +26,12 @@ class DefenseConfig:
     Attributes:
         refine_steps: Adam steps on the latent in `egan-refine`.
         refine_learning_rate: Their step size.
+        refine_kernel_size: 0: the refinement models the blur as B's (l, θ)
+            through the paper's formula, fixed. Otherwise K (odd, 3 to 27):
+            it refines a K x K point-spread function with the latent, started
+            from that formula's streak, so that blur (l, θ) cannot describe
+            (camera shake, a fading trail) is modelled too.
+        refine_kernel_learning_rate: The Adam step size on the log kernel.
         wiener_noise_to_signal: K of the Wiener filter.
         gate_length: `gated` sends an image straight to C when B estimates
             its blur length below this (a fraction of the image side).
@@ -43,6 +49,8 @@ class DefenseConfig:
 
     refine_steps: int = 20
     refine_learning_rate: float = 0.03
+    refine_kernel_size: int = 0
+    refine_kernel_learning_rate: float = 0.0
     wiener_noise_to_signal: float = 0.01
     gate_length: float = 0.12
     gated_restorer: Method = Method.EGAN_REFINE
@@ -54,6 +62,18 @@ class DefenseConfig:
         if self.refine_steps < 0:
             raise ValueError(
                 f"refine_steps must be ≥ 0. Received: refine_steps={self.refine_steps}"
+            )
+        size = self.refine_kernel_size
+        if size != 0 and not (size % 2 == 1 and 3 <= size <= KERNEL_SIZE):
+            raise ValueError(
+                f"refine_kernel_size must be 0 or odd in [3, {KERNEL_SIZE}]. "
+                f"Received: refine_kernel_size={size}"
+            )
+        rate = self.refine_kernel_learning_rate
+        if not (math.isfinite(rate) and rate >= 0):
+            raise ValueError(
+                "refine_kernel_learning_rate must be finite and ≥ 0. "
+                f"Received: refine_kernel_learning_rate={rate}"
             )
         if self.gated_restorer not in GATED_RESTORERS:
             raise ValueError(

@@ -43,6 +43,8 @@ def restore(
             estimate.angle,
             config.refine_steps,
             config.refine_learning_rate,
+            config.refine_kernel_learning_rate,
+            config.refine_kernel_size,
         )
     return classify(models, models.generator(latent, training=False))
 
