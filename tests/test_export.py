@@ -475,7 +475,26 @@ def test_export_needs_the_whole_egan(tiny_models, tmp_path):
         export.models_config_text("models/egan_defense")
 
 
-def test_defend_adaptive_is_exported_only_with_an_adaptive_defence(tmp_path):
+ADAPTIVE_DEFENCES = {
+    "gated": ("gated", {}),
+    # The hybrid reads C_mix too; gated here restores every image by the
+    # refinement that refines a blur kernel with the latent.
+    "hybrid": ("hybrid", {}),
+    "gated-kernel-refine": (
+        "gated",
+        {
+            "gate_length": -1.0,
+            "gated_restorer": "egan-refine",
+            "refine_steps": 2,
+            "refine_kernel_size": 15,
+            "refine_kernel_learning_rate": 0.2,
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("defence", list(ADAPTIVE_DEFENCES))
+def test_defend_adaptive_is_exported_only_with_an_adaptive_defence(tmp_path, defence):
     from helpers import tiny_defense_models
 
     from egan_tf.defenses import DefenseConfig, Method
@@ -485,7 +504,10 @@ def test_defend_adaptive_is_exported_only_with_an_adaptive_defence(tmp_path):
     shipped = ShippedModels(
         defense_models.classifier, defense_models.generator, defense_models.encoder
     )
-    adaptive = export.AdaptiveDefense(Method.GATED, defense_models, DefenseConfig())
+    method, settings = ADAPTIVE_DEFENCES[defence]
+    adaptive = export.AdaptiveDefense(
+        Method(method), defense_models, DefenseConfig(**settings)
+    )
     result, _ = export.export_defense(shipped, str(tmp_path), adaptive=adaptive)
     assert result.signatures[-1] == "defend_adaptive"
     assert export.unservable_op_types(result.op_types) == set()
