@@ -193,6 +193,11 @@ def _estimator_json(record) -> dict | None:
     return None if record is None else dataclasses.asdict(record)
 
 
+def _paired_json(paired: dict) -> dict:
+    """ "candidate - baseline" -> {"difference", "low", "high"} (fractions)."""
+    return {name: dataclasses.asdict(record) for name, record in paired.items()}
+
+
 def methods_json(
     result: MethodsGridResult, cost_ms_per_image: dict[str, float] | None = None
 ) -> dict:
@@ -204,6 +209,7 @@ def methods_json(
         "examples": result.examples,
         "clean_methods": dict(result.clean),
         "clean_estimator": _estimator_json(result.clean_estimator),
+        "clean_paired": _paired_json(result.clean_paired),
         "cost_ms_per_image": cost_ms_per_image,
         "defense_config": result.defense_config,
         "grid": [
@@ -213,6 +219,7 @@ def methods_json(
                 "applied_length": point.applied_length,
                 "methods": dict(point.accuracy),
                 "estimator": _estimator_json(point.estimator),
+                "paired": _paired_json(point.paired),
             }
             for point in result.grid
         ],

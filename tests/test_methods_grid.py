@@ -87,6 +87,11 @@ def test_time_methods_reports_a_cost_for_each(models, mnist_test):
 def test_json_and_table_layouts(models, mnist_test, fourier_result):
     payload = reporting.methods_json(fourier_result, {"none": 0.1})
     assert set(payload["clean_methods"]) == set(fourier_result.methods)
+    paired = payload["grid"][1]["paired"]["gated - none"]
+    assert (
+        paired["difference"] == fourier_result.grid[1].paired["gated - none"].difference
+    )
+    assert set(payload["clean_paired"]) == set(fourier_result.clean_paired)
     assert (
         payload["grid"][0]["methods"]["none"] == fourier_result.grid[0].accuracy["none"]
     )
