@@ -263,17 +263,21 @@ def test_gated_through_the_hybrid_needs_the_mixture_classifier(models):
     assert "classifier_mixture.keras" not in defenses.needed_files("gated")
 
 
-@pytest.mark.parametrize("weight", [0.5, 2.0])
+@pytest.mark.parametrize(
+    ("weight", "restorer"), [(0.5, Method.EGAN_BLUR), (2.0, Method.EGAN_REFINE)]
+)
 def test_the_hybrid_multiplies_the_two_readers_probabilities(
-    models, mnist_test, weight
+    models, mnist_test, weight, restorer
 ):
     images, length, angle = _batch(mnist_test)
-    config = DefenseConfig(hybrid_weight=weight)
+    config = DefenseConfig(
+        hybrid_weight=weight, hybrid_restorer=restorer, refine_steps=2
+    )
     alone = defenses.run_methods(models, config, [Method.HYBRID], images, length, angle)
     # After its two halves ran on the same batch, it reuses their outputs.
-    halves = [Method.EGAN_BLUR, Method.AUGMENT_MIXTURE, Method.HYBRID]
+    halves = [restorer, Method.AUGMENT_MIXTURE, Method.HYBRID]
     reused = defenses.run_methods(models, config, halves, images, length, angle)
-    restored = reused[Method.EGAN_BLUR]
+    restored = reused[restorer]
     mixture = tf.nn.softmax(models.classifier_mixture(images)).numpy()
     product = mixture * tf.nn.softmax(restored.logits).numpy() ** weight
     for outputs in (alone, reused):
@@ -281,13 +285,15 @@ def test_the_hybrid_multiplies_the_two_readers_probabilities(
             tf.nn.softmax(outputs[Method.HYBRID].logits),
             product / product.sum(-1, keepdims=True),
             rtol=1e-4,
-            atol=1e-6,
+            atol=1e-5,
         )
         # The image it shows is G's: the hybrid is EGAN-based.
         np.testing.assert_allclose(
-            outputs[Method.HYBRID].classified, restored.classified, atol=1e-6
+            outputs[Method.HYBRID].classified, restored.classified, atol=1e-5
         )
     assert defenses.uses_generator(Method.HYBRID)
+    with pytest.raises(ValueError, match="Received: hybrid_restorer=gated"):
+        DefenseConfig(hybrid_restorer="gated")
 
 
 @pytest.mark.parametrize("weight", [0.0, -1.0, float("inf"), float("nan")])

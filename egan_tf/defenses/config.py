@@ -9,7 +9,7 @@ import math
 import os
 
 from egan_tf.config import KERNEL_SIZE, config_from_dict
-from egan_tf.defenses.names import GATED_RESTORERS, Method
+from egan_tf.defenses.names import GATED_RESTORERS, HYBRID_RESTORERS, Method
 from egan_tf.errors import ModelFileError
 
 DEFENSE_CONFIG_FILE = "defense.json"
@@ -45,6 +45,8 @@ class DefenseConfig:
             (higher top softmax probability) than C's on the image itself.
         hybrid_weight: The weight (> 0) of C's log probabilities on G's
             restoration in `hybrid`, relative to C_mix's on the image.
+        hybrid_restorer: Where that restoration comes from: `egan-blur` or
+            `egan-refine`.
     """
 
     refine_steps: int = 20
@@ -57,6 +59,7 @@ class DefenseConfig:
     gate_confidence: float | None = None
     gate_compare: bool = False
     hybrid_weight: float = 1.0
+    hybrid_restorer: Method = Method.EGAN_BLUR
 
     def __post_init__(self):
         if self.refine_steps < 0:
@@ -81,8 +84,15 @@ class DefenseConfig:
                 f"{', '.join(str(method) for method in GATED_RESTORERS)}. "
                 f"Received: gated_restorer={self.gated_restorer}"
             )
-        # Read from JSON as a string; kept as the enum member.
+        if self.hybrid_restorer not in HYBRID_RESTORERS:
+            raise ValueError(
+                "hybrid_restorer must be "
+                f"{', '.join(str(method) for method in HYBRID_RESTORERS)}. "
+                f"Received: hybrid_restorer={self.hybrid_restorer}"
+            )
+        # Read from JSON as strings; kept as the enum members.
         object.__setattr__(self, "gated_restorer", Method(self.gated_restorer))
+        object.__setattr__(self, "hybrid_restorer", Method(self.hybrid_restorer))
         if not self.wiener_noise_to_signal > 0:
             raise ValueError(
                 "wiener_noise_to_signal must be positive. "

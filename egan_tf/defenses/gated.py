@@ -27,7 +27,7 @@ def restore_for_gate(
     """`config.gated_restorer`'s answer for `images` (float32 [batch, 28,
     28, 1] in [0, 1]) with B's `estimate` of their blur."""
     if config.gated_restorer == Method.HYBRID:
-        return restore_hybrid(models, config, images)
+        return restore_hybrid(models, config, images, estimate)
     return restore(models, config, config.gated_restorer, images, estimate)
 
 

@@ -17,7 +17,7 @@ import tensorflow as tf
 from egan_tf.defenses.config import DefenseConfig
 from egan_tf.defenses.models import DefenseModels
 from egan_tf.defenses.names import Method
-from egan_tf.defenses.observation import MethodOutput, Observation
+from egan_tf.defenses.observation import BlurEstimate, MethodOutput, Observation
 from egan_tf.defenses.restoration import restore
 
 
@@ -45,19 +45,22 @@ def restore_hybrid(
     models: DefenseModels,
     config: DefenseConfig,
     images: tf.Tensor,
+    estimate: BlurEstimate,
     computed: Mapping[Method, MethodOutput] | None = None,
 ) -> MethodOutput:
     """The hybrid answer for `images` (float32 [batch, 28, 28, 1] in [0, 1]).
 
-    Outputs of `egan-blur` and `augment-mixture` already in `computed` for
-    these very images are reused.
+    G's restoration is `config.hybrid_restorer`'s (`egan-blur`, or
+    `egan-refine` from B's `estimate`). Outputs of that restorer and of
+    `augment-mixture` already in `computed` for these very images are reused.
 
     Returns:
         The combined logits, and G's restoration as the classified image.
     """
     computed = computed or {}
-    restored = computed.get(Method.EGAN_BLUR) or restore(
-        models, config, Method.EGAN_BLUR, images, None
+    restorer = config.hybrid_restorer
+    restored = computed.get(restorer) or restore(
+        models, config, restorer, images, estimate
     )
     mixture = computed.get(Method.AUGMENT_MIXTURE)
     mixture_logits = (
@@ -77,5 +80,7 @@ def hybrid(
     observation: Observation,
     computed: Mapping[Method, MethodOutput],
 ) -> MethodOutput:
-    """C_mix(x) and C(G(E_blur(x))), combined by `combine_logits`."""
-    return restore_hybrid(models, config, observation.images, computed)
+    """C_mix(x) and C on G's restoration, combined by `combine_logits`."""
+    return restore_hybrid(
+        models, config, observation.images, observation.estimate, computed
+    )

@@ -28,7 +28,7 @@ class Method(enum.StrEnum):
     WIENER_ORACLE = "wiener-oracle"  # Wiener with the true (l, θ): an upper bound
     AUGMENT = "augment"  # C_aug(x), C's architecture trained with blur augmentation
     AUGMENT_MIXTURE = "augment-mixture"  # C_mix(x), trained on the blur mixture
-    HYBRID = "hybrid"  # C_mix(x) and C(G(E_blur(x))), probabilities multiplied
+    HYBRID = "hybrid"  # C_mix(x) and C on G's restoration, probabilities multiplied
 
 
 # The methods whose classified image (or one of them) is drawn by G.
@@ -39,6 +39,9 @@ EGAN_BASED_METHODS = (
     Method.GATED,
     Method.HYBRID,
 )
+
+# The restorations the hybrid can combine with C_mix.
+HYBRID_RESTORERS = (Method.EGAN_BLUR, Method.EGAN_REFINE)
 
 # The restorations `gated` can send the images B finds blurred to.
 GATED_RESTORERS = (Method.EGAN_BLUR, Method.EGAN_REFINE, Method.HYBRID)
@@ -51,7 +54,7 @@ NEEDS: dict[Method, tuple[str, ...]] = {
     Method.WIENER: ("blur_estimator",),
     Method.AUGMENT: ("classifier_augment",),
     Method.AUGMENT_MIXTURE: ("classifier_mixture",),
-    Method.HYBRID: ("encoder_blur", "classifier_mixture"),
+    Method.HYBRID: ("encoder_blur", "blur_estimator", "classifier_mixture"),
 }
 
 # Their files in a models folder.

@@ -54,7 +54,7 @@ METHODS: dict[Method, MethodEntry] = {
     Method.WIENER_ORACLE: MethodEntry(wiener.wiener_oracle),
     Method.AUGMENT: MethodEntry(classifiers.augment),
     Method.AUGMENT_MIXTURE: MethodEntry(classifiers.augment_mixture),
-    Method.HYBRID: MethodEntry(hybrid.hybrid),
+    Method.HYBRID: MethodEntry(hybrid.hybrid, reads_estimate=True),
 }
 
 
