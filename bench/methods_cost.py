@@ -5,12 +5,16 @@ test digits, once blurred (l = 0.3, θ = 45°: the strongest setting of the
 rescaled grid) and once left sharp, and prints the median milliseconds per
 image over `--repeats` runs and the ratio to `none` (C alone), in one
 process. The two columns differ only for `gated`, which restores just the
-images its blur estimator finds blurred.
+images its blur estimator finds blurred. When the shipped refinement refines
+a blur kernel too, `egan-refine` is also timed with the formula's fixed blur
+(`refine_kernel_size=0`), and the ratio of the two is printed.
 
     python bench/methods_cost.py
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import click
 
@@ -53,6 +57,18 @@ def main(models_dir, batch_size, repeats, length, angle):
             f"{sharp[name]:9.3f} {sharp[name] / sharp['none']:7.2f}"
         )
 
+    if config.refine_kernel_size and Method.EGAN_REFINE in methods:
+        formula = dataclasses.replace(config, refine_kernel_size=0)
+        fixed = time_methods(
+            models, formula, [Method.NONE, Method.EGAN_REFINE], images,
+            GridSpec((length,), (angle,)), repeats,
+        )  # fmt: skip
+        kernel_ms, fixed_ms = blurred["egan-refine"], fixed["egan-refine"]
+        click.echo(
+            f"egan-refine with the formula's fixed blur: {fixed_ms:.3f} ms; refining "
+            f"a {config.refine_kernel_size}x{config.refine_kernel_size} kernel too "
+            f"costs {kernel_ms / fixed_ms:.2f}x that"
+        )
     click.echo(f"fp32 matmul rate of this machine: {matmul_rate():.0f} GFLOP/s")
 
 

@@ -10,6 +10,7 @@ import json
 
 import click
 
+# For JSONs written before they recorded `methods_info`.
 EGAN_BASED = ("egan", "egan-blur", "egan-refine", "gated")
 
 
@@ -21,7 +22,12 @@ def accuracy_table(payload: dict) -> str:
     """Rows: clean, then every grid point; columns: the methods, then the best
     EGAN-based method's margin over none (in points)."""
     methods = list(payload["clean_methods"])
-    egan_based = [name for name in methods if name in EGAN_BASED]
+    info = payload.get("methods_info")
+    egan_based = [
+        name
+        for name in methods
+        if (info[name]["uses_generator"] if info else name in EGAN_BASED)
+    ]
     header = ["l", "θ", *methods]
     if egan_based and "none" in methods:
         header.append("best EGAN - none")
