@@ -18,3 +18,10 @@ for noise in 0 0.02; do
       --noise "$noise" --length-scale "$scale" --json "$json" --figures "docs/$name"
   done
 done
+# The paper's own lengths (scale 1) with noise: mild blur, where a defence
+# that routes too many images would cost accuracy.
+json=saved_models/methods_fourier_scale1_noise0.02.json
+if [ ! -f "$json" ]; then
+  python cli.py evaluate --grid --quiet --methods "$METHODS" --blur fourier \
+    --noise 0.02 --length-scale 1 --json "$json" --figures docs/methods_fourier_scale1_noise0.02
+fi
