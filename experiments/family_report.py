@@ -93,40 +93,19 @@ def ranking(payloads: list[dict]) -> list[tuple[str, float]]:
     return sorted(means.items(), key=lambda item: -item[1])
 
 
-def gated_check(payloads: list[dict]) -> list[str]:
-    """Per grid: the worst gated - none over all points, with its interval."""
+def paired_check(payloads: list[dict], pair: str, counted) -> list[str]:
+    """Per grid: the worst paired difference `pair` ("candidate - baseline")
+    over all points with its 95 % interval, and how many points' records
+    satisfy `counted` (a predicate on {"difference", "low", "high"})."""
     lines = []
     for payload in payloads:
-        worst = min(
-            _points(payload), key=lambda p: p["paired"]["gated - none"]["difference"]
-        )
-        record = worst["paired"]["gated - none"]
-        below = sum(
-            p["paired"]["gated - none"]["difference"] < -GATED_TOLERANCE
-            for p in _points(payload)
-        )
-        lines.append(
-            f"| {_label(payload)} | {100 * record['difference']:+.2f} "
-            f"[{100 * record['low']:+.2f}, {100 * record['high']:+.2f}] "
-            f"at l = {worst['length']:.3g}, θ = {worst['angle']:g} | {below} |"
-        )
-    return lines
-
-
-def refine_check(payloads: list[dict]) -> list[str]:
-    """Per grid: the worst egan-refine - egan-blur, and how many points are
-    below 0 beyond the 95 % interval."""
-    lines = []
-    for payload in payloads:
-        records = [
-            (p, p["paired"]["egan-refine - egan-blur"]) for p in _points(payload)
-        ]
+        records = [(point, point["paired"][pair]) for point in _points(payload)]
         point, record = min(records, key=lambda item: item[1]["difference"])
-        beyond = sum(r["high"] < 0 for _, r in records)
         lines.append(
             f"| {_label(payload)} | {100 * record['difference']:+.2f} "
             f"[{100 * record['low']:+.2f}, {100 * record['high']:+.2f}] "
-            f"at l = {point['length']:.3g}, θ = {point['angle']:g} | {beyond} |"
+            f"at l = {point['length']:.3g}, θ = {point['angle']:g} | "
+            f"{sum(bool(counted(r)) for _, r in records)} |"
         )
     return lines
 
@@ -181,12 +160,22 @@ def main(paths, figure):
         "\n| grid | worst gated - none (points, 95 % interval) | points below by > 0.05 |"
     )
     click.echo("| --- | --- | --- |")
-    click.echo("\n".join(gated_check(payloads)))
+    click.echo(
+        "\n".join(
+            paired_check(
+                payloads, "gated - none", lambda r: r["difference"] < -GATED_TOLERANCE
+            )
+        )
+    )
     click.echo(
         "\n| grid | worst egan-refine - egan-blur (95 % interval) | points below beyond the interval |"
     )
     click.echo("| --- | --- | --- |")
-    click.echo("\n".join(refine_check(payloads)))
+    click.echo(
+        "\n".join(
+            paired_check(payloads, "egan-refine - egan-blur", lambda r: r["high"] < 0)
+        )
+    )
     click.echo(
         "\n| grid | smallest best-EGAN - best-other (l ≥ 0.18) | points behind by > 0.5 |"
     )
