@@ -7,8 +7,9 @@
 #
 #     TFDS_DATA_DIR=../shared/data/tensorflow_datasets sh experiments/family_grids.sh
 set -e
-# hybrid before gated: gated reuses its full batch when it routes to it.
-METHODS=none,egan-blur,egan-refine,hybrid,gated,wiener,wiener-oracle,augment,augment-mixture
+# Order matters for cost only: hybrid reuses egan-blur or egan-refine and
+# augment-mixture, and gated reuses the hybrid, when they ran before it.
+METHODS=none,egan-blur,egan-refine,augment-mixture,hybrid,gated,wiener,wiener-oracle,augment
 for noise in 0 0.02; do
   for family in fourier spatial trail shake; do
     if [ "$family" = shake ]; then scale=1; name="methods_shake_noise$noise"
