@@ -51,15 +51,15 @@ class DefenseConfig:
 
     refine_steps: int = 20
     refine_learning_rate: float = 0.03
-    refine_kernel_size: int = 0
-    refine_kernel_learning_rate: float = 0.0
+    refine_kernel_size: int = 15
+    refine_kernel_learning_rate: float = 0.2
     wiener_noise_to_signal: float = 0.01
-    gate_length: float = 0.12
-    gated_restorer: Method = Method.EGAN_REFINE
+    gate_length: float = 0.18
+    gated_restorer: Method = Method.HYBRID
     gate_confidence: float | None = None
     gate_compare: bool = False
-    hybrid_weight: float = 1.0
-    hybrid_restorer: Method = Method.EGAN_BLUR
+    hybrid_weight: float = 0.25
+    hybrid_restorer: Method = Method.EGAN_REFINE
 
     def __post_init__(self):
         if self.refine_steps < 0:
