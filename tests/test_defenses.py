@@ -191,7 +191,7 @@ def test_bad_kernel_refinement_settings_are_refused(name, value):
 
 def test_egan_refine_runs_the_kernel_refinement_when_configured(models, mnist_test):
     images, length, angle = _batch(mnist_test)
-    formula = DefenseConfig(refine_steps=3)
+    formula = DefenseConfig(refine_steps=3, refine_kernel_size=0)
     blind = DefenseConfig(
         refine_steps=3, refine_kernel_size=15, refine_kernel_learning_rate=0.2
     )
