@@ -120,15 +120,15 @@ def test_shipped_beyond_the_paper_networks_measure_what_their_cards_say(mnist_te
 
 
 def test_the_shipped_gate_is_not_below_c_where_it_comes_closest(mnist_test):
-    # The rescaled grid's closest point for `gated` (l = 0.12, θ = 30°: B sends
-    # about a third of the images on), measured afresh on all 10,000 test
-    # images with the shipped networks and defense.json, against the figures
-    # the README quotes from methods_scale6.json.
+    # A point of the rescaled grid where B sends some images on (l = 0.12,
+    # θ = 30°), measured afresh on all 10,000 test images with the shipped
+    # networks and defense.json, against the figures the README quotes from
+    # methods_fourier_scale6_noise0.json.
     from egan_tf.defenses import load_defense_config, load_defense_models
     from egan_tf.grid_spec import GridSpec
     from egan_tf.methods_grid import evaluate_methods_grid
 
-    shipped = _card("methods_scale6.json")
+    shipped = _card("methods_fourier_scale6_noise0.json")
     result = evaluate_methods_grid(
         load_defense_models(SAVED_MODELS),
         load_defense_config(SAVED_MODELS),
