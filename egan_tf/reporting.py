@@ -233,8 +233,9 @@ def methods_json(
 
 
 def attach_methods(grid_payload: dict, methods_payload: dict) -> dict:
-    """Adds each point's `methods` (and `estimator`) to the paper's grid JSON,
-    and `clean_methods` and the rest of the methods record at the top."""
+    """Adds each point's methods record (`methods`, `estimator`, `paired`) to
+    the paper's grid JSON, and `clean_methods` and the rest of the methods
+    record at the top."""
     by_setting = {
         (record["length"], record["angle"]): record
         for record in methods_payload["grid"]
@@ -244,11 +245,7 @@ def attach_methods(grid_payload: dict, methods_payload: dict) -> dict:
         **{key: value for key, value in methods_payload.items() if key != "grid"},
     }
     merged["grid"] = [
-        {
-            **record,
-            "methods": by_setting[(record["length"], record["angle"])]["methods"],
-            "estimator": by_setting[(record["length"], record["angle"])]["estimator"],
-        }
+        {**record, **by_setting[(record["length"], record["angle"])]}
         for record in grid_payload["grid"]
     ]
     return merged

@@ -104,6 +104,8 @@ def test_json_and_table_layouts(models, mnist_test, fourier_result):
     assert merged["clean_accuracy"] == paper.clean_accuracy
     assert merged["clean_methods"] == payload["clean_methods"]
     assert merged["grid"][3]["methods"] == payload["grid"][3]["methods"]
+    # Every per-point record of the methods grid survives the merge.
+    assert merged["grid"][3]["paired"] == payload["grid"][3]["paired"]
     assert "accuracy_blurred" in merged["grid"][3]
     text = reporting.format_methods_grid(fourier_result, {"none": 0.1})
     lines = text.splitlines()
