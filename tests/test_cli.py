@@ -234,6 +234,7 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
             models,
         ],
         ["train-classifier", "--blur-max-length", "0.3"],
+        ["train-classifier", "--blur-mixture"],
         ["train-blur-estimator"],
     ]
     for index, arguments in enumerate(trainings):
@@ -245,7 +246,9 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
             ],
         )  # fmt: skip
         assert result.exit_code == 0, result.output
-    for name in ("encoder_blur", "classifier_augment", "blur_estimator"):
+    for name in (
+        "encoder_blur", "classifier_augment", "classifier_mixture", "blur_estimator",
+    ):  # fmt: skip
         assert (tiny_models_dir / f"{name}.keras").is_file()
         assert (tiny_models_dir / f"{name}.json").is_file()
     card = json.loads((tiny_models_dir / "encoder_blur.json").read_text())
@@ -274,7 +277,7 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
     assert "best EGAN - none" in output
     assert set(payload["clean_methods"]) == {
         "none", "egan", "egan-blur", "egan-refine", "gated", "wiener",
-        "wiener-oracle", "augment",
+        "wiener-oracle", "augment", "augment-mixture", "hybrid",
     }  # fmt: skip
     for record in payload["grid"]:
         assert set(record["methods"]) == set(payload["clean_methods"])
