@@ -98,8 +98,26 @@ def paired_check(payloads: list[dict], pair: str, counted) -> list[str]:
     over all points with its 95 % interval, and how many points' records
     satisfy `counted` (a predicate on {"difference", "low", "high"})."""
     lines = []
+    candidate, baseline = pair.split(" - ")
     for payload in payloads:
-        records = [(point, point["paired"][pair]) for point in _points(payload)]
+        points = _points(payload)
+        if all(pair in point["paired"] for point in points):
+            records = [(point, point["paired"][pair]) for point in points]
+        else:
+            # JSONs written before the paired records: the difference of the
+            # accuracies, without an interval.
+            records = [
+                (
+                    point,
+                    {
+                        "difference": point["methods"][candidate]
+                        - point["methods"][baseline],
+                        "low": float("nan"),
+                        "high": float("nan"),
+                    },
+                )
+                for point in points
+            ]
         point, record = min(records, key=lambda item: item[1]["difference"])
         lines.append(
             f"| {_label(payload)} | {100 * record['difference']:+.2f} "
