@@ -79,6 +79,28 @@ def strength_table(payload: dict) -> str:
     return "\n".join(lines)
 
 
+def grid_means_table(payloads: list[dict]) -> str:
+    """Rows: the grids; columns: each method's mean accuracy over the grid's
+    points (clean row included). Bold: the best method needing no oracle."""
+    methods = list(payloads[0]["clean_methods"])
+    lines = [
+        "| grid | images | " + " | ".join(methods) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in methods) + " |",
+    ]
+    for payload in payloads:
+        points = _points(payload)
+        means = {m: sum(p["methods"][m] for p in points) / len(points) for m in methods}
+        best = max(value for m, value in means.items() if m not in ORACLES)
+        cells = [
+            f"**{_percent(means[m])}**" if means[m] == best else _percent(means[m])
+            for m in methods
+        ]
+        lines.append(
+            f"| {_label(payload)} | {payload['examples']} | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines)
+
+
 def ranking(payloads: list[dict]) -> list[tuple[str, float]]:
     """Each method's mean accuracy over all points of a grid, then over the
     grids (each family and noise level weighs the same), best first."""
@@ -171,6 +193,7 @@ def main(paths, figure):
     for payload in payloads:
         click.echo(f"\n**{_label(payload)}** ({payload['examples']} test images)\n")
         click.echo(strength_table(payload))
+    click.echo("\n" + grid_means_table(payloads))
     click.echo("\n| method | mean accuracy % |\n| --- | --- |")
     for method, mean in ranking(payloads):
         click.echo(f"| {method} | {_percent(mean)} |")
