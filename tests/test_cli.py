@@ -269,9 +269,10 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
         assert result.exit_code == 0, result.output
         return result.output, json.loads((out / json_name).read_text())
 
+    # Two refinement steps keep every method (three refine) cheap here.
     output, payload = evaluate_methods(
         "grid.json", "--limit", "20", "--lengths", "0.1,0.2", "--angles", "0,45",
-        "--methods", "all", "--figures", str(out / "figures"),
+        "--methods", "all", "--figures", str(out / "figures"), "--refine-steps", "2",
     )  # fmt: skip
     assert "Table 2" in output
     assert "best EGAN - none" in output
@@ -291,7 +292,8 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
     )  # fmt: skip
     assert spatial["blur"] == "spatial"
     assert list(spatial["grid"][0]["methods"]) == ["none", "gated"]
-    assert payload["defense_config"]["refine_steps"] == DefenseConfig().refine_steps
+    assert payload["defense_config"]["refine_steps"] == 2
+    assert spatial["defense_config"]["refine_steps"] == DefenseConfig().refine_steps
 
     _, unrefined = evaluate_methods(
         "unrefined.json", "--limit", "10", "--lengths", "0.2", "--angles", "30",
