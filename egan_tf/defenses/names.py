@@ -23,7 +23,7 @@ class Method(enum.StrEnum):
     EGAN = "egan"  # the paper: C(G(E(x)))
     EGAN_BLUR = "egan-blur"  # C(G(E_blur(x))), E fine-tuned on blurred inputs
     EGAN_REFINE = "egan-refine"  # E_blur's latent refined through G and the blur
-    GATED = "gated"  # C(x) when B finds x sharp, else the EGAN-blur path
+    GATED = "gated"  # C(x) when B finds x sharp, else its restorer (the hybrid)
     WIENER = "wiener"  # Wiener deconvolution with B's (l, θ), then C
     WIENER_ORACLE = "wiener-oracle"  # Wiener with the true (l, θ): an upper bound
     AUGMENT = "augment"  # C_aug(x), C's architecture trained with blur augmentation
