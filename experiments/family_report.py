@@ -79,6 +79,15 @@ def strength_table(payload: dict) -> str:
     return "\n".join(lines)
 
 
+def _grid_means(payload: dict) -> dict[str, float]:
+    """Each method's mean accuracy over the grid's points, clean row included."""
+    points = _points(payload)
+    return {
+        method: sum(point["methods"][method] for point in points) / len(points)
+        for method in payload["clean_methods"]
+    }
+
+
 def grid_means_table(payloads: list[dict]) -> str:
     """Rows: the grids; columns: each method's mean accuracy over the grid's
     points (clean row included). Bold: the best method needing no oracle."""
@@ -88,8 +97,7 @@ def grid_means_table(payloads: list[dict]) -> str:
         "| --- | --- | " + " | ".join("---" for _ in methods) + " |",
     ]
     for payload in payloads:
-        points = _points(payload)
-        means = {m: sum(p["methods"][m] for p in points) / len(points) for m in methods}
+        means = _grid_means(payload)
         best = max(value for m, value in means.items() if m not in ORACLES)
         cells = [
             f"**{_percent(means[m])}**" if means[m] == best else _percent(means[m])
@@ -105,13 +113,11 @@ def ranking(payloads: list[dict]) -> list[tuple[str, float]]:
     """Each method's mean accuracy over all points of a grid, then over the
     grids (each family and noise level weighs the same), best first."""
     methods = [m for m in payloads[0]["clean_methods"] if m not in ORACLES]
-    means = {}
-    for method in methods:
-        per_grid = [
-            sum(p["methods"][method] for p in _points(payload)) / len(_points(payload))
-            for payload in payloads
-        ]
-        means[method] = sum(per_grid) / len(per_grid)
+    per_grid = [_grid_means(payload) for payload in payloads]
+    means = {
+        method: sum(grid[method] for grid in per_grid) / len(per_grid)
+        for method in methods
+    }
     return sorted(means.items(), key=lambda item: -item[1])
 
 
@@ -222,10 +228,12 @@ def main(paths, figure):
     )
     click.echo("| --- | --- | --- |")
     click.echo("\n".join(ood_check(payloads)))
-    click.echo("\nwiener-oracle mean accuracy: " + ", ".join(
-        f"{_label(p)} {_percent(sum(q['methods']['wiener-oracle'] for q in _points(p)) / len(_points(p)))}"
-        for p in payloads
-    ))  # fmt: skip
+    click.echo(
+        "\nwiener-oracle mean accuracy: "
+        + ", ".join(
+            f"{_label(p)} {_percent(_grid_means(p)['wiener-oracle'])}" for p in payloads
+        )
+    )
     if figure:
         from egan_tf.plotting import family_curves_figure, save_figure
 
