@@ -1,15 +1,18 @@
-"""Benchmark: the exported `serving_default` against the in-memory pipeline.
+"""Benchmark: exported signatures against the in-memory pipeline, and what a
+sharp image costs through `defend_gated` against `classify`.
 
 Loads the shipped SavedModel the way a Python deployer would
-(`tf.saved_model.load`, the `serving_default` signature) and compares it, in
-the same process, with the same computation on the in-memory Keras networks
+(`tf.saved_model.load`, its signatures) and compares each signature, in the
+same process, with the same computation on the in-memory Keras networks
 compiled by `tf.function` (`egan_tf.export.make_serving_functions`):
 
 * latency at batch 1: median and 95th percentile over `--calls` calls;
-* throughput at batch 256: images per second, median over `--repeats` runs.
+* throughput at batch 256: images per second, median over `--repeats` runs;
 
-Both ways take real MNIST test digits. The numbers are in-process CPU numbers:
-a model server adds request decoding and network time on top.
+each on sharp MNIST test digits and on the same digits blurred at the
+rescaled grid's strongest setting (l = 0.3, θ = 45°, the Fourier model),
+where `defend_gated` restores nearly every image. The numbers are in-process
+CPU numbers: a model server adds request decoding and network time on top.
 
     python bench/serving_speed.py
 """
@@ -28,74 +31,108 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def _measure(call, single, batch, calls: int, repeats: int) -> tuple[float, ...]:
+    """(median ms, p95 ms) at batch 1 and the median images/s at `batch`."""
+    for images in (single, batch):  # Warm-up: trace, allocate, fill caches.
+        call(images)["label"].numpy()
+    latencies = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        call(single)["label"].numpy()
+        latencies.append(time.perf_counter() - start)
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call(batch)["label"].numpy()
+        rates.append(len(batch) / (time.perf_counter() - start))
+    return (
+        statistics.median(latencies) * 1000,
+        _percentile(latencies, 0.95) * 1000,
+        statistics.median(rates),
+    )
+
+
 @click.command()
 @click.option("--models", "models_dir", default="saved_models", show_default=True)
-@click.option("--calls", type=click.IntRange(min=10), default=200, show_default=True)
+@click.option(
+    "--signatures",
+    default="serving_default,classify,defend_gated",
+    show_default=True,
+    help="Comma-separated signatures to time.",
+)
+@click.option("--calls", type=click.IntRange(min=10), default=100, show_default=True)
 @click.option(
     "--batch-size", type=click.IntRange(min=1), default=256, show_default=True
 )
-@click.option("--repeats", type=click.IntRange(min=1), default=20, show_default=True)
-def main(models_dir, calls, batch_size, repeats):
+@click.option("--repeats", type=click.IntRange(min=1), default=7, show_default=True)
+def main(models_dir, signatures, calls, batch_size, repeats):
     import tensorflow as tf
 
+    from egan_tf.blur import apply_motion_blur
     from egan_tf.data import load_mnist, to_unit_interval
-    from egan_tf.export import Signature, input_signature, make_serving_functions
+    from egan_tf.export import (
+        Signature,
+        input_signature,
+        load_export_models,
+        make_serving_functions,
+    )
     from egan_tf.machine import matmul_rate
-    from egan_tf.model_io import load_shipped_models
     from egan_tf.serving import latest_version_dir
 
+    rate_before = matmul_rate()
     export_dir = latest_version_dir(os.path.join(models_dir, "egan_defense"))
-    exported = tf.saved_model.load(export_dir).signatures["serving_default"]
-    in_memory = tf.function(
-        make_serving_functions(load_shipped_models(models_dir, require_egan=True))[
-            Signature.SERVING_DEFAULT
-        ],
-        input_signature=input_signature(Signature.SERVING_DEFAULT),
-    )
-    ways = {
-        "exported SavedModel": lambda images: exported(images=images),
-        "in-memory tf.function": in_memory,
-    }
-    test = load_mnist("test")
-    single = to_unit_interval(test.images[:1])
-    batch = to_unit_interval(test.images[:batch_size])
+    loaded = tf.saved_model.load(export_dir).signatures
+    functions = make_serving_functions(*load_export_models(models_dir))
+    sharp = to_unit_interval(load_mnist("test").images[:batch_size])
+    inputs = {"sharp": sharp, "blurred": apply_motion_blur(sharp, 0.3, 45.0)}
 
     results = {}
-    for name, call in ways.items():
-        for images in (single, batch):  # Warm-up: trace, allocate, fill caches.
-            call(images)["label"].numpy()
-        latencies = []
-        for _ in range(calls):
-            start = time.perf_counter()
-            call(single)["label"].numpy()
-            latencies.append(time.perf_counter() - start)
-        rates = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            call(batch)["label"].numpy()
-            rates.append(batch_size / (time.perf_counter() - start))
-        results[name] = (
-            statistics.median(latencies) * 1000,
-            _percentile(latencies, 0.95) * 1000,
-            statistics.median(rates),
-        )
-        click.echo(
-            f"{name:<22} batch 1: median {results[name][0]:.2f} ms, "
-            f"p95 {results[name][1]:.2f} ms over {calls} calls; "
-            f"batch {batch_size}: {results[name][2]:,.0f} images/s "
-            f"(median of {repeats})"
-        )
-    exported_result, memory_result = results.values()
+    for name in [Signature(name.strip()) for name in signatures.split(",")]:
+        ways = {
+            "exported": lambda images, name=name: loaded[str(name)](images=images),
+            "in-memory": tf.function(
+                functions[name], input_signature=input_signature(name)
+            ),
+        }
+        for content, batch in inputs.items():
+            for way, call in ways.items():
+                result = _measure(call, batch[:1], batch, calls, repeats)
+                results[name, content, way] = result
+                click.echo(
+                    f"{name:<16} {content:<8} {way:<10} batch 1: median "
+                    f"{result[0]:8.2f} ms, p95 {result[1]:8.2f} ms; batch "
+                    f"{batch_size}: {result[2]:9,.0f} images/s"
+                )
     click.echo(
-        f"ratio exported / in-memory: median latency "
-        f"{exported_result[0] / memory_result[0]:.2f}x, "
-        f"throughput {exported_result[2] / memory_result[2]:.2f}x"
+        "ratios, exported / in-memory (latency: above 1 is slower; throughput: below 1 is slower):"
     )
+    for (name, content, way), result in results.items():
+        if way == "exported":
+            memory = results[name, content, "in-memory"]
+            click.echo(
+                f"  {name:<16} {content:<8} latency {result[0] / memory[0]:.2f}x, "
+                f"throughput {result[2] / memory[2]:.2f}x"
+            )
+    gated, classify = Signature.DEFEND_GATED, Signature.CLASSIFY
+    if (gated, "sharp", "exported") in results and (
+        classify,
+        "sharp",
+        "exported",
+    ) in results:
+        for way in ("exported", "in-memory"):
+            mine, base = results[gated, "sharp", way], results[classify, "sharp", way]
+            click.echo(
+                f"defend_gated / classify on sharp digits, {way}: batch-1 latency "
+                f"{mine[0] / base[0]:.2f}x, cost per image at batch {batch_size} "
+                f"{base[2] / mine[2]:.2f}x"
+            )
     click.echo(
         f"export: {export_dir}; TensorFlow {tf.__version__}; CPU cores: {os.cpu_count()}"
     )
-
-    click.echo(f"fp32 matmul rate of this machine: {matmul_rate():.0f} GFLOP/s")
+    click.echo(
+        f"fp32 matmul rate of this machine: {rate_before:.0f} GFLOP/s before, "
+        f"{matmul_rate():.0f} after"
+    )
 
 
 if __name__ == "__main__":

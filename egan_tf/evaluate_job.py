@@ -103,8 +103,11 @@ class EvaluateRequest:
             paper's experiment.
         outputs: Files to write.
         batch_size: Test images per graph call for the clean evaluation
-            (a grid has its own in `GridSpec.batch_size`).
+            and for `images` (a grid has its own in `GridSpec.batch_size`).
         show_progress: Whether to draw progress bars.
+        images: A user's labelled images (an `.npz` or a folder
+            `<label>/*.png`) to run `methods` on as they are, instead of the
+            test set; None for the test set.
     """
 
     models_dir: str
@@ -114,8 +117,21 @@ class EvaluateRequest:
     outputs: EvaluationOutputs = dataclasses.field(default_factory=EvaluationOutputs)
     batch_size: int = DEFAULT_GRID_BATCH_SIZE
     show_progress: bool = True
+    images: str | None = None
 
     def __post_init__(self):
+        if self.images is not None:
+            if self.grid is not None:
+                raise ValueError(
+                    "A user's images are taken as they are, with no blur grid. "
+                    f"Received: images={self.images}, grid={self.grid}"
+                )
+            if self.outputs.grid_only:
+                raise ValueError(
+                    "These outputs need a grid. "
+                    f"Received: {self.outputs.grid_only}, images={self.images}"
+                )
+            return
         if self.grid is None and self.methods is not None:
             raise ValueError("Methods are compared over a grid. Received: grid=None")
         if self.grid is None and self.outputs.grid_only:
@@ -151,6 +167,8 @@ def run_evaluate(
         DataError, ModelFileError: For missing or corrupt data or models.
     """
     request.outputs.check_writable()
+    if request.images is not None:
+        return _evaluate_images(request, echo)
     if request.grid is None:
         return _evaluate_clean(request, echo)
     if request.methods is None:
@@ -253,3 +271,29 @@ def _evaluate_methods(request, echo) -> list[str]:
         outputs.json_path,
         outputs.figures_dir,
     )
+
+
+def _evaluate_images(request, echo) -> list[str]:
+    """Every asked-for method on the user's images (all methods by default)."""
+    from egan_tf.defenses import load_defense_models
+    from egan_tf.images_evaluation import evaluate_images
+    from egan_tf.reporting import format_images_result, images_json
+    from egan_tf.user_images import load_labelled_images
+
+    images = load_labelled_images(request.images)
+    selection = request.methods or MethodsSelection(tuple(Method))
+    models = load_defense_models(request.models_dir)
+    config = selection.config(load_defense_config(request.models_dir))
+    result = evaluate_images(
+        models,
+        config,
+        images,
+        selection.methods,
+        request.batch_size,
+        request.show_progress,
+    )
+    echo(format_images_result(result))
+    if not request.outputs.json_path:
+        return []
+    write_json_atomically(request.outputs.json_path, images_json(result))
+    return [request.outputs.json_path]

@@ -9,6 +9,7 @@ from egan_tf.atomic_files import atomic_path
 from egan_tf.defenses import EGAN_BASED_METHODS, Method
 from egan_tf.evaluation import CleanRecord
 from egan_tf.grid import GridResult
+from egan_tf.images_evaluation import ImagesResult
 from egan_tf.methods_grid import MethodsGridResult
 
 
@@ -262,4 +263,58 @@ def format_export_entry(entry: dict) -> str:
     )
     if "adaptive_accuracy" in measured:
         text += f", defend_adaptive {100 * measured['adaptive_accuracy']:.2f}%"
+    if "gated_accuracy" in measured:
+        text += f", defend_gated {100 * measured['gated_accuracy']:.2f}%"
+    equivalence = measured.get("defend_gated_vs_in_memory")
+    if equivalence:
+        text += (
+            "\ndefend_gated from disk vs in memory, blurred test images: "
+            + "; ".join(
+                f"{family} {record['labels_equal']}/{record['examples']} labels equal, "
+                f"max |Δ logit| {record['max_logit_difference']:.1e}"
+                for family, record in equivalence.items()
+            )
+        )
     return text
+
+
+def format_images_result(result: ImagesResult) -> str:
+    """Every method's accuracy on a user's images, with 95 % Wilson
+    intervals, the paired differences, and the methods that could not run."""
+    width = max(14, *(len(name) for name in result.methods))
+    lines = [
+        f"Accuracy on {result.examples} images from {result.source} "
+        f"(taken as they are; classifier: {result.classifier})",
+        f"{'method':<{width}} {'accuracy':>9}   95 % interval   uses G",
+    ]
+    for name in result.methods:
+        low, high = result.interval[name]
+        uses = "yes" if Method(name) in EGAN_BASED_METHODS else "no"
+        lines.append(
+            f"{name:<{width}} {result.accuracy[name]:>9.2%}   "
+            f"[{100 * low:5.2f}, {100 * high:6.2f}]   {uses}"
+        )
+    for name, record in result.paired.items():
+        lines.append(
+            f"{name}: {100 * record.difference:+.2f} points "
+            f"[{100 * record.low:+.2f}, {100 * record.high:+.2f}]"
+        )
+    if result.detected_fraction is not None:
+        lines.append(
+            f"Blur estimator: calls {result.detected_fraction:.2%} of the images "
+            "blurred (per-image estimates in the JSON)"
+        )
+    for name, reason in result.not_applicable.items():
+        lines.append(f"{name}: not applicable ({reason})")
+    return "\n".join(lines)
+
+
+def images_json(result: ImagesResult) -> dict:
+    """The user-images record as JSON, with `methods_info` as in the grid."""
+    return {
+        **result.to_dict(),
+        "methods_info": {
+            method: {"uses_generator": Method(method) in EGAN_BASED_METHODS}
+            for method in result.methods
+        },
+    }

@@ -24,7 +24,6 @@ from typing import Protocol
 
 import numpy as np
 
-from egan_tf.config import IMAGE_SHAPE
 from egan_tf.export.contract import (
     SAVED_MODEL_FILE,
     SERVING_MODEL_NAME,
@@ -396,52 +395,6 @@ def latest_version_dir(root: str) -> str:
     if not versions:
         raise ServingError(f"No SavedModel or version directory found in {root}")
     return os.path.join(root, str(versions[-1]))
-
-
-# PIL's modes of 16- and 32-bit grey images; everything else is read as 8-bit.
-_WIDE_GREY_MODES = {"I;16": 65535, "I;16B": 65535, "I;16L": 65535, "I": 65535}
-
-
-def _grey_levels(image) -> tuple[np.ndarray, int]:
-    """The image's grey levels and its white level (255, or 65535 for 16-bit)."""
-    if image.mode in _WIDE_GREY_MODES:
-        return np.asarray(image, np.int64), _WIDE_GREY_MODES[image.mode]
-    return np.asarray(image.convert("L")), 255
-
-
-def load_png_images(paths: Sequence[str]) -> np.ndarray:
-    """Reads 28x28 PNG files as a batch of grey images.
-
-    Colour images are converted to grey; 16-bit grey images are scaled by
-    their own white level (65535), not clipped. White digits on black, as in
-    MNIST, are expected.
-
-    Returns:
-        float32 [len(paths), 28, 28, 1] in [0, 1].
-
-    Raises:
-        ValueError: One line naming a file that cannot be read or is not 28x28.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    from egan_tf.data import to_unit_interval
-
-    height, width, _ = IMAGE_SHAPE
-    images = []
-    for path in paths:
-        try:
-            with Image.open(path) as image:
-                levels, white = _grey_levels(image)
-            grey = np.asarray(to_unit_interval(levels, white))
-        except (OSError, UnidentifiedImageError) as error:
-            raise ValueError(f"Cannot read image {path}: {error}") from error
-        if grey.shape != (height, width):
-            raise ValueError(
-                f"Images must be {height}x{width} pixels. "
-                f"Received: {path} of {grey.shape[0]}x{grey.shape[1]}"
-            )
-        images.append(grey[..., np.newaxis])
-    return np.stack(images) if images else np.zeros([0, *IMAGE_SHAPE], np.float32)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Tests of the defence methods on toy networks."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -120,6 +121,46 @@ def test_the_gate_restores_only_the_images_it_finds_blurred(
     np.testing.assert_allclose(gated.logits, expected_logits, atol=1e-4)
     expected_images = np.where(routed[:, None, None, None], restored.classified, images)
     np.testing.assert_allclose(gated.classified, expected_images, atol=1e-4)
+
+
+class _CountingNetwork:
+    """A network that counts the calls made to it."""
+
+    def __init__(self, network):
+        self.network = network
+        self.calls = 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.network(*args, **kwargs)
+
+
+@pytest.mark.parametrize("traced", [False, True])
+def test_a_batch_the_gate_finds_sharp_never_reaches_the_generator(
+    models, mnist_test, traced
+):
+    # Restoring a spare row for an all-sharp batch would cost a whole
+    # refinement per request on a sharp image.
+    generator = _CountingNetwork(models.generator)
+    counted = dataclasses.replace(models, generator=generator)
+    config = DefenseConfig(gate_length=1e9, gated_restorer="egan-refine")
+    images, length, angle = _batch(mnist_test)
+
+    def gated_logits(batch):
+        return defenses.run_methods(
+            counted, config, [Method.GATED], batch, length, angle
+        )[Method.GATED].logits
+
+    run = tf.function(gated_logits) if traced else gated_logits
+    logits = run(images)
+    plain = defenses.run_methods(models, config, [Method.NONE], images, length, angle)
+    np.testing.assert_allclose(logits, plain[Method.NONE].logits, atol=1e-6)
+    if traced:
+        # Traced, both branches are built once; only the taken one runs, which
+        # the eager run checks. Here the graph must still hold the restorer.
+        assert generator.calls > 0
+    else:
+        assert generator.calls == 0
 
 
 def test_refining_the_latent_finds_a_latent_that_explains_the_image(models):

@@ -32,6 +32,16 @@ TOLERANCE = 1e-5
 
 # The public contract, spelled out independently of egan_tf.export so that a
 # change there cannot silently move it.
+DEFENCE_SIGNATURE = (
+    {"images": ("DT_FLOAT", (-1, 28, 28, 1))},
+    {
+        "probabilities": ("DT_FLOAT", (-1, 10)),
+        "logits": ("DT_FLOAT", (-1, 10)),
+        "label": ("DT_INT64", (-1,)),
+        "reconstruction": ("DT_FLOAT", (-1, 28, 28, 1)),
+        "undefended_probabilities": ("DT_FLOAT", (-1, 10)),
+    },
+)
 DOCUMENTED_SIGNATURES = {
     "serving_default": (
         {"images": ("DT_FLOAT", (-1, 28, 28, 1))},
@@ -68,15 +78,8 @@ DOCUMENTED_SIGNATURES = {
         {"images": ("DT_FLOAT", (-1, 28, 28, 1))},
         {"probabilities": ("DT_FLOAT", (-1, 10)), "label": ("DT_INT64", (-1,))},
     ),
-    "defend_adaptive": (
-        {"images": ("DT_FLOAT", (-1, 28, 28, 1))},
-        {
-            "probabilities": ("DT_FLOAT", (-1, 10)),
-            "label": ("DT_INT64", (-1,)),
-            "reconstruction": ("DT_FLOAT", (-1, 28, 28, 1)),
-            "undefended_probabilities": ("DT_FLOAT", (-1, 10)),
-        },
-    ),
+    "defend_adaptive": DEFENCE_SIGNATURE,
+    "defend_gated": DEFENCE_SIGNATURE,
 }
 
 
@@ -494,7 +497,9 @@ ADAPTIVE_DEFENCES = {
 
 
 @pytest.mark.parametrize("defence", list(ADAPTIVE_DEFENCES))
-def test_defend_adaptive_is_exported_only_with_an_adaptive_defence(tmp_path, defence):
+def test_the_defences_beyond_the_paper_are_exported_only_with_defense_json(
+    tmp_path, defence
+):
     from helpers import tiny_defense_models
 
     from egan_tf.defenses import DefenseConfig, Method
@@ -509,22 +514,46 @@ def test_defend_adaptive_is_exported_only_with_an_adaptive_defence(tmp_path, def
         Method(method), defense_models, DefenseConfig(**settings)
     )
     result, _ = export.export_defense(shipped, str(tmp_path), adaptive=adaptive)
-    assert result.signatures[-1] == "defend_adaptive"
+    assert result.signatures[-2:] == ("defend_adaptive", "defend_gated")
     assert export.unservable_op_types(result.op_types) == set()
     loaded = tf.saved_model.load(result.path)
+    functions = export.make_serving_functions(shipped, adaptive)
     images = np.random.default_rng(0).random([3, 28, 28, 1]).astype(np.float32)
-    outputs = loaded.signatures["defend_adaptive"](images=tf.constant(images))
-    expected = export.make_serving_functions(shipped, adaptive)[
-        Signature.DEFEND_ADAPTIVE
-    ](tf.constant(images))
-    assert_outputs_match(
-        {key: value.numpy() for key, value in outputs.items()},
-        {key: value.numpy() for key, value in expected.items()},
-    )
+    for signature in (Signature.DEFEND_ADAPTIVE, Signature.DEFEND_GATED):
+        outputs = loaded.signatures[str(signature)](images=tf.constant(images))
+        expected = functions[signature](tf.constant(images))
+        assert_outputs_match(
+            {key: value.numpy() for key, value in outputs.items()},
+            {key: value.numpy() for key, value in expected.items()},
+        )
     plain, _ = export.export_defense(shipped, str(tmp_path))
     assert "defend_adaptive" not in plain.signatures
+    assert "defend_gated" not in plain.signatures
     with pytest.raises(export.ExportError, match="true blur"):
         export.AdaptiveDefense(Method.WIENER_ORACLE, defense_models, DefenseConfig())
+
+
+def test_defend_gated_is_left_out_when_the_gate_lacks_its_networks(tmp_path):
+    import dataclasses
+
+    from helpers import tiny_defense_models
+
+    from egan_tf.defenses import DefenseConfig, Method
+    from egan_tf.model_io import ShippedModels
+
+    without_estimator = dataclasses.replace(tiny_defense_models(), blur_estimator=None)
+    shipped = ShippedModels(
+        without_estimator.classifier,
+        without_estimator.generator,
+        without_estimator.encoder,
+    )
+    adaptive = export.AdaptiveDefense(
+        Method.EGAN_BLUR, without_estimator, DefenseConfig()
+    )
+    assert adaptive.gated() is None
+    functions = export.make_serving_functions(shipped, adaptive)
+    assert Signature.DEFEND_ADAPTIVE in functions
+    assert Signature.DEFEND_GATED not in functions
 
 
 # An export killed at each of these moments; the child process dies by

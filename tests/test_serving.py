@@ -19,7 +19,6 @@ import pytest
 import tensorflow as tf
 from conftest import SAVED_MODELS
 from helpers import free_port
-from PIL import Image
 
 from egan_tf import serving
 from egan_tf.export import Signature
@@ -250,29 +249,6 @@ def test_make_client_and_signature_inputs_reject_bad_combinations(tmp_path):
         serving.signature_inputs(Signature.CLASSIFY, images, None, 10.0)
 
 
-def test_png_files_become_a_batch_in_the_unit_interval(tmp_path):
-    digit = np.zeros((28, 28), np.uint8)
-    digit[5:20, 13:15] = 255
-    Image.fromarray(digit).save(tmp_path / "one.png")
-    Image.fromarray(np.stack([digit] * 3, axis=-1)).save(tmp_path / "rgb.png")
-    batch = serving.load_png_images(
-        [str(tmp_path / "one.png"), str(tmp_path / "rgb.png")]
-    )
-    assert batch.shape == (2, 28, 28, 1)
-    assert batch.dtype == np.float32
-    assert (batch.min(), batch.max()) == (0.0, 1.0)
-    np.testing.assert_allclose(batch[0], batch[1], atol=1 / 255)
-
-    Image.fromarray(np.zeros((30, 30), np.uint8)).save(tmp_path / "big.png")
-    with pytest.raises(
-        ValueError, match=r"28x28 pixels\. Received: .*big\.png of 30x30"
-    ):
-        serving.load_png_images([str(tmp_path / "big.png")])
-    (tmp_path / "text.png").write_text("not an image")
-    with pytest.raises(ValueError, match=r"Cannot read image .*text\.png"):
-        serving.load_png_images([str(tmp_path / "text.png")])
-
-
 def test_prediction_table_shows_labels_truth_and_a_tally():
     outputs = {
         "label": np.array([3, 5]),
@@ -288,14 +264,3 @@ def test_prediction_table_shows_labels_truth_and_a_tally():
     )
     assert "true" not in without_truth
     assert "correct" not in without_truth
-
-
-def test_a_16_bit_png_is_scaled_by_its_own_white_level(tmp_path):
-    # Before: converted to 8-bit by clipping, so every grey above 255 of
-    # 65535 became white.
-    levels = np.linspace(0, 65535, 28 * 28).reshape(28, 28).astype(np.uint16)
-    Image.fromarray(levels).save(tmp_path / "wide.png")
-    with Image.open(tmp_path / "wide.png") as image:
-        assert image.mode.startswith("I")  # PIL reads it as 16-bit grey
-    batch = serving.load_png_images([str(tmp_path / "wide.png")])
-    np.testing.assert_allclose(batch[0, ..., 0], levels / 65535.0, atol=1e-6)

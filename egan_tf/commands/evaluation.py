@@ -161,6 +161,16 @@ GRID_ONLY_OPTIONS = {
     help="With --methods: Adam steps on the latent in egan-refine (and in gated's "
     "restoration) instead of defense.json's. The cost per image grows with them.",
 )
+@click.option(
+    "--images",
+    "images_path",
+    type=click.Path(),
+    default=None,
+    help="Run the methods (all by default, or --methods) on your own labelled "
+    "images as they are, instead of the test set: an .npz with images "
+    "([N, 28, 28] or [N, 28, 28, 1], uint8 0-255 or float 0-1) and labels "
+    "([N], 0-9), or a folder PATH/<label>/*.png.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
 def evaluate_command(
@@ -180,6 +190,7 @@ def evaluate_command(
     blur_kind,
     noise,
     refine_steps,
+    images_path,
     quiet,
 ):
     """Measure the shipped models on the MNIST test set (--grid: the paper's experiment)."""
@@ -190,9 +201,14 @@ def evaluate_command(
         run_evaluate,
     )
 
-    if refine_steps is not None and methods is None:
-        raise click.UsageError("--refine-steps goes with --methods.")
-    if methods is not None and not grid:
+    if refine_steps is not None and methods is None and images_path is None:
+        raise click.UsageError("--refine-steps goes with --methods or --images.")
+    if images_path is not None:
+        refused = {"grid": "--grid", "limit": "--limit", "blur_kind": "--blur"}
+        for name, option in {**refused, "noise": "--noise"}.items():
+            if given(name):
+                raise click.UsageError(f"{option} does not go with --images.")
+    elif methods is not None and not grid:
         raise click.UsageError("--methods goes with --grid.")
     if given("blur_kind") and methods is None:
         raise click.UsageError(f"--blur {blur_kind} goes with --methods.")
@@ -213,6 +229,8 @@ def evaluate_command(
             GridSpec, lengths, angles, length_scale, blur, batch_size, noise
         )
     selection = None
+    if images_path is not None and methods is None:
+        methods = "all"
     if methods is not None:
         selection = build_request(
             MethodsSelection,
@@ -229,6 +247,7 @@ def evaluate_command(
         outputs=EvaluationOutputs(json_path, csv_path, figures_dir, logdir),
         batch_size=batch_size,
         show_progress=not quiet,
+        images=images_path,
     )
     import_tensorflow_quietly()
     run_evaluate(evaluate_request, echo=click.echo)

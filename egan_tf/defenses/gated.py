@@ -41,19 +41,30 @@ def _restore_routed(
     observation: Observation,
     routed: tf.Tensor,
 ) -> MethodOutput:
-    """The restoration of the rows `routed` (int64 [k], k ≥ 0)."""
-    # TF's CPU kernels fail on convolutions over an empty batch, so an
-    # all-sharp batch restores one spare row that is then dropped.
-    count = tf.size(routed)
-    padded = tf.concat([routed, tf.zeros([1], routed.dtype)], 0)
-    padded = padded[: tf.maximum(count, 1)]
-    restored = restore_for_gate(
-        models,
-        config,
-        tf.gather(observation.images, padded),
-        observation.estimate.gather(padded),
-    )
-    return MethodOutput(restored.logits[:count], restored.classified[:count])
+    """The restoration of the rows `routed` (int64 [k], k ≥ 0).
+
+    A batch B finds all sharp restores nothing: `tf.cond` runs the restorer
+    only when k > 0, which also keeps an empty batch away from TF's CPU
+    convolutions (they fail on one). So a sharp image costs B and C alone,
+    in eager code and in an exported graph alike.
+    """
+    images = observation.images
+
+    def restore_rows():
+        restored = restore_for_gate(
+            models,
+            config,
+            tf.gather(images, routed),
+            observation.estimate.gather(routed),
+        )
+        return restored.logits, restored.classified
+
+    def nothing():
+        logits = tf.zeros([0, observation.plain.logits.shape[-1]], tf.float32)
+        return logits, tf.zeros_like(images[:0])
+
+    logits, classified = tf.cond(tf.size(routed) > 0, restore_rows, nothing)
+    return MethodOutput(logits, classified)
 
 
 def gated(

@@ -19,7 +19,7 @@ from egan_tf.atomic_files import write_json_atomically
 from egan_tf.batching import run_batched
 from egan_tf.config import config_to_dict
 from egan_tf.data import MnistArrays, to_unit_interval
-from egan_tf.defenses import DEFENSE_CONFIG_FILE, needed_files
+from egan_tf.defenses import DEFENSE_CONFIG_FILE, Method, needed_files
 from egan_tf.export.contract import (
     EXPORT_CARD_FILE,
     SAVED_MODEL_FILE,
@@ -98,12 +98,20 @@ def measure_saved_model(
 
     Returns:
         {"examples", "defended_accuracy", "undefended_accuracy"}, and
-        "adaptive_accuracy" when the export has `defend_adaptive`; accuracies
-        as fractions in [0, 1].
+        "adaptive_accuracy" and "gated_accuracy" when the export has
+        `defend_adaptive` and `defend_gated`; accuracies as fractions in
+        [0, 1].
     """
     signatures = tf.saved_model.load(saved_model_dir).signatures
     serving = signatures[str(Signature.SERVING_DEFAULT)]
-    adaptive = signatures.get(str(Signature.DEFEND_ADAPTIVE))
+    extra = {
+        name: signatures[str(signature)]
+        for name, signature in (
+            ("adaptive", Signature.DEFEND_ADAPTIVE),
+            ("gated", Signature.DEFEND_GATED),
+        )
+        if str(signature) in signatures
+    }
 
     def labels_of(images):
         images = to_unit_interval(images)
@@ -112,13 +120,13 @@ def measure_saved_model(
             "defended": outputs["label"],
             "undefended": tf.argmax(outputs["undefended_probabilities"], -1),
         }
-        if adaptive is not None:
-            labels["adaptive"] = adaptive(images=images)["label"]
+        for name, signature in extra.items():
+            labels[name] = signature(images=images)["label"]
         return labels
 
     predicted = run_batched(labels_of, arrays.images, batch_size)
     measured = {"examples": len(arrays)}
-    for name in ("defended", "undefended", "adaptive"):
+    for name in ("defended", "undefended", *extra):
         if name in predicted:
             measured[f"{name}_accuracy"] = float(
                 np.mean(predicted[name] == arrays.labels)
@@ -137,11 +145,11 @@ def file_sha256(path: str) -> str:
 def _source_files(adaptive: AdaptiveDefense | None) -> list[str]:
     names = [CLASSIFIER_FILE, GENERATOR_FILE, ENCODER_FILE]
     if adaptive is not None:
-        names += [
-            *needed_files(adaptive.method, adaptive.config.gated_restorer),
-            DEFENSE_CONFIG_FILE,
-        ]
-    return names
+        restorer = adaptive.config.gated_restorer
+        names += [*needed_files(adaptive.method, restorer), DEFENSE_CONFIG_FILE]
+        if adaptive.gated() is not None:
+            names += needed_files(Method.GATED, restorer)
+    return list(dict.fromkeys(names))
 
 
 def record_export(
@@ -174,6 +182,8 @@ def record_export(
             "method": str(adaptive.method),
             "config": config_to_dict(adaptive.config),
         },
+        # defend_gated runs on defend_adaptive's networks and settings.
+        "defend_gated": str(Signature.DEFEND_GATED) in result.signatures,
         "op_types": sorted(result.op_types),
         "measured_on_mnist_test": measured,
     }

@@ -38,6 +38,7 @@ class Signature(enum.StrEnum):
     BLUR_AND_DEFEND = "blur_and_defend"
     CLASSIFY = "classify"
     DEFEND_ADAPTIVE = "defend_adaptive"
+    DEFEND_GATED = "defend_gated"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +86,25 @@ _DEFENDED_OUTPUTS = (
     ),
 )
 
+# The outputs of the defences beyond the paper (`defend_adaptive`,
+# `defend_gated`).
+_DEFENCE_OUTPUTS = (
+    TensorContract(
+        "probabilities", "float32", (None, NUM_CLASSES), "softmax of the defence"
+    ),
+    TensorContract("logits", "float32", (None, NUM_CLASSES), "the defence's logits"),
+    TensorContract("label", "int64", (None,), "argmax of the defence"),
+    TensorContract(
+        "reconstruction",
+        "float32",
+        (None, *IMAGE_SHAPE),
+        "the image the classifier saw (restored, or x itself)",
+    ),
+    TensorContract(
+        "undefended_probabilities", "float32", (None, NUM_CLASSES), "softmax of C(x)"
+    ),
+)
+
 SIGNATURES: dict[Signature, SignatureContract] = {
     Signature.SERVING_DEFAULT: SignatureContract(
         (_IMAGES,), _DEFENDED_OUTPUTS, "the paper's defence C(G(E(x)))"
@@ -106,28 +126,14 @@ SIGNATURES: dict[Signature, SignatureContract] = {
     ),
     Signature.DEFEND_ADAPTIVE: SignatureContract(
         (_IMAGES,),
-        (
-            TensorContract(
-                "probabilities",
-                "float32",
-                (None, NUM_CLASSES),
-                "softmax of the defence",
-            ),
-            TensorContract("label", "int64", (None,), "argmax of the defence"),
-            TensorContract(
-                "reconstruction",
-                "float32",
-                (None, *IMAGE_SHAPE),
-                "the image the classifier saw (restored, or x itself)",
-            ),
-            TensorContract(
-                "undefended_probabilities",
-                "float32",
-                (None, NUM_CLASSES),
-                "softmax of C(x)",
-            ),
-        ),
+        _DEFENCE_OUTPUTS,
         "the best defence measured beyond the paper (see export.json)",
+    ),
+    Signature.DEFEND_GATED: SignatureContract(
+        (_IMAGES,),
+        _DEFENCE_OUTPUTS,
+        "C(x) where B finds x sharp, the gate's restorer elsewhere: the defence "
+        "that never costs accuracy (see export.json)",
     ),
     Signature.CLASSIFY: SignatureContract(
         (_IMAGES,),

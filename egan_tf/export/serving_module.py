@@ -20,9 +20,10 @@ from egan_tf.defenses import (
     DefenseConfig,
     DefenseModels,
     Method,
+    apply_methods,
     load_defense_file,
     load_defense_models,
-    run_methods,
+    observe,
 )
 from egan_tf.export.contract import SIGNATURES, Signature, TensorContract
 from egan_tf.model_io import ShippedModels, load_shipped_models
@@ -93,7 +94,8 @@ def checked_blur_parameters(
 
 @dataclasses.dataclass(frozen=True)
 class AdaptiveDefense:
-    """The defence behind `defend_adaptive`.
+    """The defence behind `defend_adaptive` (and, with `Method.GATED`,
+    behind `defend_gated`).
 
     Attributes:
         method: A method of `egan_tf.defenses` that needs no knowledge of the
@@ -112,6 +114,50 @@ class AdaptiveDefense:
                 "wiener-oracle needs the true blur, which a request does not carry. "
                 f"Received: method={self.method}"
             )
+
+    def gated(self) -> AdaptiveDefense | None:
+        """The `gated` defence on the same networks and settings, or None
+        when a network it needs (B, or its restorer's) is not loaded."""
+        if self.models.missing_for(Method.GATED, self.config.gated_restorer):
+            return None
+        return dataclasses.replace(self, method=Method.GATED)
+
+
+def defence_outputs(
+    defense: AdaptiveDefense, images: tf.Tensor
+) -> dict[str, tf.Tensor]:
+    """The outputs of `defend_adaptive` or `defend_gated` for checked images.
+
+    The method runs as `evaluate --methods` runs it, through the registry, so
+    the exported graph is the evaluated method; C(x), when the method reads
+    it (the gate does), is computed once and also answers
+    `undefended_probabilities`.
+
+    Args:
+        images: float32 [batch, 28, 28, 1] in [0, 1].
+
+    Returns:
+        The keys of `SIGNATURES[Signature.DEFEND_ADAPTIVE].outputs`.
+    """
+    # The true blur is unknown to a request; no exported method reads it.
+    unknown = tf.zeros(tf.shape(images)[:1])
+    methods = [defense.method]
+    observation = observe(defense.models, methods, images, unknown, unknown)
+    output = apply_methods(defense.models, defense.config, methods, observation)[
+        defense.method
+    ]
+    plain_logits = (
+        observation.plain.logits
+        if observation.plain is not None
+        else defense.models.classifier(images, training=False)
+    )
+    return {
+        "probabilities": tf.nn.softmax(output.logits, axis=-1),
+        "logits": output.logits,
+        "label": tf.argmax(output.logits, axis=-1),
+        "reconstruction": output.classified,
+        "undefended_probabilities": tf.nn.softmax(plain_logits, axis=-1),
+    }
 
 
 def load_adaptive_defense(models_dir: str) -> AdaptiveDefense | None:
@@ -136,6 +182,15 @@ def load_export_models(
     return ShippedModels(shared.classifier, shared.generator, shared.encoder), adaptive
 
 
+def _defend_function(
+    defense: AdaptiveDefense,
+) -> Callable[[tf.Tensor], dict[str, tf.Tensor]]:
+    def defend(images):
+        return defence_outputs(defense, checked_images(images))
+
+    return defend
+
+
 def make_serving_functions(
     models: ShippedModels, adaptive: AdaptiveDefense | None = None
 ) -> dict[Signature, Callable[..., dict[str, tf.Tensor]]]:
@@ -143,7 +198,8 @@ def make_serving_functions(
 
     Exported as they are, and called directly by tests to compare the loaded
     SavedModel with the in-memory pipeline. `defend_adaptive` is there only
-    with `adaptive`.
+    with `adaptive`, and `defend_gated` with it when its networks include
+    what the gate needs.
 
     Returns:
         Signature -> function of the signature's inputs (float32 tensors, see
@@ -196,27 +252,10 @@ def make_serving_functions(
         Signature.CLASSIFY: classify,
     }
     if adaptive is not None:
-
-        def defend_adaptive(images):
-            images = checked_images(images)
-            # The true blur is unknown to a request; no exported method reads it.
-            unknown = tf.zeros(tf.shape(images)[:1])
-            output = run_methods(
-                adaptive.models,
-                adaptive.config,
-                [adaptive.method],
-                images,
-                unknown,
-                unknown,
-            )[adaptive.method]
-            probabilities = tf.nn.softmax(output.logits, axis=-1)
-            undefended_probabilities, _ = classify_checked(images)
-            return {
-                "probabilities": probabilities,
-                "label": tf.argmax(probabilities, axis=-1),
-                "reconstruction": output.classified,
-                "undefended_probabilities": undefended_probabilities,
-            }
-
-        functions[Signature.DEFEND_ADAPTIVE] = defend_adaptive
+        for signature, defense in (
+            (Signature.DEFEND_ADAPTIVE, adaptive),
+            (Signature.DEFEND_GATED, adaptive.gated()),
+        ):
+            if defense is not None:
+                functions[signature] = _defend_function(defense)
     return functions

@@ -21,7 +21,7 @@ import keras
 import tensorflow as tf
 
 from egan_tf.atomic_files import write_text_atomically
-from egan_tf.data import MnistArrays
+from egan_tf.data import MnistArrays, to_unit_interval
 from egan_tf.export.checks import check_servable, measure_saved_model, record_export
 from egan_tf.export.contract import (
     DOCKER_BASE_PATH,
@@ -32,6 +32,7 @@ from egan_tf.export.contract import (
     Signature,
     next_version,
 )
+from egan_tf.export.equivalence import measure_equivalence
 from egan_tf.export.serving_module import (
     AdaptiveDefense,
     ExportError,
@@ -40,6 +41,10 @@ from egan_tf.export.serving_module import (
     make_serving_functions,
 )
 from egan_tf.model_io import ShippedModels
+
+# Blurred test images per family on which `defend_gated` from disk is
+# compared with the in-memory method when an export is measured.
+EQUIVALENCE_EXAMPLES = 2000
 
 
 def models_config_text(base_path: str, model_name: str = SERVING_MODEL_NAME) -> str:
@@ -150,9 +155,17 @@ def export_defense(
             frozenset(check_servable(staging)),
             tuple(str(name) for name in functions),
         )
-        measured = (
-            None if test_arrays is None else measure_saved_model(staging, test_arrays)
-        )
+        measured = None
+        if test_arrays is not None:
+            measured = measure_saved_model(staging, test_arrays)
+            if Signature.DEFEND_GATED in functions:
+                measured["defend_gated_vs_in_memory"] = measure_equivalence(
+                    tf.saved_model.load(staging).signatures[
+                        str(Signature.DEFEND_GATED)
+                    ],
+                    functions[Signature.DEFEND_GATED],
+                    to_unit_interval(test_arrays.images[:EQUIVALENCE_EXAMPLES]).numpy(),
+                )
         entry = record_export(result, models_dir, measured, adaptive)
         write_text_atomically(os.path.join(root, MODELS_CONFIG_FILE), config_text)
         os.rename(staging, final_path)

@@ -1,0 +1,274 @@
+"""Images a user brings: PNG files, a folder of labelled PNGs, or an `.npz`.
+
+Every reader returns float32 images [N, 28, 28, 1] in [0, 1], white digits on
+black as in MNIST, and refuses bad input with one line naming the file and
+the problem (`ImagesError`), before any model is loaded. Nothing here imports
+TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from egan_tf.config import IMAGE_SHAPE, NUM_CLASSES
+
+# PIL's modes of 16- and 32-bit grey images; everything else is read as 8-bit.
+_WIDE_GREY_MODES = {"I;16": 65535, "I;16B": 65535, "I;16L": 65535, "I": 65535}
+PNG_SUFFIX = ".png"
+# The white level of 8-bit grey images, as in MNIST and most PNG files.
+MAX_GREY_LEVEL = 255
+NPZ_SUFFIX = ".npz"
+
+
+class ImagesError(ValueError):
+    """Images a user brought cannot be read as they are. One line."""
+
+
+def _grey_levels(image) -> tuple[np.ndarray, int]:
+    """The image's grey levels and its white level (255, or 65535 for 16-bit)."""
+    if image.mode in _WIDE_GREY_MODES:
+        return np.asarray(image, np.int64), _WIDE_GREY_MODES[image.mode]
+    return np.asarray(image.convert("L")), MAX_GREY_LEVEL
+
+
+def load_png_images(paths: Sequence[str]) -> np.ndarray:
+    """Reads 28x28 PNG files as a batch of grey images.
+
+    Colour images are converted to grey; 16-bit grey images are scaled by
+    their own white level (65535), not clipped. White digits on black, as in
+    MNIST, are expected.
+
+    Returns:
+        float32 [len(paths), 28, 28, 1] in [0, 1].
+
+    Raises:
+        ImagesError: One line naming a file that cannot be read or is not 28x28.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    height, width, _ = IMAGE_SHAPE
+    images = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                levels, white = _grey_levels(image)
+        except (OSError, UnidentifiedImageError) as error:
+            raise ImagesError(f"Cannot read image {path}: {error}") from error
+        grey = levels.astype(np.float32) / float(white)
+        if grey.shape != (height, width):
+            raise ImagesError(
+                f"Images must be {height}x{width} pixels. "
+                f"Received: {path} of {grey.shape[0]}x{grey.shape[1]}"
+            )
+        images.append(grey[..., np.newaxis])
+    return np.stack(images) if images else np.zeros([0, *IMAGE_SHAPE], np.float32)
+
+
+def png_files_in(folder: str) -> list[str]:
+    """The files of `folder`, sorted, all of which must be PNG images.
+
+    Raises:
+        ImagesError: Naming the first file that is not a `.png`, or for a
+            folder with none.
+    """
+    names = sorted(
+        name
+        for name in os.listdir(folder)
+        if not name.startswith(".") and os.path.isfile(os.path.join(folder, name))
+    )
+    for name in names:
+        if not name.lower().endswith(PNG_SUFFIX):
+            raise ImagesError(
+                f"Only PNG images may be in {folder}. Received: {os.path.join(folder, name)}"
+            )
+    return [os.path.join(folder, name) for name in names]
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelledImages:
+    """Images with their true labels, as a user brought them.
+
+    Attributes:
+        images: float32 [N, 28, 28, 1] in [0, 1], N ≥ 1.
+        labels: int64 [N], classes 0..9.
+        names: N names, one per image: its file, or its index in the `.npz`.
+        source: The path the images were read from.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    names: tuple[str, ...]
+    source: str
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+def _label_folders(root: str) -> list[tuple[int, str]]:
+    entries = sorted(name for name in os.listdir(root) if not name.startswith("."))
+    folders = []
+    for name in entries:
+        path = os.path.join(root, name)
+        if not os.path.isdir(path):
+            raise ImagesError(
+                f"{root} must hold only folders named by label, 0 to "
+                f"{NUM_CLASSES - 1}. Received: the file {path}"
+            )
+        if not (name.isdigit() and int(name) < NUM_CLASSES):
+            raise ImagesError(
+                f"Label folders must be named 0 to {NUM_CLASSES - 1}. Received: {path}"
+            )
+        folders.append((int(name), path))
+    return folders
+
+
+def _load_folder(root: str) -> LabelledImages:
+    paths, labels = [], []
+    for label, folder in _label_folders(root):
+        files = png_files_in(folder)
+        paths += files
+        labels += [label] * len(files)
+    if not paths:
+        raise ImagesError(
+            f"No images found. Received: {root} with no PNG files in <label>/ folders"
+        )
+    return LabelledImages(
+        load_png_images(paths),
+        np.asarray(labels, np.int64),
+        tuple(os.path.relpath(path, root) for path in paths),
+        root,
+    )
+
+
+def _npz_images(path: str, images: np.ndarray) -> np.ndarray:
+    height, width, channels = IMAGE_SHAPE
+    shape = list(images.shape)
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    if images.ndim != 4 or images.shape[1:] != (height, width, channels):
+        raise ImagesError(
+            f"{path}: images must be [N, {height}, {width}] or [N, {height}, "
+            f"{width}, 1]. Received: shape {shape}"
+        )
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / MAX_GREY_LEVEL
+    if not np.issubdtype(images.dtype, np.floating):
+        raise ImagesError(
+            f"{path}: images must be uint8 (0-255) or float (0-1). "
+            f"Received: dtype {images.dtype}"
+        )
+    images = images.astype(np.float32)
+    if not np.all(np.isfinite(images)):
+        raise ImagesError(f"{path}: float images must be finite. Received: NaN or inf")
+    if images.size and (images.min() < 0.0 or images.max() > 1.0):
+        low, high = float(images.min()), float(images.max())
+        raise ImagesError(
+            f"{path}: float images must be in [0, 1] (uint8 for 0-255). "
+            f"Received: values from {low:g} to {high:g}"
+        )
+    return images
+
+
+def _npz_labels(path: str, labels: np.ndarray, count: int) -> np.ndarray:
+    if labels.ndim != 1:
+        raise ImagesError(
+            f"{path}: labels must be [N]. Received: shape {list(labels.shape)}"
+        )
+    if labels.shape[0] != count:
+        raise ImagesError(
+            f"{path}: images and labels must have the same N. "
+            f"Received: {count} images, {labels.shape[0]} labels"
+        )
+    if np.issubdtype(labels.dtype, np.floating) and np.all(labels == np.round(labels)):
+        labels = labels.astype(np.int64)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ImagesError(
+            f"{path}: labels must be integers. Received: dtype {labels.dtype}"
+        )
+    outside = labels[(labels < 0) | (labels >= NUM_CLASSES)]
+    if outside.size:
+        raise ImagesError(
+            f"{path}: labels must be 0 to {NUM_CLASSES - 1}. Received: {int(outside[0])}"
+        )
+    return labels.astype(np.int64)
+
+
+def _load_npz(path: str) -> LabelledImages:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError) as error:
+        raise ImagesError(f"Cannot read {path} as an .npz archive: {error}") from error
+    for key in ("images", "labels"):
+        if key not in arrays:
+            raise ImagesError(
+                f"{path} must hold arrays 'images' and 'labels'. "
+                f"Received: {sorted(arrays)}"
+            )
+    images = _npz_images(path, arrays["images"])
+    if images.shape[0] == 0:
+        raise ImagesError(f"{path} holds no images. Received: N=0")
+    labels = _npz_labels(path, arrays["labels"], images.shape[0])
+    return LabelledImages(
+        images, labels, tuple(f"{index}" for index in range(len(labels))), path
+    )
+
+
+def load_labelled_images(path: str) -> LabelledImages:
+    """Reads labelled images from an `.npz` or a folder `path/<label>/*.png`.
+
+    An `.npz` holds `images` ([N, 28, 28] or [N, 28, 28, 1], uint8 0-255 or
+    float in [0, 1]) and `labels` ([N] integers 0-9). A folder holds one
+    sub-folder per label, named 0 to 9, of 28x28 PNG files and nothing else.
+
+    Raises:
+        ImagesError: One line naming the file and the problem.
+    """
+    if os.path.isdir(path):
+        return _load_folder(path)
+    if not os.path.isfile(path):
+        raise ImagesError(f"No such file or folder. Received: {path}")
+    if not path.lower().endswith(NPZ_SUFFIX):
+        raise ImagesError(
+            f"Images must be an .npz file or a folder of <label>/*.png. Received: {path}"
+        )
+    return _load_npz(path)
+
+
+def expand_png_paths(paths: Sequence[str]) -> tuple[list[str], list[int] | None]:
+    """PNG files from files and folders, with labels when every folder is a
+    labelled one (`folder/<label>/*.png`).
+
+    A folder of PNG files contributes its files, sorted; a folder of label
+    folders contributes theirs, labelled. Labels are returned only when every
+    path is such a labelled folder.
+
+    Returns:
+        (files, labels or None).
+    """
+    files, labels, labelled = [], [], True
+    for path in paths:
+        if not os.path.isdir(path):
+            files.append(path)
+            labelled = False
+            continue
+        subfolders = [
+            name
+            for name in os.listdir(path)
+            if os.path.isdir(os.path.join(path, name)) and not name.startswith(".")
+        ]
+        if subfolders:
+            for label, folder in _label_folders(path):
+                found = png_files_in(folder)
+                files += found
+                labels += [label] * len(found)
+        else:
+            files += png_files_in(path)
+            labelled = False
+    if not files:
+        raise ImagesError(f"No PNG images found. Received: {list(paths)}")
+    return files, labels if labelled else None

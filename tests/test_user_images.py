@@ -1,0 +1,172 @@
+"""Tests of reading the images a user brings: PNG files, labelled folders and
+`.npz` archives, and the one-line refusals of bad input."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from egan_tf import user_images
+from egan_tf.user_images import ImagesError, load_labelled_images
+
+
+def _digit(value: int = 255) -> np.ndarray:
+    digit = np.zeros((28, 28), np.uint8)
+    digit[5:20, 13:15] = value
+    return digit
+
+
+def test_png_files_become_a_batch_in_the_unit_interval(tmp_path):
+    digit = np.zeros((28, 28), np.uint8)
+    digit[5:20, 13:15] = 255
+    Image.fromarray(digit).save(tmp_path / "one.png")
+    Image.fromarray(np.stack([digit] * 3, axis=-1)).save(tmp_path / "rgb.png")
+    batch = user_images.load_png_images(
+        [str(tmp_path / "one.png"), str(tmp_path / "rgb.png")]
+    )
+    assert batch.shape == (2, 28, 28, 1)
+    assert batch.dtype == np.float32
+    assert (batch.min(), batch.max()) == (0.0, 1.0)
+    np.testing.assert_allclose(batch[0], batch[1], atol=1 / 255)
+
+    Image.fromarray(np.zeros((30, 30), np.uint8)).save(tmp_path / "big.png")
+    with pytest.raises(
+        ValueError, match=r"28x28 pixels\. Received: .*big\.png of 30x30"
+    ):
+        user_images.load_png_images([str(tmp_path / "big.png")])
+    (tmp_path / "text.png").write_text("not an image")
+    with pytest.raises(ValueError, match=r"Cannot read image .*text\.png"):
+        user_images.load_png_images([str(tmp_path / "text.png")])
+
+
+def test_a_16_bit_png_is_scaled_by_its_own_white_level(tmp_path):
+    # Before: converted to 8-bit by clipping, so every grey above 255 of
+    # 65535 became white.
+    levels = np.linspace(0, 65535, 28 * 28).reshape(28, 28).astype(np.uint16)
+    Image.fromarray(levels).save(tmp_path / "wide.png")
+    with Image.open(tmp_path / "wide.png") as image:
+        assert image.mode.startswith("I")  # PIL reads it as 16-bit grey
+    batch = user_images.load_png_images([str(tmp_path / "wide.png")])
+    np.testing.assert_allclose(batch[0, ..., 0], levels / 65535.0, atol=1e-6)
+
+
+def _labelled_folder(root, counts: dict[str, int]):
+    for label, count in counts.items():
+        (root / label).mkdir(parents=True)
+        for index in range(count):
+            Image.fromarray(_digit(100 + index)).save(root / label / f"{index}.png")
+    return root
+
+
+def test_a_labelled_folder_gives_images_labels_and_names(tmp_path):
+    root = _labelled_folder(tmp_path / "mine", {"3": 2, "7": 1})
+    loaded = load_labelled_images(str(root))
+    assert loaded.images.shape == (3, 28, 28, 1)
+    assert loaded.labels.tolist() == [3, 3, 7]
+    assert loaded.names == ("3/0.png", "3/1.png", "7/0.png")
+    np.testing.assert_allclose(loaded.images[2, 5, 13, 0], 100 / 255)
+
+
+@pytest.mark.parametrize("layout", ["uint8 [N, 28, 28]", "float [N, 28, 28, 1]"])
+def test_an_npz_of_either_dtype_and_rank_gives_the_same_images(tmp_path, layout):
+    digits = np.stack([_digit(), _digit(51)])
+    images = digits if layout.startswith("uint8") else digits[..., None] / 255.0
+    path = tmp_path / "mine.npz"
+    np.savez(path, images=images, labels=np.array([1, 4]))
+    loaded = load_labelled_images(str(path))
+    assert loaded.images.dtype == np.float32
+    np.testing.assert_allclose(loaded.images[..., 0], digits / 255.0, atol=1e-7)
+    assert loaded.labels.tolist() == [1, 4]
+    assert loaded.names == ("0", "1")
+
+
+def _npz(tmp_path, **arrays):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+GOOD_IMAGES = np.zeros((2, 28, 28), np.uint8)
+BAD_NPZ = {
+    "missing labels": (
+        {"images": GOOD_IMAGES},
+        r"must hold arrays 'images' and 'labels'",
+    ),
+    "shapes that differ": (
+        {"images": GOOD_IMAGES, "labels": np.array([1, 2, 3])},
+        r"same N\. Received: 2 images, 3 labels",
+    ),
+    "a label outside 0-9": (
+        {"images": GOOD_IMAGES, "labels": np.array([1, 10])},
+        r"labels must be 0 to 9\. Received: 10",
+    ),
+    "N = 0": (
+        {"images": np.zeros((0, 28, 28), np.uint8), "labels": np.zeros(0, np.int64)},
+        r"no images\. Received: N=0",
+    ),
+    "floats above 1": (
+        {"images": np.full((2, 28, 28), 255.0), "labels": np.array([1, 2])},
+        r"in \[0, 1\] \(uint8 for 0-255\)\. Received: values from 255 to 255",
+    ),
+    "NaN": (
+        {"images": np.full((2, 28, 28), np.nan), "labels": np.array([1, 2])},
+        r"finite",
+    ),
+    "int32 images": (
+        {"images": GOOD_IMAGES.astype(np.int32), "labels": np.array([1, 2])},
+        r"uint8 \(0-255\) or float \(0-1\)\. Received: dtype int32",
+    ),
+    "images of 32x32": (
+        {"images": np.zeros((2, 32, 32), np.uint8), "labels": np.array([1, 2])},
+        r"\[N, 28, 28\] or \[N, 28, 28, 1\]\. Received: shape \[2, 32, 32\]",
+    ),
+    "labels of rank 2": (
+        {"images": GOOD_IMAGES, "labels": np.array([[1, 2]])},
+        r"labels must be \[N\]",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_NPZ))
+def test_a_bad_npz_is_refused_in_one_line_naming_the_file(tmp_path, case):
+    arrays, message = BAD_NPZ[case]
+    path = _npz(tmp_path, **arrays)
+    with pytest.raises(ImagesError, match=message) as raised:
+        load_labelled_images(str(path))
+    text = str(raised.value)
+    assert "\n" not in text
+    assert "bad.npz" in text
+
+
+def test_a_bad_folder_is_refused_in_one_line_naming_the_file(tmp_path):
+    root = _labelled_folder(tmp_path / "mine", {"2": 1})
+    (root / "2" / "notes.txt").write_text("not an image")
+    with pytest.raises(ImagesError, match=r"Only PNG images .* Received: .*notes\.txt"):
+        load_labelled_images(str(root))
+    (root / "2" / "notes.txt").unlink()
+    (root / "eleven").mkdir()
+    with pytest.raises(ImagesError, match=r"named 0 to 9\. Received: .*eleven"):
+        load_labelled_images(str(root))
+    (root / "eleven").rmdir()
+    (root / "2" / "broken.png").write_text("not a png")
+    with pytest.raises(ImagesError, match=r"Cannot read image .*broken\.png"):
+        load_labelled_images(str(root))
+    with pytest.raises(ImagesError, match=r"\.npz file or a folder"):
+        load_labelled_images(str(root / "2" / "0.png"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ImagesError, match="No images found"):
+        load_labelled_images(str(empty))
+
+
+def test_png_paths_expand_from_plain_and_labelled_folders(tmp_path):
+    labelled = _labelled_folder(tmp_path / "labelled", {"1": 2, "5": 1})
+    files, labels = user_images.expand_png_paths([str(labelled)])
+    assert [f.rsplit("/", 2)[-2] for f in files] == ["1", "1", "5"]
+    assert labels == [1, 1, 5]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for name in ("b.png", "a.png"):
+        Image.fromarray(_digit()).save(plain / name)
+    files, labels = user_images.expand_png_paths([str(plain)])
+    assert [f.rsplit("/", 1)[-1] for f in files] == ["a.png", "b.png"]
+    assert labels is None
