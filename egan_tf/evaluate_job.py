@@ -108,6 +108,8 @@ class EvaluateRequest:
         images: A user's labelled images (an `.npz` or a folder
             `<label>/*.png`) to run `methods` on as they are, instead of the
             test set; None for the test set.
+        classifier: A user's `.keras` classifier to put in C's place, or
+            None for the shipped C (see `egan_tf.user_classifier`).
     """
 
     models_dir: str
@@ -118,6 +120,7 @@ class EvaluateRequest:
     batch_size: int = DEFAULT_GRID_BATCH_SIZE
     show_progress: bool = True
     images: str | None = None
+    classifier: str | None = None
 
     def __post_init__(self):
         if self.images is not None:
@@ -180,27 +183,83 @@ def _test_images(request: EvaluateRequest):
     return request.data.load("test")
 
 
+def _user_classifier(request: EvaluateRequest, echo):
+    """The user's classifier, announced, or None for the shipped C."""
+    if request.classifier is None:
+        return None
+    from egan_tf.user_classifier import load_user_classifier
+
+    classifier = load_user_classifier(request.classifier)
+    echo(f"Classifier C: {classifier.describe()}")
+    return classifier
+
+
+def _shipped_models(request: EvaluateRequest, echo, require_egan: bool):
+    """C, G and E, with the user's classifier as C when one is given; and
+    the JSON keys that record it."""
+    from egan_tf.model_io import load_shipped_models
+    from egan_tf.user_classifier import shipped_with_user_classifier
+
+    classifier = _user_classifier(request, echo)
+    models = load_shipped_models(request.models_dir, require_egan=require_egan)
+    if classifier is None:
+        return models, {}
+    return shipped_with_user_classifier(models, classifier), {
+        "classifier": classifier.to_dict()
+    }
+
+
+def _defense_setup(request: EvaluateRequest, echo):
+    """The defences' networks and settings (with the user's classifier as C
+    when one is given), the methods to run, why the others cannot run, and
+    the JSON keys that record the classifier."""
+    from egan_tf.defenses import load_defense_models
+    from egan_tf.user_classifier import with_user_classifier
+
+    classifier = _user_classifier(request, echo)
+    selection = request.methods or MethodsSelection(
+        tuple(Method), skip_unavailable=True
+    )
+    models = load_defense_models(request.models_dir)
+    config = selection.config(load_defense_config(request.models_dir))
+    extra, skip_missing = {}, selection.skip_unavailable
+    if classifier is not None:
+        models, config, notes = with_user_classifier(models, config, classifier)
+        for note in notes:
+            echo(f"Note: {note}.")
+        extra = {"classifier": {**classifier.to_dict(), "notes": notes}}
+        # Copies of the shipped C do not exist for the user's: not applicable.
+        skip_missing = True
+    restorer = config.gated_restorer
+    methods, not_applicable = [], {}
+    for method in selection.methods:
+        missing = models.missing_for(method, restorer)
+        if missing and skip_missing:
+            not_applicable[str(method)] = "needs " + ", ".join(missing) + ", not loaded"
+        else:
+            methods.append(method)
+    return models, config, methods, not_applicable, extra
+
+
 def _evaluate_clean(request, echo) -> list[str]:
     from egan_tf.evaluation import evaluate_clean
-    from egan_tf.model_io import load_shipped_models
     from egan_tf.reporting import format_clean_record
 
-    models = load_shipped_models(request.models_dir)
+    models, extra = _shipped_models(request, echo, require_egan=False)
     record = evaluate_clean(models, _test_images(request), request.batch_size)
     echo(format_clean_record(record))
     if not request.outputs.json_path:
         return []
-    write_json_atomically(request.outputs.json_path, record.to_dict())
+    write_json_atomically(request.outputs.json_path, {**record.to_dict(), **extra})
     return [request.outputs.json_path]
 
 
 def _evaluate_paper_grid(request, echo) -> list[str]:
     from egan_tf.grid import evaluate_grid
     from egan_tf.grid_outputs import write_grid_outputs
-    from egan_tf.model_io import load_shipped_models
     from egan_tf.reporting import format_grid
 
-    models = load_shipped_models(request.models_dir, require_egan=True)
+    models, extra = _shipped_models(request, echo, require_egan=True)
     test = _test_images(request)
     result = evaluate_grid(models, test, request.grid, request.show_progress)
     echo(format_grid(result))
@@ -213,31 +272,23 @@ def _evaluate_paper_grid(request, echo) -> list[str]:
         outputs.csv_path,
         outputs.figures_dir,
         outputs.logdir,
+        extra,
     )
 
 
 def _evaluate_methods(request, echo) -> list[str]:
     """Every method side by side (and, for the Fourier blur, the paper's
     tables as well, written into the same JSON)."""
-    from egan_tf.defenses import check_methods_available, load_defense_models
+    from egan_tf.defenses import check_methods_available
     from egan_tf.grid import evaluate_grid
     from egan_tf.grid_outputs import write_grid_outputs, write_methods_outputs
     from egan_tf.methods_grid import evaluate_methods_grid, time_methods
     from egan_tf.model_io import ShippedModels
     from egan_tf.reporting import format_grid, format_methods_grid
 
-    selection, spec, outputs = request.methods, request.grid, request.outputs
-    models = load_defense_models(request.models_dir)
-    config = selection.config(load_defense_config(request.models_dir))
-    restorer = config.gated_restorer
-    if selection.skip_unavailable:
-        selection = dataclasses.replace(
-            selection,
-            methods=tuple(
-                m for m in selection.methods if not models.missing_for(m, restorer)
-            ),
-        )
-    check_methods_available(models, selection.methods, restorer)
+    spec, outputs = request.grid, request.outputs
+    models, config, methods, not_applicable, extra = _defense_setup(request, echo)
+    check_methods_available(models, methods, config.gated_restorer)
     test = _test_images(request)
     written, paper = [], None
     if spec.blur == BlurKind.FOURIER:
@@ -254,13 +305,13 @@ def _evaluate_methods(request, echo) -> list[str]:
             outputs.logdir,
         )
     result = evaluate_methods_grid(
-        models, config, test, selection.methods, spec, request.show_progress
+        models, config, test, methods, spec, request.show_progress
     )
     # Timed on one graph call's worth of images.
-    costs = time_methods(
-        models, config, selection.methods, test.images[: spec.batch_size], spec
-    )
+    costs = time_methods(models, config, methods, test.images[: spec.batch_size], spec)
     echo(format_methods_grid(result, costs))
+    for name, reason in not_applicable.items():
+        echo(f"{name}: not applicable ({reason})")
     return written + write_methods_outputs(
         result,
         costs,
@@ -270,30 +321,32 @@ def _evaluate_methods(request, echo) -> list[str]:
         paper,
         outputs.json_path,
         outputs.figures_dir,
+        {**extra, "not_applicable": not_applicable},
     )
 
 
 def _evaluate_images(request, echo) -> list[str]:
     """Every asked-for method on the user's images (all methods by default)."""
-    from egan_tf.defenses import load_defense_models
     from egan_tf.images_evaluation import evaluate_images
     from egan_tf.reporting import format_images_result, images_json
     from egan_tf.user_images import load_labelled_images
 
     images = load_labelled_images(request.images)
-    selection = request.methods or MethodsSelection(tuple(Method))
-    models = load_defense_models(request.models_dir)
-    config = selection.config(load_defense_config(request.models_dir))
+    models, config, methods, not_applicable, extra = _defense_setup(request, echo)
     result = evaluate_images(
         models,
         config,
         images,
-        selection.methods,
+        methods,
         request.batch_size,
         request.show_progress,
+        classifier=request.classifier or "shipped",
+    )
+    result = dataclasses.replace(
+        result, not_applicable={**not_applicable, **result.not_applicable}
     )
     echo(format_images_result(result))
     if not request.outputs.json_path:
         return []
-    write_json_atomically(request.outputs.json_path, images_json(result))
+    write_json_atomically(request.outputs.json_path, {**images_json(result), **extra})
     return [request.outputs.json_path]

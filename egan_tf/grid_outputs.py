@@ -45,11 +45,13 @@ def write_grid_outputs(
     csv_path: str | None = None,
     figures_dir: str | None = None,
     logdir: str | None = None,
+    extra: dict | None = None,
 ) -> list[str]:
-    """Writes each requested output; returns the paths written."""
+    """Writes each requested output; returns the paths written. `extra`
+    holds top-level keys added to the JSON (e.g. the user's classifier)."""
     written = []
     if json_path:
-        write_json_atomically(json_path, grid_json(result))
+        write_json_atomically(json_path, {**grid_json(result), **(extra or {})})
         written.append(json_path)
     if csv_path:
         write_grid_csv(result, csv_path)
@@ -103,18 +105,19 @@ def write_methods_outputs(
     paper_result: GridResult | None = None,
     json_path: str | None = None,
     figures_dir: str | None = None,
+    extra: dict | None = None,
 ) -> list[str]:
     """Writes the methods grid: JSON (merged into the paper's grid JSON when
-    `paper_result` is given), a figure of accuracy against blur length for
-    every method, and one of the same digits through each method at the
-    strongest setting of the grid."""
+    `paper_result` is given, with `extra`'s top-level keys), a figure of
+    accuracy against blur length for every method, and one of the same
+    digits through each method at the strongest setting of the grid."""
     written = []
     payload = methods_json(result, cost_ms_per_image)
     if json_path:
         merged = payload
         if paper_result is not None:
             merged = attach_methods(grid_json(paper_result), payload)
-        write_json_atomically(json_path, merged)
+        write_json_atomically(json_path, {**merged, **(extra or {})})
         written.append(json_path)
     if figures_dir:
         path = os.path.join(figures_dir, METHODS_CURVES_FILE)

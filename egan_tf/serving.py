@@ -361,6 +361,35 @@ def signature_inputs(
     return inputs
 
 
+def predict_in_batches(
+    client: PredictionClient,
+    signature: Signature,
+    inputs: Mapping[str, np.ndarray],
+    batch_size: int,
+) -> dict[str, np.ndarray]:
+    """`client.predict` over slices of `batch_size` examples, concatenated,
+    so that a folder of thousands of images is not one request.
+
+    Args:
+        inputs: Named arrays with the examples along axis 0 (at least one).
+
+    Raises:
+        ValueError: For a batch size below 1.
+        ServingError: As `client.predict`.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be ≥ 1. Received: batch_size={batch_size}")
+    count = len(next(iter(inputs.values())))
+    parts = [
+        client.predict(
+            signature,
+            {key: value[start : start + batch_size] for key, value in inputs.items()},
+        )
+        for start in range(0, count, batch_size)
+    ]
+    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+
+
 _TENSORFLOW_ERROR_BOILERPLATE = (
     "Graph execution error",
     "Detected at node",

@@ -475,3 +475,31 @@ def test_every_json_records_the_data_source(tmp_path, tiny_models_dir):
     assert result.exit_code == 0, result.output
     data = json.loads(path.read_text())["data"]
     assert (data["source"], data["order"], data["examples"]) == ("tfds", "tfds", 5)
+
+
+def test_predict_locally_on_a_labelled_folder_in_batches(tmp_path, mnist_test):
+    folder = tmp_path / "mine"
+    for index in range(7):
+        label_folder = folder / str(mnist_test.labels[index])
+        label_folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(mnist_test.images[index, :, :, 0]).save(
+            label_folder / f"{index}.png"
+        )
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "predict", "--local", SHIPPED_EXPORT, "--signature", "defend_gated",
+            "--batch-size", "3", str(folder),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 1 + 7 + 1
+    assert lines[-1] in {"7 of 7 correct", "6 of 7 correct"}
+    (folder / "notes.txt").write_text("not an image")
+    result = CliRunner().invoke(
+        cli.main, ["predict", "--local", SHIPPED_EXPORT, str(folder)]
+    )
+    assert result.exit_code == 1
+    assert "Received: the file" in result.output
+    assert "notes.txt" in result.output

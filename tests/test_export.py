@@ -159,28 +159,10 @@ FRESH_PROCESS_SCRIPT = textwrap.dedent(
 def test_a_fresh_process_without_egan_tf_gets_the_in_memory_outputs(
     signature, shipped_export, serving_functions, mnist_test, tmp_path
 ):
-    script = tmp_path / "load.py"
-    script.write_text(FRESH_PROCESS_SCRIPT)
     for batch_size in (1, 7):
         inputs = request_inputs(signature, mnist_test, batch_size)
-        inputs_path = tmp_path / f"inputs_{batch_size}.npz"
-        outputs_path = tmp_path / f"outputs_{batch_size}.npz"
-        np.savez(inputs_path, **inputs)
-        subprocess.run(
-            [
-                sys.executable,
-                str(script),
-                shipped_export,
-                str(inputs_path),
-                str(outputs_path),
-                str(signature),
-            ],
-            check=True,
-            cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": ""},
-        )
         assert_outputs_match(
-            dict(np.load(outputs_path)),
+            run_in_fresh_process(shipped_export, signature, inputs, tmp_path),
             in_memory_outputs(serving_functions, signature, inputs),
         )
 
@@ -197,6 +179,15 @@ def test_saved_model_cli_run_through_the_session_loader(
     signature, shipped_export, serving_functions, mnist_test, tmp_path
 ):
     inputs = request_inputs(signature, mnist_test, 5)
+    assert_outputs_match(
+        run_saved_model_cli(shipped_export, signature, inputs, tmp_path),
+        in_memory_outputs(serving_functions, signature, inputs),
+    )
+
+
+def run_saved_model_cli(export_dir, signature, inputs, tmp_path) -> dict:
+    """Runs a signature through `saved_model_cli run` (the C++ session
+    loader); returns its outputs by key."""
     arguments = []
     for key, value in inputs.items():
         np.save(tmp_path / f"{key}.npy", value)
@@ -204,28 +195,50 @@ def test_saved_model_cli_run_through_the_session_loader(
     outdir = tmp_path / "outputs"
     subprocess.run(
         [
-            saved_model_cli(),
-            "run",
-            "--dir",
-            shipped_export,
-            "--tag_set",
-            "serve",
-            "--signature_def",
-            str(signature),
-            "--inputs",
-            ";".join(arguments),
-            "--outdir",
-            str(outdir),
+            saved_model_cli(), "run", "--dir", export_dir, "--tag_set", "serve",
+            "--signature_def", str(signature), "--inputs", ";".join(arguments),
+            "--outdir", str(outdir), "--overwrite",
         ],
         check=True,
         capture_output=True,
-    )
-    actual = {
-        name[: -len(".npy")]: np.load(outdir / name) for name in os.listdir(outdir)
-    }
-    assert_outputs_match(
-        actual, in_memory_outputs(serving_functions, signature, inputs)
-    )
+    )  # fmt: skip
+    return {name[: -len(".npy")]: np.load(outdir / name) for name in os.listdir(outdir)}
+
+
+def run_in_fresh_process(export_dir, signature, inputs, tmp_path) -> dict:
+    """Runs a signature in a new Python process that never imports egan_tf."""
+    script = tmp_path / "load.py"
+    script.write_text(FRESH_PROCESS_SCRIPT)
+    inputs_path, outputs_path = tmp_path / "inputs.npz", tmp_path / "outputs.npz"
+    np.savez(inputs_path, **inputs)
+    subprocess.run(
+        [sys.executable, str(script), export_dir, str(inputs_path),
+         str(outputs_path), str(signature)],
+        check=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": ""},
+    )  # fmt: skip
+    return dict(np.load(outputs_path))
+
+
+@pytest.mark.parametrize("loader", [run_in_fresh_process, run_saved_model_cli])
+def test_defend_gated_answers_as_the_method_on_every_blur_family(
+    loader, shipped_export, serving_functions, mnist_test, tmp_path
+):
+    # 20 digits per family, each at another setting of the family's grid, so
+    # that the gate routes some images to the restoration and keeps others.
+    from egan_tf.export.equivalence import family_requests
+    from egan_tf.grid_spec import BlurKind
+
+    sharp = mnist_test.images[:20].astype(np.float32) / 255.0
+    images = np.concatenate([family_requests(sharp, blur) for blur in BlurKind])
+    inputs = {"images": images}
+    actual = loader(shipped_export, Signature.DEFEND_GATED, inputs, tmp_path)
+    expected = in_memory_outputs(serving_functions, Signature.DEFEND_GATED, inputs)
+    np.testing.assert_array_equal(actual["label"], expected["label"])
+    np.testing.assert_allclose(actual["logits"], expected["logits"], atol=1e-4)
+    restored = np.any(expected["reconstruction"] != images, axis=(1, 2, 3))
+    assert 0 < restored.sum() < len(images)
 
 
 def parse_saved_model_cli_show(text: str) -> dict[str, tuple[dict, dict]]:
@@ -344,6 +357,21 @@ def _images(shape=(2, 28, 28, 1), fill=0.5):
 
 
 BAD_REQUESTS = {
+    "defend_gated images of 27x27": (
+        Signature.DEFEND_GATED,
+        {"images": _images((2, 27, 27, 1))},
+        "images",
+    ),
+    "defend_gated images with NaN": (
+        Signature.DEFEND_GATED,
+        {"images": _images(fill=np.nan)},
+        "images must be finite",
+    ),
+    "defend_gated images with infinity": (
+        Signature.DEFEND_GATED,
+        {"images": _images(fill=-np.inf)},
+        "images must be finite",
+    ),
     "images of 27x27": (
         Signature.SERVING_DEFAULT,
         {"images": _images((2, 27, 27, 1))},

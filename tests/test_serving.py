@@ -264,3 +264,25 @@ def test_prediction_table_shows_labels_truth_and_a_tally():
     )
     assert "true" not in without_truth
     assert "correct" not in without_truth
+
+
+def test_predict_in_batches_sends_slices_and_joins_the_answers():
+    class RecordingClient:
+        def __init__(self):
+            self.sizes = []
+
+        def predict(self, signature, inputs):
+            self.sizes.append(len(inputs["images"]))
+            return {"label": inputs["images"][:, 0, 0, 0].astype(np.int64)}
+
+    client = RecordingClient()
+    images = np.arange(7, dtype=np.float32)[:, None, None, None] * np.ones(
+        [7, 28, 28, 1], np.float32
+    )
+    outputs = serving.predict_in_batches(
+        client, Signature.CLASSIFY, {"images": images}, batch_size=3
+    )
+    assert client.sizes == [3, 3, 1]
+    assert outputs["label"].tolist() == list(range(7))
+    with pytest.raises(ValueError, match="batch_size"):
+        serving.predict_in_batches(client, Signature.CLASSIFY, {"images": images}, 0)

@@ -14,6 +14,7 @@ from egan_tf.commands.options import (
     BlurAngle,
     BlurLength,
     build_request,
+    classifier_option,
     data_dir_option,
     import_tensorflow_quietly,
     models_option,
@@ -51,8 +52,11 @@ from egan_tf.data_paths import DataSource
     default=None,
     help="Measure on the first N test images only (see evaluate --help for which N).",
 )
+@classifier_option()
 @one_line_errors
-def export_command(models_dir, output, serving_base_path, data_dir, measure, limit):
+def export_command(
+    models_dir, output, serving_base_path, data_dir, measure, limit, classifier_path
+):
     """Export blur, EGAN and classifier as one SavedModel for TF Serving."""
     if not os.path.isabs(serving_base_path):
         raise click.BadParameter(
@@ -64,16 +68,23 @@ def export_command(models_dir, output, serving_base_path, data_dir, measure, lim
     import_tensorflow_quietly()
     from egan_tf.export import export_shipped_models
     from egan_tf.reporting import format_export_entry
+    from egan_tf.user_classifier import load_user_classifier
 
+    classifier = None
+    if classifier_path is not None:
+        classifier = load_user_classifier(classifier_path)
+        click.echo(f"Classifier C: {classifier.describe()}")
     test = None if data is None else data.load("test")
-    result, entry = export_shipped_models(models_dir, output, serving_base_path, test)
+    result, entry = export_shipped_models(
+        models_dir, output, serving_base_path, test, classifier
+    )
     click.echo(f"Wrote version {result.version} to {result.path}")
     if entry["measured_on_mnist_test"]:
         click.echo(format_export_entry(entry))
 
 
 @click.command("predict")
-@click.argument("png_files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("png_files", nargs=-1, type=click.Path())
 @click.option(
     "--rest", type=Address(), help="Model server REST address, e.g. localhost:8501."
 )
@@ -119,6 +130,13 @@ def export_command(models_dir, output, serving_base_path, data_dir, measure, lim
     show_default=True,
     help="Without PNG files: how many MNIST test images to send.",
 )
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=256,
+    show_default=True,
+    help="Images per request.",
+)
 @data_dir_option()
 @one_line_errors
 def predict_command(
@@ -132,19 +150,22 @@ def predict_command(
     angle,
     start,
     count,
+    batch_size,
     data_dir,
 ):
-    """Send PNG files (28x28, white on black) or MNIST test images to the
-    exported model and print labels and probabilities."""
+    """Send PNG files or folders of them (28x28, white on black; a folder of
+    <label>/ folders also gives the true labels) or MNIST test images to the
+    exported model, in batches, and print labels and probabilities."""
     from egan_tf.export.contract import Signature
     from egan_tf.serving import (
         ServingError,
         format_prediction_rows,
-        load_png_images,
         make_client,
+        predict_in_batches,
         prediction_rows,
         signature_inputs,
     )
+    from egan_tf.user_images import expand_png_paths, load_png_images
 
     signature = Signature(signature)
     data = build_request(DataSource, data_dir)
@@ -154,7 +175,8 @@ def predict_command(
     except ServingError as error:
         raise click.ClickException(str(error)) from None
     if png_files:
-        images, sources, truth = load_png_images(png_files), list(png_files), None
+        sources, truth = expand_png_paths(png_files)
+        images = load_png_images(sources)
     else:
         from egan_tf.data import to_unit_interval
 
@@ -168,7 +190,7 @@ def predict_command(
         sources = [f"mnist test {index}" for index in range(start, start + len(images))]
     inputs = signature_inputs(signature, images, length, angle)
     try:
-        outputs = client.predict(signature, inputs)
+        outputs = predict_in_batches(client, signature, inputs, batch_size)
     except ServingError as error:
         raise click.ClickException(str(error)) from None
     click.echo(format_prediction_rows(prediction_rows(sources, outputs, truth)))

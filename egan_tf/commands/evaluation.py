@@ -14,6 +14,7 @@ from egan_tf.commands.options import (
     FiniteFloat,
     FloatList,
     build_request,
+    classifier_option,
     data_dir_option,
     float_list_text,
     given,
@@ -171,6 +172,7 @@ GRID_ONLY_OPTIONS = {
     "([N, 28, 28] or [N, 28, 28, 1], uint8 0-255 or float 0-1) and labels "
     "([N], 0-9), or a folder PATH/<label>/*.png.",
 )
+@classifier_option()
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
 def evaluate_command(
@@ -191,6 +193,7 @@ def evaluate_command(
     noise,
     refine_steps,
     images_path,
+    classifier_path,
     quiet,
 ):
     """Measure the shipped models on the MNIST test set (--grid: the paper's experiment)."""
@@ -248,6 +251,7 @@ def evaluate_command(
         batch_size=batch_size,
         show_progress=not quiet,
         images=images_path,
+        classifier=classifier_path,
     )
     import_tensorflow_quietly()
     run_evaluate(evaluate_request, echo=click.echo)

@@ -83,6 +83,20 @@ def png_option(default: str):
     )
 
 
+def classifier_option():
+    """`--classifier PATH.keras`: a user's classifier in place of the shipped C."""
+    return click.option(
+        "--classifier",
+        "classifier_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Defend your own classifier instead of the shipped C: a .keras file "
+        "taking [batch, 28, 28, 1] in [0, 1] and giving 10 logits or 10 "
+        "probabilities (loaded in Keras' safe mode). Methods that need a "
+        "blur-trained copy of C are then not applicable.",
+    )
+
+
 def one_line_errors(command):
     """Runs a command after its options are parsed and checked, with
     TensorFlow imported quietly first, and turns the errors a user can fix
@@ -373,4 +387,11 @@ class Address(click.ParamType):
             self.fail(str(error), param, ctx)
 
 
-LABELLED_SIGNATURES = ("serving_default", "blur_and_defend", "classify")
+# The signatures whose outputs include a label, which `predict` prints.
+LABELLED_SIGNATURES = (
+    "serving_default",
+    "blur_and_defend",
+    "classify",
+    "defend_adaptive",
+    "defend_gated",
+)

@@ -30,6 +30,7 @@ from egan_tf.export.contract import (
 )
 from egan_tf.export.serving_module import AdaptiveDefense, ExportError
 from egan_tf.model_files import CLASSIFIER_FILE, ENCODER_FILE, GENERATOR_FILE
+from egan_tf.user_classifier import UserClassifier
 
 # The op types that call back into a Python interpreter; the model server has none.
 PYTHON_FUNCTION_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
@@ -146,7 +147,9 @@ def _source_files(adaptive: AdaptiveDefense | None) -> list[str]:
     names = [CLASSIFIER_FILE, GENERATOR_FILE, ENCODER_FILE]
     if adaptive is not None:
         restorer = adaptive.config.gated_restorer
-        names += [*needed_files(adaptive.method, restorer), DEFENSE_CONFIG_FILE]
+        if adaptive.method is not None:
+            names += needed_files(adaptive.method, restorer)
+        names.append(DEFENSE_CONFIG_FILE)
         if adaptive.gated() is not None:
             names += needed_files(Method.GATED, restorer)
     return list(dict.fromkeys(names))
@@ -157,6 +160,7 @@ def record_export(
     models_dir: str | None,
     measured: dict | None,
     adaptive: AdaptiveDefense | None = None,
+    classifier: UserClassifier | None = None,
 ) -> dict:
     """Adds this version to `<root>/export.json` and returns its entry.
 
@@ -177,16 +181,25 @@ def record_export(
         },
         "signatures": list(result.signatures),
         "defend_adaptive": None
-        if adaptive is None
+        if adaptive is None or adaptive.method is None
         else {
             "method": str(adaptive.method),
             "config": config_to_dict(adaptive.config),
         },
         # defend_gated runs on defend_adaptive's networks and settings.
-        "defend_gated": str(Signature.DEFEND_GATED) in result.signatures,
+        "defend_gated": None
+        if str(Signature.DEFEND_GATED) not in result.signatures
+        else {"method": "gated", "config": config_to_dict(adaptive.config)},
         "op_types": sorted(result.op_types),
         "measured_on_mnist_test": measured,
     }
+    if classifier is not None:
+        # The user's classifier stands in for the shipped C.
+        entry["sources"][CLASSIFIER_FILE] = {
+            "file": os.path.abspath(classifier.path),
+            "sha256": file_sha256(classifier.path),
+        }
+        entry["classifier"] = classifier.to_dict()
     path = os.path.join(result.root, EXPORT_CARD_FILE)
     card = {"model_name": SERVING_MODEL_NAME, "versions": []}
     if os.path.isfile(path):

@@ -27,6 +27,11 @@ from egan_tf.defenses import (
 )
 from egan_tf.export.contract import SIGNATURES, Signature, TensorContract
 from egan_tf.model_io import ShippedModels, load_shipped_models
+from egan_tf.user_classifier import (
+    UserClassifier,
+    shipped_with_user_classifier,
+    with_user_classifier,
+)
 
 
 class ExportError(ValueError):
@@ -99,12 +104,14 @@ class AdaptiveDefense:
 
     Attributes:
         method: A method of `egan_tf.defenses` that needs no knowledge of the
-            true blur (not `wiener-oracle`).
+            true blur (not `wiener-oracle`), or None when none applies (a
+            user's classifier has no mixture-trained copy for the hybrid):
+            then only `defend_gated` is served.
         models: The networks it runs on.
         config: Its settings.
     """
 
-    method: Method
+    method: Method | None
     models: DefenseModels
     config: DefenseConfig
 
@@ -160,24 +167,39 @@ def defence_outputs(
     }
 
 
-def load_adaptive_defense(models_dir: str) -> AdaptiveDefense | None:
+def load_adaptive_defense(
+    models_dir: str, classifier: UserClassifier | None = None
+) -> AdaptiveDefense | None:
     """The `adaptive_method` named in `defense.json` with its networks and
-    settings, or None when the file names none."""
+    settings, or None when the file names none.
+
+    With a user's `classifier` as C, a method that reads the shipped C's
+    copies is not applicable, and `gated` restores without them (see
+    `egan_tf.user_classifier`).
+    """
     config, method = load_defense_file(models_dir)
     if method is None:
         return None
-    return AdaptiveDefense(method, load_defense_models(models_dir), config)
+    models = load_defense_models(models_dir)
+    if classifier is not None:
+        models, config, _ = with_user_classifier(models, config, classifier)
+        if models.missing_for(method, config.gated_restorer):
+            method = None
+    return AdaptiveDefense(method, models, config)
 
 
 def load_export_models(
-    models_dir: str,
+    models_dir: str, classifier: UserClassifier | None = None
 ) -> tuple[ShippedModels, AdaptiveDefense | None]:
-    """The networks of an export: C, G, E, and the adaptive defence when
-    `defense.json` names one, sharing the same C, G and E objects so that the
-    SavedModel stores each weight once."""
-    adaptive = load_adaptive_defense(models_dir)
+    """The networks of an export: C (the user's `classifier` when given), G,
+    E, and the adaptive defence when `defense.json` names one, sharing the
+    same C, G and E objects so that the SavedModel stores each weight once."""
+    adaptive = load_adaptive_defense(models_dir, classifier)
     if adaptive is None:
-        return load_shipped_models(models_dir, require_egan=True), None
+        shipped = load_shipped_models(models_dir, require_egan=True)
+        if classifier is not None:
+            shipped = shipped_with_user_classifier(shipped, classifier)
+        return shipped, None
     shared = adaptive.models
     return ShippedModels(shared.classifier, shared.generator, shared.encoder), adaptive
 
@@ -185,6 +207,10 @@ def load_export_models(
 def _defend_function(
     defense: AdaptiveDefense,
 ) -> Callable[[tf.Tensor], dict[str, tf.Tensor]]:
+    # Converted or not, the graph is the same: the methods use tf.cond and
+    # Python loops over step counts, not Python branches on tensors; without
+    # this AutoGraph warns that it cannot convert the closure.
+    @tf.autograph.experimental.do_not_convert
     def defend(images):
         return defence_outputs(defense, checked_images(images))
 
@@ -253,7 +279,7 @@ def make_serving_functions(
     }
     if adaptive is not None:
         for signature, defense in (
-            (Signature.DEFEND_ADAPTIVE, adaptive),
+            (Signature.DEFEND_ADAPTIVE, adaptive if adaptive.method else None),
             (Signature.DEFEND_GATED, adaptive.gated()),
         ):
             if defense is not None:

@@ -41,6 +41,7 @@ from egan_tf.export.serving_module import (
     make_serving_functions,
 )
 from egan_tf.model_io import ShippedModels
+from egan_tf.user_classifier import UserClassifier
 
 # Blurred test images per family on which `defend_gated` from disk is
 # compared with the in-memory method when an export is measured.
@@ -116,6 +117,7 @@ def export_defense(
     adaptive: AdaptiveDefense | None = None,
     models_dir: str | None = None,
     test_arrays: MnistArrays | None = None,
+    classifier: UserClassifier | None = None,
 ) -> tuple[ExportResult, dict]:
     """Exports C, G, E and the blur as the next version under `root`.
 
@@ -130,6 +132,8 @@ def export_defense(
         models_dir: The folder the networks were loaded from, whose files
             the card names by SHA-256; None for networks built in memory.
         test_arrays: Labelled images to measure the written model on, or None.
+        classifier: The user's classifier when it is C in `models`, recorded
+            in the card in place of the shipped classifier.keras.
 
     Returns:
         Where the export went, and its entry in `export.json`.
@@ -166,7 +170,7 @@ def export_defense(
                     functions[Signature.DEFEND_GATED],
                     to_unit_interval(test_arrays.images[:EQUIVALENCE_EXAMPLES]).numpy(),
                 )
-        entry = record_export(result, models_dir, measured, adaptive)
+        entry = record_export(result, models_dir, measured, adaptive, classifier)
         write_text_atomically(os.path.join(root, MODELS_CONFIG_FILE), config_text)
         os.rename(staging, final_path)
     except BaseException:
@@ -180,6 +184,7 @@ def export_shipped_models(
     root: str,
     serving_base_path: str = DOCKER_BASE_PATH,
     test_arrays: MnistArrays | None = None,
+    classifier: UserClassifier | None = None,
 ) -> tuple[ExportResult, dict]:
     """Exports the shipped networks of `models_dir` and records the export.
 
@@ -190,11 +195,12 @@ def export_shipped_models(
         root: Folder of version directories.
         serving_base_path: `base_path` of `models.config`.
         test_arrays: Labelled images to measure the exported model on, or None.
+        classifier: A user's classifier to export in C's place, or None.
 
     Returns:
         Where the export went, and its entry in `export.json`.
     """
-    models, adaptive = load_export_models(models_dir)
+    models, adaptive = load_export_models(models_dir, classifier)
     return export_defense(
-        models, root, serving_base_path, adaptive, models_dir, test_arrays
+        models, root, serving_base_path, adaptive, models_dir, test_arrays, classifier
     )
