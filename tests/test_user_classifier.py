@@ -121,6 +121,33 @@ def test_every_method_and_the_export_defend_the_users_classifier(
         payload["clean_methods"]
     )
 
+    clean = CliRunner().invoke(
+        cli.main,
+        ["evaluate", "--models", SAVED_MODELS, "--classifier", users_classifier_path,
+         "--limit", "50", "--json", str(tmp_path / "clean.json")],
+    )  # fmt: skip
+    assert clean.exit_code == 0, clean.output
+    clean_payload = json.loads((tmp_path / "clean.json").read_text())
+    assert clean_payload["classifier"]["output"] == "probabilities"
+    users = keras.saving.load_model(users_classifier_path)
+    images = mnist_test.images[:50].astype(np.float32) / 255.0
+    expected = np.mean(np.argmax(users(images), -1) == mnist_test.labels[:50])
+    assert clean_payload["clean_accuracy"] == pytest.approx(expected)
+
+    npz = tmp_path / "mine.npz"
+    np.savez(npz, images=mnist_test.images[:6], labels=mnist_test.labels[:6])
+    mine = CliRunner().invoke(
+        cli.main,
+        ["evaluate", "--models", SAVED_MODELS, "--classifier", users_classifier_path,
+         "--images", str(npz), "--refine-steps", "2", "--json", str(tmp_path / "mine.json")],
+    )  # fmt: skip
+    assert mine.exit_code == 0, mine.output
+    mine_payload = json.loads((tmp_path / "mine.json").read_text())
+    assert mine_payload["classifier"]["path"] == users_classifier_path
+    assert "hybrid" in mine_payload["not_applicable"]
+    predicted = [record["predicted"]["none"] for record in mine_payload["images"]]
+    assert predicted == np.argmax(users(images[:6]), -1).tolist()
+
     root = tmp_path / "export"
     result = CliRunner().invoke(
         cli.main,
@@ -139,7 +166,5 @@ def test_every_method_and_the_export_defend_the_users_classifier(
     assert "defend_gated" in entry["signatures"]
     assert "defend_adaptive" not in entry["signatures"]
     loaded = tf.saved_model.load(str(root / "1"))
-    images = mnist_test.images[:6].astype(np.float32) / 255.0
-    served = loaded.signatures["classify"](images=tf.constant(images))
-    users = keras.saving.load_model(users_classifier_path)(images)
-    np.testing.assert_allclose(served["probabilities"], users, atol=1e-5)
+    served = loaded.signatures["classify"](images=tf.constant(images[:6]))
+    np.testing.assert_allclose(served["probabilities"], users(images[:6]), atol=1e-5)
