@@ -65,7 +65,12 @@ def _measure(call, single, batch, calls: int, repeats: int) -> tuple[float, ...]
     "--batch-size", type=click.IntRange(min=1), default=256, show_default=True
 )
 @click.option("--repeats", type=click.IntRange(min=1), default=7, show_default=True)
-def main(models_dir, signatures, calls, batch_size, repeats):
+@click.option(
+    "--record/--no-record",
+    default=False,
+    help="Also write the figures into export.json, under the timed version.",
+)
+def main(models_dir, signatures, calls, batch_size, repeats, record):
     import tensorflow as tf
 
     from egan_tf.blur import apply_motion_blur
@@ -129,10 +134,50 @@ def main(models_dir, signatures, calls, batch_size, repeats):
     click.echo(
         f"export: {export_dir}; TensorFlow {tf.__version__}; CPU cores: {os.cpu_count()}"
     )
+    rate_after = matmul_rate()
     click.echo(
         f"fp32 matmul rate of this machine: {rate_before:.0f} GFLOP/s before, "
-        f"{matmul_rate():.0f} after"
+        f"{rate_after:.0f} after"
     )
+    if record:
+        _record(
+            export_dir, results, calls, batch_size, repeats, rate_before, rate_after
+        )
+
+
+def _record(export_dir, results, calls, batch_size, repeats, rate_before, rate_after):
+    """Writes the figures into the timed version's entry of export.json."""
+    import json
+
+    from egan_tf.atomic_files import write_json_atomically
+    from egan_tf.export import EXPORT_CARD_FILE
+
+    card_path = os.path.join(os.path.dirname(export_dir), EXPORT_CARD_FILE)
+    with open(card_path, encoding="utf-8") as handle:
+        card = json.load(handle)
+    version = int(os.path.basename(export_dir))
+    figures = {
+        f"{name}/{content}/{way}": {
+            "batch_1_median_ms": round(result[0], 3),
+            "batch_1_p95_ms": round(result[1], 3),
+            f"batch_{batch_size}_images_per_second": round(result[2], 1),
+        }
+        for (name, content, way), result in results.items()
+    }
+    for entry in card["versions"]:
+        if entry["version"] == version:
+            entry["serving_speed"] = {
+                "bench": "bench/serving_speed.py",
+                "calls": calls,
+                "repeats": repeats,
+                "fp32_matmul_gflops_before_after": [
+                    round(rate_before, 1),
+                    round(rate_after, 1),
+                ],
+                "figures": figures,
+            }
+    write_json_atomically(card_path, card)
+    click.echo(f"Recorded in {card_path}")
 
 
 if __name__ == "__main__":

@@ -182,17 +182,23 @@ def test_evaluate_grid_writes_every_output(tmp_path, tiny_models_dir):
 
 def test_export_then_predict_locally(tmp_path, mnist_test):
     root = tmp_path / "egan_defense"
-    for expected_version in (1, 2):
+    # The second export is not measured: its number is what is checked.
+    for expected_version, measure in ((1, "--measure"), (2, "--no-measure")):
         result = CliRunner().invoke(
-            cli.main, ["export", "--output", str(root), "--limit", "100"]
+            cli.main, ["export", "--output", str(root), "--limit", "100", measure]
         )
         assert result.exit_code == 0, result.output
         assert f"Wrote version {expected_version}" in result.output
     card = json.loads((root / "export.json").read_text())
     assert [entry["version"] for entry in card["versions"]] == [1, 2]
-    measured = card["versions"][-1]["measured_on_mnist_test"]
+    assert card["versions"][1]["measured_on_mnist_test"] is None
+    measured = card["versions"][0]["measured_on_mnist_test"]
     assert measured["examples"] == 100
     assert measured["defended_accuracy"] >= 0.9
+    assert measured["gated_accuracy"] >= measured["undefended_accuracy"] - 0.01
+    for family, record in measured["defend_gated_vs_in_memory"].items():
+        assert record["labels_equal"] == record["examples"] == 100, family
+        assert record["max_logit_difference"] <= 1e-4, family
 
     digit = tmp_path / "digit.png"
     Image.fromarray(mnist_test.images[0, :, :, 0]).save(digit)
