@@ -213,7 +213,7 @@ def _defense_setup(request: EvaluateRequest, echo):
     """The defences' networks and settings (with the user's classifier as C
     when one is given), the methods to run, why the others cannot run, and
     the JSON keys that record the classifier."""
-    from egan_tf.defenses import load_defense_models
+    from egan_tf.defenses import load_defense_models, not_loaded_reason
     from egan_tf.user_classifier import with_user_classifier
 
     classifier = _user_classifier(request, echo)
@@ -230,12 +230,11 @@ def _defense_setup(request: EvaluateRequest, echo):
         extra = {"classifier": {**classifier.to_dict(), "notes": notes}}
         # Copies of the shipped C do not exist for the user's: not applicable.
         skip_missing = True
-    restorer = config.gated_restorer
     methods, not_applicable = [], {}
     for method in selection.methods:
-        missing = models.missing_for(method, restorer)
-        if missing and skip_missing:
-            not_applicable[str(method)] = "needs " + ", ".join(missing) + ", not loaded"
+        reason = not_loaded_reason(models, method, config.gated_restorer)
+        if reason and skip_missing:
+            not_applicable[str(method)] = reason
         else:
             methods.append(method)
     return models, config, methods, not_applicable, extra

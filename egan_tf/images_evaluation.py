@@ -22,6 +22,7 @@ from egan_tf.defenses import (
     Method,
     apply_methods,
     check_methods_available,
+    not_loaded_reason,
     observe,
 )
 from egan_tf.methods_grid import PairedRecord, paired_records
@@ -92,11 +93,11 @@ def split_applicable(
     other one cannot (the true blur, or the network files it lacks)."""
     runnable, skipped = [], {}
     for method in (Method(method) for method in methods):
-        missing = models.missing_for(method, config.gated_restorer)
+        reason = not_loaded_reason(models, method, config.gated_restorer)
         if method == Method.WIENER_ORACLE:
             skipped[str(method)] = NEEDS_TRUE_BLUR
-        elif missing:
-            skipped[str(method)] = "needs " + ", ".join(missing) + ", not loaded"
+        elif reason:
+            skipped[str(method)] = reason
         else:
             runnable.append(method)
     return runnable, skipped

@@ -41,6 +41,7 @@ _LAZY = {
     "DefenseModels": "models",
     "check_methods_available": "models",
     "load_defense_models": "models",
+    "not_loaded_reason": "models",
     "BlurEstimate": "observation",
     "MethodOutput": "observation",
     "Observation": "observation",

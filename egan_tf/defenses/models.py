@@ -52,6 +52,15 @@ class DefenseModels:
         ]
 
 
+def not_loaded_reason(
+    models: DefenseModels, method: Method, gated_restorer: Method | None = None
+) -> str | None:
+    """Why `method` cannot run on `models` ("needs X, not loaded"), or None
+    when every network it needs is loaded."""
+    missing = models.missing_for(Method(method), gated_restorer)
+    return "needs " + ", ".join(missing) + ", not loaded" if missing else None
+
+
 def check_methods_available(
     models: DefenseModels, methods, gated_restorer: Method | None = None
 ) -> None:
