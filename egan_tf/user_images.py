@@ -126,12 +126,18 @@ def _label_folders(root: str) -> list[tuple[int, str]]:
     return folders
 
 
-def _load_folder(root: str) -> LabelledImages:
+def _labelled_png_files(root: str) -> tuple[list[str], list[int]]:
+    """The PNG files of `root/<label>/` folders, and the label of each."""
     paths, labels = [], []
     for label, folder in _label_folders(root):
         files = png_files_in(folder)
         paths += files
         labels += [label] * len(files)
+    return paths, labels
+
+
+def _load_folder(root: str) -> LabelledImages:
+    paths, labels = _labelled_png_files(root)
     if not paths:
         raise ImagesError(
             f"No images found. Received: {root} with no PNG files in <label>/ folders"
@@ -262,10 +268,9 @@ def expand_png_paths(paths: Sequence[str]) -> tuple[list[str], list[int] | None]
             if os.path.isdir(os.path.join(path, name)) and not name.startswith(".")
         ]
         if subfolders:
-            for label, folder in _label_folders(path):
-                found = png_files_in(folder)
-                files += found
-                labels += [label] * len(found)
+            found, found_labels = _labelled_png_files(path)
+            files += found
+            labels += found_labels
         else:
             files += png_files_in(path)
             labelled = False
