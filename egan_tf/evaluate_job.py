@@ -14,6 +14,7 @@ from collections.abc import Callable
 from egan_tf.atomic_files import check_writable, write_json_atomically
 from egan_tf.data_paths import DataSource
 from egan_tf.defenses import DefenseConfig, Method, load_defense_config
+from egan_tf.execution import Precision
 from egan_tf.grid_spec import DEFAULT_GRID_BATCH_SIZE, BlurKind, GridSpec
 
 
@@ -110,6 +111,8 @@ class EvaluateRequest:
             test set; None for the test set.
         classifier: A user's `.keras` classifier to put in C's place, or
             None for the shipped C (see `egan_tf.user_classifier`).
+        precision: How the networks compute (`egan_tf.precision`); the
+            blur and every FFT stay float32.
     """
 
     models_dir: str
@@ -121,8 +124,10 @@ class EvaluateRequest:
     show_progress: bool = True
     images: str | None = None
     classifier: str | None = None
+    precision: Precision = Precision.FLOAT32
 
     def __post_init__(self):
+        object.__setattr__(self, "precision", Precision(self.precision))
         if self.images is not None:
             if self.grid is not None:
                 raise ValueError(
@@ -198,15 +203,16 @@ def _shipped_models(request: EvaluateRequest, echo, require_egan: bool):
     """C, G and E, with the user's classifier as C when one is given; and
     the JSON keys that record it."""
     from egan_tf.model_io import load_shipped_models
+    from egan_tf.precision import inference_models
     from egan_tf.user_classifier import shipped_with_user_classifier
 
     classifier = _user_classifier(request, echo)
     models = load_shipped_models(request.models_dir, require_egan=require_egan)
-    if classifier is None:
-        return models, {}
-    return shipped_with_user_classifier(models, classifier), {
-        "classifier": classifier.to_dict()
-    }
+    extra = {"precision": str(request.precision)}
+    if classifier is not None:
+        models = shipped_with_user_classifier(models, classifier)
+        extra["classifier"] = classifier.to_dict()
+    return inference_models(models, request.precision), extra
 
 
 def _defense_setup(request: EvaluateRequest, echo):
@@ -214,6 +220,7 @@ def _defense_setup(request: EvaluateRequest, echo):
     when one is given), the methods to run, why the others cannot run, and
     the JSON keys that record the classifier."""
     from egan_tf.defenses import load_defense_models, not_loaded_reason
+    from egan_tf.precision import inference_models
     from egan_tf.user_classifier import with_user_classifier
 
     classifier = _user_classifier(request, echo)
@@ -222,14 +229,16 @@ def _defense_setup(request: EvaluateRequest, echo):
     )
     models = load_defense_models(request.models_dir)
     config = selection.config(load_defense_config(request.models_dir))
-    extra, skip_missing = {}, selection.skip_unavailable
+    extra = {"precision": str(request.precision)}
+    skip_missing = selection.skip_unavailable
     if classifier is not None:
         models, config, notes = with_user_classifier(models, config, classifier)
         for note in notes:
             echo(f"Note: {note}.")
-        extra = {"classifier": {**classifier.to_dict(), "notes": notes}}
+        extra["classifier"] = {**classifier.to_dict(), "notes": notes}
         # Copies of the shipped C do not exist for the user's: not applicable.
         skip_missing = True
+    models = inference_models(models, request.precision)
     methods, not_applicable = [], {}
     for method in selection.methods:
         reason = not_loaded_reason(models, method, config.gated_restorer)

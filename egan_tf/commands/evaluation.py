@@ -22,6 +22,7 @@ from egan_tf.commands.options import (
     models_option,
     one_line_errors,
     png_option,
+    precision_option,
 )
 from egan_tf.data_paths import DataSource
 from egan_tf.defenses import Method, parse_methods
@@ -173,6 +174,7 @@ GRID_ONLY_OPTIONS = {
     "([N], 0-9), or a folder PATH/<label>/*.png.",
 )
 @classifier_option()
+@precision_option()
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
 def evaluate_command(
@@ -194,6 +196,7 @@ def evaluate_command(
     refine_steps,
     images_path,
     classifier_path,
+    precision,
     quiet,
 ):
     """Measure the shipped models on the MNIST test set (--grid: the paper's experiment)."""
@@ -252,6 +255,7 @@ def evaluate_command(
         show_progress=not quiet,
         images=images_path,
         classifier=classifier_path,
+        precision=precision,
     )
     import_tensorflow_quietly()
     run_evaluate(evaluate_request, echo=click.echo)

@@ -97,6 +97,19 @@ def classifier_option():
     )
 
 
+def precision_option():
+    from egan_tf.execution import Precision
+
+    return click.option(
+        "--precision",
+        type=click.Choice([str(precision) for precision in Precision]),
+        default=str(Precision.FLOAT32),
+        show_default=True,
+        help="How the networks compute: float32, or bfloat16 with float32 "
+        "variables (mixed_bfloat16; the blur and FFTs stay float32).",
+    )
+
+
 def one_line_errors(command):
     """Runs a command after its options are parsed and checked, with
     TensorFlow imported quietly first, and turns the errors a user can fix
