@@ -327,24 +327,6 @@ def epoch_order(num_examples: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(num_examples)
 
 
-def iterate_batches(
-    arrays: MnistArrays, order: np.ndarray, batch_size: int, start_batch: int = 0
-):
-    """Yields (images, labels) batches in `order`, starting at `start_batch`.
-
-    Yields:
-        images: float32 tensor [batch, 28, 28, 1] in [0, 1].
-        labels: int64 tensor [batch].
-        The last batch may be smaller than `batch_size`.
-    """
-    for start in range(start_batch * batch_size, len(order), batch_size):
-        indices = order[start : start + batch_size]
-        yield (
-            to_unit_interval(arrays.images[indices]),
-            tf.constant(arrays.labels[indices]),
-        )
-
-
 def num_batches(num_examples: int, batch_size: int) -> int:
     """Number of batches of one epoch, the last partial batch included."""
     return -(-num_examples // batch_size)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
+
+# The environment variable that describes a multi-worker cluster.
+TF_CONFIG = "TF_CONFIG"
 
 
 class Precision(enum.StrEnum):
@@ -63,3 +67,35 @@ class ExecutionConfig:
                 raise ValueError(
                     f"{name} must be one of {', '.join(kind)}. Received: {name}={value!r}"
                 ) from None
+
+
+def check_tf_config(text: str | None) -> dict:
+    """Parses `TF_CONFIG` as the multi-worker strategy reads it.
+
+    Raises:
+        ValueError: One line saying what is missing or malformed.
+    """
+    if not text:
+        raise ValueError(
+            "--strategy multiworker reads the cluster from the TF_CONFIG "
+            'environment variable, e.g. {"cluster": {"worker": ["host1:12345", '
+            '"host2:12345"]}, "task": {"type": "worker", "index": 0}}. '
+            "Received: TF_CONFIG unset"
+        )
+    try:
+        config = json.loads(text)
+        workers = config["cluster"]["worker"]
+        task = config["task"]
+        task_type, index = task["type"], int(task["index"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise ValueError(
+            "TF_CONFIG must be JSON with cluster.worker (a list of host:port) "
+            f"and task.type and task.index. Received: TF_CONFIG={text!r}"
+        ) from None
+    members = config["cluster"].get(task_type, [])
+    if not isinstance(workers, list) or not 0 <= index < len(members):
+        raise ValueError(
+            f"TF_CONFIG's task {task_type} {index} is not in its cluster. "
+            f"Received: TF_CONFIG={text!r}"
+        )
+    return config

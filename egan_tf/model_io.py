@@ -31,8 +31,14 @@ from egan_tf.model_files import (  # noqa: F401
 def save_model_atomically(model: keras.Model, path: str) -> None:
     """Saves `model` in the `.keras` format under a temporary name, then renames.
 
-    An interrupted save never leaves a half-written model under `path`.
+    An interrupted save never leaves a half-written model under `path`. A
+    network trained in bfloat16 is saved with the float32 policy (its
+    variables are float32 already), so that every shipped file computes in
+    float32 wherever it is loaded; evaluation chooses the precision.
     """
+    from egan_tf.precision import Precision, with_precision
+
+    model = with_precision(model, Precision.FLOAT32)
     # Keras picks the format by the ending, so the temporary name keeps it.
     with atomic_path(path, suffix=".tmp.keras") as temporary:
         model.save(temporary)

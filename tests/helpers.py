@@ -53,8 +53,9 @@ def tiny_defense_models(with_optional: bool = True):
 
 
 def interrupting(factory, at_call):
-    """Wraps a train-step factory so that its step raises KeyboardInterrupt
-    (as Ctrl-C would) when called for the `at_call`-th time."""
+    """Wraps a factory of train steps (e.g. `loop.compile_train_step`) so that
+    its step raises KeyboardInterrupt (as Ctrl-C would) when called for the
+    `at_call`-th time."""
 
     def make(*args, **kwargs):
         step = factory(*args, **kwargs)
@@ -69,3 +70,19 @@ def interrupting(factory, at_call):
         return interrupted_step
 
     return make
+
+
+def compiled_step(replica_step):
+    """`replica_step` compiled as the epoch loop runs it on one device, called
+    as step(images, labels, seed) with the whole batch as the global batch."""
+    import tensorflow as tf
+
+    from egan_tf.training.runtime import Runtime
+
+    step = Runtime.create().compile_step(replica_step)
+
+    def call(images, labels, seed):
+        size = tf.cast(tf.shape(images)[0], tf.int64)
+        return step(images, labels, seed, size)
+
+    return call

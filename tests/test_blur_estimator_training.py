@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import compiled_step
 
 from egan_tf import losses
 from egan_tf.config import BlurEstimatorConfig, BlurSamplingConfig, TrainingConfig
@@ -51,8 +52,10 @@ def test_angle_error_wraps_around_the_circle():
 def test_a_few_steps_lower_the_loss(mnist_test):
     keras.utils.set_random_seed(0)
     model = build_blur_estimator(TINY)
-    step = make_blur_estimator_train_step(
-        model, keras.optimizers.Adam(3e-3), BlurSamplingConfig()
+    step = compiled_step(
+        make_blur_estimator_train_step(
+            model, keras.optimizers.Adam(3e-3), BlurSamplingConfig()
+        )
     )
     images = tf.constant(mnist_test.images[:64].astype(np.float32) / 255.0)
     labels = tf.zeros([64], tf.int64)

@@ -7,11 +7,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import interrupting
+from helpers import compiled_step, interrupting
 
 from egan_tf.config import ClassifierConfig, TrainingConfig
 from egan_tf.networks import build_classifier
-from egan_tf.training import classifier as classifier_training
+from egan_tf.training import loop as loop_module
 from egan_tf.training.classifier import make_classifier_train_step, train_classifier
 from egan_tf.training.loop import TrainingInterrupted
 
@@ -21,7 +21,9 @@ TINY = ClassifierConfig(filters=(4, 8), dense_units=16, dropout_rate=0.0)
 def test_train_step_fits_a_small_batch(mnist_test):
     keras.utils.set_random_seed(0)
     classifier = build_classifier(TINY)
-    step = make_classifier_train_step(classifier, keras.optimizers.Adam(1e-2))
+    step = compiled_step(
+        make_classifier_train_step(classifier, keras.optimizers.Adam(1e-2))
+    )
     images = tf.cast(mnist_test.images[:32], tf.float32) / 255.0
     labels = tf.constant(mnist_test.labels[:32])
     seed = tf.constant([0, 0], tf.int64)
@@ -41,9 +43,9 @@ def test_training_resumes_from_checkpoint(tmp_path, mnist_test, monkeypatch):
     with monkeypatch.context() as patch:
         # Ctrl-C as the first step of epoch 2 starts (two batches an epoch).
         patch.setattr(
-            classifier_training,
-            "make_classifier_train_step",
-            interrupting(make_classifier_train_step, at_call=3),
+            loop_module,
+            "compile_train_step",
+            interrupting(loop_module.compile_train_step, at_call=3),
         )
         with pytest.raises(TrainingInterrupted):
             train_classifier(
@@ -67,8 +69,10 @@ def test_a_train_step_can_draw_from_the_blur_mixture(mnist_test):
 
     keras.utils.set_random_seed(0)
     classifier = build_classifier(TINY)
-    step = make_classifier_train_step(
-        classifier, keras.optimizers.Adam(1e-2), BlurMixtureConfig()
+    step = compiled_step(
+        make_classifier_train_step(
+            classifier, keras.optimizers.Adam(1e-2), BlurMixtureConfig()
+        )
     )
     images = tf.cast(mnist_test.images[:16], tf.float32) / 255.0
     labels = tf.constant(mnist_test.labels[:16])

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import TINY_EGAN
+from helpers import TINY_EGAN, compiled_step
 
 from egan_tf.config import (
     ClassifierConfig,
@@ -51,8 +51,10 @@ def test_train_step_terms_and_frozen_generator(
     generator, classifier = frozen_networks
     encoder = build_encoder(TINY_EGAN)
     generator_weights = [w.copy() for w in generator.get_weights()]
-    step = make_encoder_train_step(
-        encoder, generator, classifier, keras.optimizers.Adam(1e-2), loss_config
+    step = compiled_step(
+        make_encoder_train_step(
+            encoder, generator, classifier, keras.optimizers.Adam(1e-2), loss_config
+        )
     )
     images = tf.cast(mnist_test.images[:16], tf.float32) / 255.0
     labels = tf.constant(mnist_test.labels[:16])

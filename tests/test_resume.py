@@ -20,6 +20,7 @@ from egan_tf.networks import build_classifier, build_generator
 from egan_tf.training import classifier as classifier_training
 from egan_tf.training import encoder as encoder_training
 from egan_tf.training import gan as gan_training
+from egan_tf.training import loop as loop_module
 from egan_tf.training.loop import TrainingInterrupted
 
 # Four batches an epoch, two epochs; the interruption falls inside epoch 2.
@@ -60,22 +61,12 @@ def _train_encoder(arrays, checkpoint_dir):
     return [result.encoder], result.folds[0]["history"]
 
 
-# Stage -> (training function, its module, its step factory, examples given:
-# the encoder trains on one fold of two, so it is given twice as many).
+# Stage -> (training function, examples given: the encoder trains on one fold
+# of two, so it is given twice as many).
 STAGES = {
-    "classifier": (
-        _train_classifier,
-        classifier_training,
-        "make_classifier_train_step",
-        TRAINED_EXAMPLES,
-    ),
-    "gan": (_train_gan, gan_training, "make_gan_train_step", TRAINED_EXAMPLES),
-    "encoder": (
-        _train_encoder,
-        encoder_training,
-        "make_encoder_train_step",
-        2 * TRAINED_EXAMPLES,
-    ),
+    "classifier": (_train_classifier, TRAINED_EXAMPLES),
+    "gan": (_train_gan, TRAINED_EXAMPLES),
+    "encoder": (_train_encoder, 2 * TRAINED_EXAMPLES),
 }
 
 
@@ -83,14 +74,19 @@ STAGES = {
 def test_interrupted_and_resumed_equals_uninterrupted(
     stage, tmp_path, mnist_test, monkeypatch
 ):
-    train, module, factory_name, examples = STAGES[stage]
+    train, examples = STAGES[stage]
     arrays = mnist_test.take(examples)
     expected_models, expected_history = train(arrays, str(tmp_path / "straight"))
 
     resumed_dir = str(tmp_path / "resumed")
     with monkeypatch.context() as patch:
-        factory = getattr(module, factory_name)
-        patch.setattr(module, factory_name, interrupting(factory, INTERRUPT_AT_CALL))
+        # Every loop compiles its step through `compile_train_step`.
+        compile_step = loop_module.compile_train_step
+        patch.setattr(
+            loop_module,
+            "compile_train_step",
+            interrupting(compile_step, INTERRUPT_AT_CALL),
+        )
         with pytest.raises(TrainingInterrupted):
             train(arrays, resumed_dir)
     models, history = train(arrays, resumed_dir)

@@ -14,6 +14,13 @@ import click
 from egan_tf import config
 from egan_tf.atomic_files import check_writable
 from egan_tf.data_paths import DataSource
+from egan_tf.execution import (
+    TF_CONFIG,
+    ExecutionConfig,
+    Precision,
+    StrategyKind,
+    check_tf_config,
+)
 from egan_tf.grid_spec import check_blur_angle, check_blur_length
 
 
@@ -98,8 +105,6 @@ def classifier_option():
 
 
 def precision_option():
-    from egan_tf.execution import Precision
-
     return click.option(
         "--precision",
         type=click.Choice([str(precision) for precision in Precision]),
@@ -108,6 +113,44 @@ def precision_option():
         help="How the networks compute: float32, or bfloat16 with float32 "
         "variables (mixed_bfloat16; the blur and FFTs stay float32).",
     )
+
+
+_EXECUTION_OPTION_NAMES = ("strategy", "precision", "jit")
+
+
+def execution_options(command):
+    """Adds --strategy, --precision and --jit, handing the command one
+    checked `execution` ExecutionConfig instead."""
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        values = {name: kwargs.pop(name) for name in _EXECUTION_OPTION_NAMES}
+        execution = build_request(ExecutionConfig, **values)
+        if execution.strategy == StrategyKind.MULTIWORKER:
+            build_request(check_tf_config, os.environ.get(TF_CONFIG))
+        return command(execution=execution, **kwargs)
+
+    options = (
+        click.option(
+            "--strategy",
+            type=click.Choice([str(kind) for kind in StrategyKind]),
+            default=str(StrategyKind.DEFAULT),
+            show_default=True,
+            help="tf.distribute strategy: default (one device), mirrored (every "
+            "local GPU, or logical CPU device), multiworker (the machines of "
+            "TF_CONFIG).",
+        ),
+        precision_option(),
+        click.option(
+            "--jit",
+            is_flag=True,
+            help="Compile the train step with XLA (measured slower on CPUs "
+            "here; see bench/).",
+        ),
+    )
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 def one_line_errors(command):
@@ -167,12 +210,20 @@ class FiniteFloat(click.ParamType):
 
 @dataclasses.dataclass(frozen=True)
 class RunOptions:
-    """Where a training command reads data and writes its state."""
+    """Where a training command reads data and writes its state, and how it
+    executes."""
 
     data: DataSource
     logdir: str | None
     checkpoint_dir: str
     show_progress: bool
+    execution: ExecutionConfig = dataclasses.field(default_factory=ExecutionConfig)
+
+    def runtime(self):
+        """The run's `Runtime` (builds the strategy: TensorFlow starts)."""
+        from egan_tf.training.runtime import Runtime
+
+        return Runtime.create(self.execution)
 
     def training_examples(self):
         return self.data.load("train")
@@ -257,6 +308,7 @@ def training_options(defaults):
                 logdir=run_values["logdir"],
                 checkpoint_dir=run_values["checkpoint_dir"],
                 show_progress=not run_values["quiet"],
+                execution=kwargs.pop("execution"),
             )
             for folder in (run.checkpoint_dir, run.logdir, kwargs.get("output")):
                 if folder:
@@ -266,7 +318,7 @@ def training_options(defaults):
 
         for option in reversed(options):
             wrapper = option(wrapper)
-        return wrapper
+        return execution_options(wrapper)
 
     return decorate
 

@@ -11,6 +11,7 @@ from egan_tf.commands.options import (
     blur_sampling_options,
     build_request,
     data_dir_option,
+    execution_options,
     import_tensorflow_quietly,
     models_option,
     one_line_errors,
@@ -49,17 +50,19 @@ def train_classifier_command(training, run, input_blur, blur_mixture, output):
     if blur_mixture:
         input_blur = BlurMixtureConfig()
 
-    card = train_and_save_classifier(
-        ClassifierConfig(),
-        training,
-        run.training_examples(),
-        run.test_examples(),
-        run.checkpoint_dir,
-        output,
-        run.logdir,
-        show_progress=run.show_progress,
-        augmentation=input_blur,
-    )
+    with run.runtime() as runtime:
+        card = train_and_save_classifier(
+            ClassifierConfig(),
+            training,
+            run.training_examples(),
+            run.test_examples(),
+            run.checkpoint_dir,
+            output,
+            run.logdir,
+            show_progress=run.show_progress,
+            augmentation=input_blur,
+            runtime=runtime,
+        )
     click.echo(
         f"Classifier test accuracy {card['test_accuracy']:.2%}; written to {output}"
     )
@@ -77,15 +80,17 @@ def train_gan_command(training, run, latent_dim, output):
     from egan_tf.config import EganConfig
     from egan_tf.training.gan import train_and_save_gan
 
-    card = train_and_save_gan(
-        EganConfig(latent_dim=latent_dim),
-        training,
-        run.training_examples(),
-        run.checkpoint_dir,
-        output,
-        run.logdir,
-        show_progress=run.show_progress,
-    )
+    with run.runtime() as runtime:
+        card = train_and_save_gan(
+            EganConfig(latent_dim=latent_dim),
+            training,
+            run.training_examples(),
+            run.checkpoint_dir,
+            output,
+            run.logdir,
+            show_progress=run.show_progress,
+            runtime=runtime,
+        )
     click.echo(
         f"GAN trained for {card['schedule_run']['epochs']} epochs; models written to {output}"
     )
@@ -147,23 +152,25 @@ def train_encoder_command(
     from egan_tf.config import CrossValidationConfig, EncoderLossConfig
     from egan_tf.training.encoder import train_and_save_encoder
 
-    card = train_and_save_encoder(
-        training,
-        EncoderLossConfig(
-            pixel_weight=pixel_weight,
-            latent_cycle_weight=latent_cycle_weight,
-            classifier_weight=classifier_weight,
-        ),
-        CrossValidationConfig(folds=folds, max_folds=max_folds),
-        models_dir,
-        run.training_examples(),
-        run.test_examples(),
-        run.checkpoint_dir,
-        output,
-        run.logdir,
-        show_progress=run.show_progress,
-        input_blur=input_blur,
-    )
+    with run.runtime() as runtime:
+        card = train_and_save_encoder(
+            training,
+            EncoderLossConfig(
+                pixel_weight=pixel_weight,
+                latent_cycle_weight=latent_cycle_weight,
+                classifier_weight=classifier_weight,
+            ),
+            CrossValidationConfig(folds=folds, max_folds=max_folds),
+            models_dir,
+            run.training_examples(),
+            run.test_examples(),
+            run.checkpoint_dir,
+            output,
+            run.logdir,
+            show_progress=run.show_progress,
+            input_blur=input_blur,
+            runtime=runtime,
+        )
     test = card["test"]
     click.echo(
         f"Encoder kept from fold {card['best_fold']}; EGAN test accuracy "
@@ -196,18 +203,20 @@ def train_blur_estimator_command(training, run, max_length, clean_fraction, outp
     from egan_tf.training.blur_estimator import train_and_save_blur_estimator
 
     train = run.training_examples()
-    card = train_and_save_blur_estimator(
-        BlurEstimatorConfig(),
-        training,
-        BlurSamplingConfig(max_length=max_length, clean_fraction=clean_fraction),
-        train,
-        run.test_examples(),
-        run.checkpoint_dir,
-        output,
-        run.logdir,
-        validation_examples=max(1, len(train) // 12),
-        show_progress=run.show_progress,
-    )
+    with run.runtime() as runtime:
+        card = train_and_save_blur_estimator(
+            BlurEstimatorConfig(),
+            training,
+            BlurSamplingConfig(max_length=max_length, clean_fraction=clean_fraction),
+            train,
+            run.test_examples(),
+            run.checkpoint_dir,
+            output,
+            run.logdir,
+            validation_examples=max(1, len(train) // 12),
+            show_progress=run.show_progress,
+            runtime=runtime,
+        )
     test = card["test_random_blur"]
     click.echo(
         f"Blur estimator on blurred test images: length error {test['length_mae']:.4f}, "
@@ -232,8 +241,9 @@ def train_blur_estimator_command(training, run, max_length, clean_fraction, outp
     help="TensorBoard folder; one sub-folder per stage.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@execution_options
 @one_line_errors
-def reproduce_command(models_dir, work_dir, data_dir, logdir, quiet):
+def reproduce_command(models_dir, work_dir, data_dir, logdir, quiet, execution):
     """Retrain every shipped network: C, the GAN (300 epochs), E (5 x 20), E_blur,
     C_aug and B."""
     for folder in (models_dir, work_dir, logdir):
@@ -242,10 +252,12 @@ def reproduce_command(models_dir, work_dir, data_dir, logdir, quiet):
     data_dir = build_request(DataSource, data_dir).data_dir
     import_tensorflow_quietly()
     from egan_tf.training.reproduce import reproduce_all
+    from egan_tf.training.runtime import Runtime
 
-    cards = reproduce_all(
-        models_dir, work_dir, data_dir, logdir, show_progress=not quiet
-    )
+    with Runtime.create(execution) as runtime:
+        cards = reproduce_all(
+            models_dir, work_dir, data_dir, logdir, not quiet, runtime
+        )
     click.echo(
         f"Classifier {cards['classifier']['test_accuracy']:.2%}, EGAN "
         f"{cards['encoder']['test']['egan_accuracy']:.2%}; models in {models_dir}"

@@ -3,6 +3,7 @@
 import keras
 
 from egan_tf.config import IMAGE_SHAPE, NUM_CLASSES, ClassifierConfig
+from egan_tf.networks.normalization import batch_normalization
 
 CLASSIFIER_NAME = "classifier"
 
@@ -24,9 +25,7 @@ def build_classifier(config: ClassifierConfig) -> keras.Model:
                 use_bias=False,
                 name=f"block{block}_conv{layer}",
             )(features)
-            features = keras.layers.BatchNormalization(
-                name=f"block{block}_norm{layer}"
-            )(features)
+            features = batch_normalization(f"block{block}_norm{layer}")(features)
             features = keras.layers.ReLU(name=f"block{block}_relu{layer}")(features)
         features = keras.layers.MaxPooling2D(name=f"block{block}_pool")(features)
     features = keras.layers.Flatten(name="flatten")(features)

@@ -3,6 +3,7 @@
 import keras
 
 from egan_tf.config import IMAGE_SHAPE, EganConfig
+from egan_tf.networks.normalization import batch_normalization
 
 ENCODER_NAME = "encoder"
 _LEAKY_SLOPE = 0.2
@@ -25,9 +26,7 @@ def build_encoder(config: EganConfig) -> keras.Model:
             use_bias=False,
             name=f"downsample{index}",
         )(features)
-        features = keras.layers.BatchNormalization(name=f"downsample{index}_norm")(
-            features
-        )
+        features = batch_normalization(f"downsample{index}_norm")(features)
         features = keras.layers.LeakyReLU(
             negative_slope=_LEAKY_SLOPE, name=f"downsample{index}_relu"
         )(features)

@@ -3,6 +3,7 @@
 import keras
 
 from egan_tf.config import IMAGE_CHANNELS, IMAGE_SIZE, EganConfig
+from egan_tf.networks.normalization import batch_normalization
 
 GENERATOR_NAME = "generator"
 _SEED_SIZE = IMAGE_SIZE // 4
@@ -20,7 +21,7 @@ def build_generator(config: EganConfig) -> keras.Model:
     features = keras.layers.Dense(
         _SEED_SIZE * _SEED_SIZE * first_filters, use_bias=False, name="project"
     )(latent)
-    features = keras.layers.BatchNormalization(name="project_norm")(features)
+    features = batch_normalization("project_norm")(features)
     features = keras.layers.ReLU(name="project_relu")(features)
     features = keras.layers.Reshape(
         (_SEED_SIZE, _SEED_SIZE, first_filters), name="reshape"
@@ -30,7 +31,7 @@ def build_generator(config: EganConfig) -> keras.Model:
     features = keras.layers.Conv2DTranspose(
         second_filters, 4, strides=2, padding="same", use_bias=False, name="upsample"
     )(features)
-    features = keras.layers.BatchNormalization(name="upsample_norm")(features)
+    features = batch_normalization("upsample_norm")(features)
     features = keras.layers.ReLU(name="upsample_relu")(features)
     signed = keras.layers.Conv2DTranspose(
         IMAGE_CHANNELS,

@@ -27,8 +27,8 @@ from egan_tf.model_io import (
     write_model_card,
 )
 from egan_tf.networks import build_blur_estimator
-from egan_tf.training.checkpoints import ResumableCheckpoint
-from egan_tf.training.loop import TRAIN_STEP_SIGNATURE, EpochLoop, record_run_configs
+from egan_tf.training.loop import EpochLoop, record_run_configs
+from egan_tf.training.runtime import Runtime, global_mean
 
 _VALIDATION_BLUR_SEED = (7, 29)
 _VALIDATION_BATCH_SIZE = 1000
@@ -39,22 +39,23 @@ def make_blur_estimator_train_step(
     optimizer: keras.optimizers.Optimizer,
     blur: BlurSamplingConfig,
 ):
-    """Returns a compiled train step of B.
+    """Returns B's replica step (`runtime.ReplicaStep`).
 
-    The step takes sharp images float32 [batch, 28, 28, 1] in [0, 1], labels
-    int64 [batch] (unused) and a stateless seed int64 [2]; it blurs each
-    image by a random setting from `blur` and teaches B to read that setting
-    back. It returns scalar `loss` and `length_mae`.
+    The step takes a replica's sharp images float32 [n, 28, 28, 1] in [0, 1],
+    labels int64 [n] (unused), its stateless seed int64 [2] and the global
+    batch size; it blurs each image by a random setting from `blur` and
+    teaches B to read that setting back. It returns its shares of the global
+    batch's `loss` and `length_mae`.
     """
 
-    @tf.function(input_signature=TRAIN_STEP_SIGNATURE)
-    def train_step(images, labels, seed):
+    def train_step(images, labels, seed, global_batch_size):
         del labels
         blurred, length, angle = blur_randomly(images, blur, seed)
         with tf.GradientTape() as tape:
             predicted = estimator(blurred, training=True)
             loss = tf.nn.compute_average_loss(
-                losses.blur_estimation_loss(predicted, length, angle, blur.max_length)
+                losses.blur_estimation_loss(predicted, length, angle, blur.max_length),
+                global_batch_size=global_batch_size,
             )
         gradients = tape.gradient(loss, estimator.trainable_variables)
         optimizer.apply_gradients(
@@ -62,7 +63,9 @@ def make_blur_estimator_train_step(
         )
         return {
             "loss": loss,
-            "length_mae": tf.reduce_mean(tf.abs(predicted[:, 0] - length)),
+            "length_mae": global_mean(
+                tf.abs(predicted[:, 0] - length), global_batch_size
+            ),
         }
 
     return train_step
@@ -131,25 +134,29 @@ def train_blur_estimator(
     checkpoint_dir: str,
     logdir: str | None = None,
     show_progress: bool = True,
+    runtime: Runtime | None = None,
 ) -> BlurEstimatorResult:
     """Trains B with Adam, resuming from `checkpoint_dir` when possible.
 
     After every epoch B is measured on `validation_arrays` blurred by a fixed
-    draw, and the errors go to TensorBoard as `blur_estimator/val_*`.
+    draw, and the errors go to TensorBoard as `blur_estimator/val_*`. Runs
+    under `runtime` (one device in float32 if None).
     """
+    runtime = runtime or Runtime.create()
     keras.utils.set_random_seed(training_config.seed)
-    estimator = build_blur_estimator(model_config)
-    optimizer = keras.optimizers.Adam(
-        training_config.learning_rate, beta_1=training_config.beta_1
+    estimator = runtime.build(lambda: build_blur_estimator(model_config))
+    optimizer = runtime.build_optimizer(
+        lambda: keras.optimizers.Adam(
+            training_config.learning_rate, beta_1=training_config.beta_1
+        ),
+        estimator.trainable_variables,
     )
-    state = ResumableCheckpoint(
-        checkpoint_dir, estimator=estimator, optimizer=optimizer
-    )
-    state.restore_latest()
+    state = runtime.checkpoint(checkpoint_dir, estimator=estimator, optimizer=optimizer)
     writer = record_run_configs(
         checkpoint_dir,
         logdir,
         {"model": model_config, "training": training_config, "blur": blur},
+        runtime,
     )
 
     def validate(epoch: int) -> dict[str, float]:
@@ -166,6 +173,7 @@ def train_blur_estimator(
         arrays=train_arrays,
         config=training_config,
         train_step=make_blur_estimator_train_step(estimator, optimizer, blur),
+        runtime=runtime,
         writer=writer,
         epoch_hook=validate,
         show_progress=show_progress,
@@ -185,14 +193,18 @@ def train_and_save_blur_estimator(
     logdir: str | None = None,
     validation_examples: int = 5000,
     show_progress: bool = True,
+    runtime: Runtime | None = None,
 ) -> dict:
     """Trains B on all but the last `validation_examples` training images,
     measures it on the test set (blurred by a fixed draw) and writes
     `blur_estimator.keras` and `blur_estimator.json` into `output_dir`.
 
+    Under a multi-worker strategy only the chief writes them.
+
     Returns:
         The model card.
     """
+    runtime = runtime or Runtime.create()
     split = len(train_arrays) - validation_examples
     if split <= 0:
         raise ValueError(
@@ -210,12 +222,14 @@ def train_and_save_blur_estimator(
         checkpoint_dir,
         logdir,
         show_progress,
+        runtime,
     )
     card = {
         "stage": "blur_estimator",
         "model": config_to_dict(model_config),
         "training": config_to_dict(training_config),
         "blur": config_to_dict(blur),
+        "execution": config_to_dict(runtime.config),
         "train_examples": len(fit),
         "validation_examples": len(held_out),
         "wall_seconds": round(result.wall_seconds, 1),
@@ -223,6 +237,8 @@ def train_and_save_blur_estimator(
         "test_random_blur": measure_blur_estimator(result.estimator, test_arrays, blur),
         "parameters": int(result.estimator.count_params()),
     }
+    if not runtime.is_chief:
+        return card
     save_model_atomically(
         result.estimator, os.path.join(output_dir, BLUR_ESTIMATOR_FILE)
     )

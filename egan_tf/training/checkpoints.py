@@ -49,11 +49,17 @@ class ResumableCheckpoint:
 
     Args:
         directory: Folder of the checkpoints; created when missing.
+        write_directory: Where `save` writes, when not `directory`: a worker
+            other than the chief restores the chief's checkpoints and writes
+            its own to a temporary folder.
         **trackables: Models, optimizers and other trackable objects to save.
     """
 
-    def __init__(self, directory: str, **trackables):
-        os.makedirs(directory, exist_ok=True)
+    def __init__(
+        self, directory: str, write_directory: str | None = None, **trackables
+    ):
+        write_directory = write_directory or directory
+        os.makedirs(write_directory, exist_ok=True)
         self.directory = directory
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
@@ -88,8 +94,15 @@ class ResumableCheckpoint:
             **trackables,
         )
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, directory, max_to_keep=_MAX_TO_KEEP
+            self.checkpoint, write_directory, max_to_keep=_MAX_TO_KEEP
         )
+
+    def _saved_paths(self) -> list[str]:
+        """The checkpoints of `directory`, oldest first."""
+        if self.manager.directory == self.directory:
+            return list(self.manager.checkpoints)
+        state = tf.train.get_checkpoint_state(self.directory)
+        return list(state.all_model_checkpoint_paths) if state else []
 
     def restore_latest(self) -> str | None:
         """Restores the newest readable checkpoint.
@@ -100,7 +113,7 @@ class ResumableCheckpoint:
         Returns:
             The path restored from, or None when there was none to restore.
         """
-        for path in reversed(self.manager.checkpoints):
+        for path in reversed(self._saved_paths()):
             try:
                 # expect_partial: optimizer slots of frozen models are not saved.
                 self.checkpoint.restore(path).expect_partial()

@@ -15,6 +15,7 @@ from egan_tf.config import (
     BlurSamplingConfig,
     ClassifierConfig,
     TrainingConfig,
+    config_to_dict,
 )
 from egan_tf.data import MnistArrays, num_batches
 from egan_tf.model_io import (
@@ -24,8 +25,8 @@ from egan_tf.model_io import (
     save_model_atomically,
 )
 from egan_tf.networks import build_classifier
-from egan_tf.training.checkpoints import ResumableCheckpoint
-from egan_tf.training.loop import TRAIN_STEP_SIGNATURE, EpochLoop, record_run_configs
+from egan_tf.training.loop import EpochLoop, record_run_configs
+from egan_tf.training.runtime import Runtime, global_mean
 
 
 def make_classifier_train_step(
@@ -33,12 +34,12 @@ def make_classifier_train_step(
     optimizer: keras.optimizers.Optimizer,
     augmentation: BlurSamplingConfig | BlurMixtureConfig | None = None,
 ):
-    """Returns a compiled classifier train step.
+    """Returns the classifier's replica step (`runtime.ReplicaStep`).
 
-    The step takes images float32 [batch, 28, 28, 1] in [0, 1], labels int64
-    [batch] and a stateless seed int64 [2] (for the blur augmentation; dropout
-    draws from Keras' seeded generator) and returns scalar `loss` and
-    `accuracy` of the batch.
+    The step takes a replica's images float32 [n, 28, 28, 1] in [0, 1],
+    labels int64 [n], a stateless seed int64 [2] (for the blur augmentation;
+    dropout draws from Keras' seeded generator) and the global batch size,
+    and returns its shares of the global batch's `loss` and `accuracy`.
 
     With `augmentation`, each image is blurred by its own random setting
     before C sees it: the baseline a practitioner tries before any GAN. A
@@ -46,8 +47,7 @@ def make_classifier_train_step(
     draws the Fourier blur or camera shake, then sensor noise.
     """
 
-    @tf.function(input_signature=TRAIN_STEP_SIGNATURE)
-    def train_step(images, labels, seed):
+    def train_step(images, labels, seed, global_batch_size):
         if isinstance(augmentation, BlurMixtureConfig):
             images = blur_from_mixture(images, augmentation, seed)
         elif augmentation is not None:
@@ -55,14 +55,18 @@ def make_classifier_train_step(
         with tf.GradientTape() as tape:
             logits = classifier(images, training=True)
             loss = tf.nn.compute_average_loss(
-                losses.classification_loss(labels, logits)
+                losses.classification_loss(labels, logits),
+                global_batch_size=global_batch_size,
             )
         gradients = tape.gradient(loss, classifier.trainable_variables)
         optimizer.apply_gradients(
             zip(gradients, classifier.trainable_variables, strict=True)
         )
         correct = tf.equal(tf.argmax(logits, axis=-1), labels)
-        return {"loss": loss, "accuracy": tf.reduce_mean(tf.cast(correct, tf.float32))}
+        return {
+            "loss": loss,
+            "accuracy": global_mean(tf.cast(correct, tf.float32), global_batch_size),
+        }
 
     return train_step
 
@@ -93,6 +97,7 @@ def train_classifier(
     monitor_arrays: MnistArrays | None = None,
     show_progress: bool = True,
     augmentation: BlurSamplingConfig | BlurMixtureConfig | None = None,
+    runtime: Runtime | None = None,
 ) -> ClassifierResult:
     """Trains C with Adam and a cosine learning-rate decay, resuming when possible.
 
@@ -106,28 +111,34 @@ def train_classifier(
             monitoring only: no model selection is made on them.
         show_progress: Whether to draw progress bars.
         augmentation: Random blur applied to every training batch, or None.
+        runtime: Strategy, precision and XLA; one device in float32 if None.
     """
     from egan_tf.evaluation import accuracy_of
 
+    runtime = runtime or Runtime.create()
     keras.utils.set_random_seed(training_config.seed)
-    classifier = build_classifier(model_config)
+    classifier = runtime.build(lambda: build_classifier(model_config))
     total_steps = training_config.epochs * num_batches(
         len(train_arrays), training_config.batch_size
     )
     schedule = keras.optimizers.schedules.CosineDecay(
         training_config.learning_rate, decay_steps=max(total_steps, 1)
     )
-    optimizer = keras.optimizers.Adam(schedule, beta_1=training_config.beta_1)
-    state = ResumableCheckpoint(
-        checkpoint_dir, classifier=classifier, optimizer=optimizer
+    optimizer = runtime.build_optimizer(
+        lambda: keras.optimizers.Adam(schedule, beta_1=training_config.beta_1),
+        classifier.trainable_variables,
     )
-    state.restore_latest()
+    state = runtime.checkpoint(
+        checkpoint_dir,
+        classifier=classifier,
+        optimizer=optimizer,
+    )
     configs = {"model": model_config, "training": training_config}
     if augmentation is not None:
         configs["augmentation"] = augmentation
     # The cosine decay spans all epochs, so their number is fixed for a run.
     writer = record_run_configs(
-        checkpoint_dir, logdir, configs, epochs_set_schedule=True
+        checkpoint_dir, logdir, configs, runtime, epochs_set_schedule=True
     )
 
     def monitor(epoch: int) -> dict[str, float]:
@@ -142,6 +153,7 @@ def train_classifier(
         arrays=train_arrays,
         config=training_config,
         train_step=make_classifier_train_step(classifier, optimizer, augmentation),
+        runtime=runtime,
         writer=writer,
         epoch_hook=monitor,
         show_progress=show_progress,
@@ -174,8 +186,10 @@ def train_and_save_classifier(
     logdir: str | None = None,
     show_progress: bool = True,
     augmentation: BlurSamplingConfig | BlurMixtureConfig | None = None,
+    runtime: Runtime | None = None,
 ) -> dict:
-    """Trains C, measures it on the test set and ships it with its model card.
+    """Trains C, measures it on the test set and ships it with its model card
+    (the chief only, under a multi-worker strategy).
 
     Returns:
         The model card, written as `classifier.json` beside `classifier.keras`
@@ -185,6 +199,7 @@ def train_and_save_classifier(
     from egan_tf.evaluation import accuracy_of
     from egan_tf.model_io import write_model_card
 
+    runtime = runtime or Runtime.create()
     result = train_classifier(
         model_config,
         training_config,
@@ -194,6 +209,7 @@ def train_and_save_classifier(
         monitor_arrays=test_arrays,
         show_progress=show_progress,
         augmentation=augmentation,
+        runtime=runtime,
     )
     file_name = {
         type(None): CLASSIFIER_FILE,
@@ -207,6 +223,7 @@ def train_and_save_classifier(
         "augmentation": None
         if augmentation is None
         else dataclasses.asdict(augmentation),
+        "execution": config_to_dict(runtime.config),
         "train_examples": len(train_arrays),
         "epochs_run": result.epochs_done,
         "wall_seconds": round(result.wall_seconds, 1),
@@ -217,6 +234,8 @@ def train_and_save_classifier(
         "note": "The test set was monitored each epoch; the last epoch is kept, "
         "no model selection was made on it.",
     }
+    if not runtime.is_chief:
+        return card
     save_classifier(result, output_dir, file_name)
     stem = file_name[: -len(".keras")]
     write_model_card(os.path.join(output_dir, f"{stem}.json"), card)

@@ -34,13 +34,12 @@ from egan_tf.data import MnistArrays, kfold_indices, to_unit_interval
 from egan_tf.evaluation import VALIDATION_BLUR_SEED, measure_egan
 from egan_tf.model_io import load_model, save_model_atomically
 from egan_tf.networks import build_encoder
-from egan_tf.training.checkpoints import ResumableCheckpoint
 from egan_tf.training.loop import (
-    TRAIN_STEP_SIGNATURE,
     EpochLoop,
     record_run_configs,
     summary_writer,
 )
+from egan_tf.training.runtime import Runtime, global_mean
 from egan_tf.training.summaries import image_grid, side_by_side
 
 FOLD_METRICS_FILE = "fold_metrics.json"
@@ -55,13 +54,15 @@ def make_encoder_train_step(
     loss_config: EncoderLossConfig,
     input_blur: BlurSamplingConfig | None = None,
 ):
-    """Returns a compiled encoder train step; G and C stay frozen.
+    """Returns the encoder's replica step (`runtime.ReplicaStep`); G and C
+    stay frozen.
 
-    The step takes images float32 [batch, 28, 28, 1] in [0, 1], labels int64
-    [batch] (unused: the loss needs no labels) and a stateless seed int64 [2]
-    for the sampled latents of the cycle term and the sampled blur. It returns
-    scalar `loss`, `pixel_mse` and, when their weights are non-zero,
-    `latent_cycle` and `classifier_kl`.
+    The step takes a replica's images float32 [n, 28, 28, 1] in [0, 1],
+    labels int64 [n] (unused: the loss needs no labels), its stateless seed
+    int64 [2] for the sampled latents of the cycle term and the sampled blur,
+    and the global batch size. It returns its shares of the global batch's
+    `loss`, `pixel_mse` and, when their weights are non-zero, `latent_cycle`
+    and `classifier_kl`.
 
     With `input_blur`, E sees each image blurred by a random setting while
     every loss term still compares with the sharp image: G(E(blur(x))) is
@@ -74,8 +75,7 @@ def make_encoder_train_step(
         )
     latent_dim = generator.input_shape[-1]
 
-    @tf.function(input_signature=TRAIN_STEP_SIGNATURE)
-    def train_step(images, labels, seed):
+    def train_step(images, labels, seed, global_batch_size):
         del labels
         metrics = {}
         blur_seed, latent_seed = tf.unstack(
@@ -88,7 +88,7 @@ def make_encoder_train_step(
             reconstructions = generator(encoder(inputs, training=True), training=False)
             pixel = losses.reconstruction_loss(images, reconstructions)
             per_example = loss_config.pixel_weight * pixel
-            metrics["pixel_mse"] = tf.reduce_mean(pixel)
+            metrics["pixel_mse"] = global_mean(pixel, global_batch_size)
             if loss_config.latent_cycle_weight > 0:
                 latents = tf.random.stateless_normal(
                     [tf.shape(images)[0], latent_dim], seed=latent_seed
@@ -96,15 +96,17 @@ def make_encoder_train_step(
                 reencoded = encoder(generator(latents, training=False), training=True)
                 cycle = losses.latent_cycle_loss(latents, reencoded)
                 per_example += loss_config.latent_cycle_weight * cycle
-                metrics["latent_cycle"] = tf.reduce_mean(cycle)
+                metrics["latent_cycle"] = global_mean(cycle, global_batch_size)
             if loss_config.classifier_weight > 0:
                 divergence = losses.classifier_consistency_loss(
                     classifier(images, training=False),
                     classifier(reconstructions, training=False),
                 )
                 per_example += loss_config.classifier_weight * divergence
-                metrics["classifier_kl"] = tf.reduce_mean(divergence)
-            loss = tf.nn.compute_average_loss(per_example)
+                metrics["classifier_kl"] = global_mean(divergence, global_batch_size)
+            loss = tf.nn.compute_average_loss(
+                per_example, global_batch_size=global_batch_size
+            )
         gradients = tape.gradient(loss, encoder.trainable_variables)
         optimizer.apply_gradients(
             zip(gradients, encoder.trainable_variables, strict=True)
@@ -173,6 +175,7 @@ def _train_fold(
     checkpoint_dir: str,
     logdir: str | None,
     show_progress: bool,
+    runtime: Runtime,
     initial_encoder: keras.Model | None = None,
 ) -> tuple[keras.Model, dict]:
     model_config, training_config, loss_config = run.model, run.training, run.loss
@@ -184,19 +187,23 @@ def _train_fold(
     fold_validation = _subset(train_arrays, validation_indices)
     keras.utils.set_random_seed(training_config.seed + fold)
     if initial_encoder is None:
-        encoder = build_encoder(model_config)
+        encoder = runtime.build(lambda: build_encoder(model_config))
     else:
         # Fine-tuning: every fold starts from a copy of the same trained
         # encoder; a checkpoint restored below still takes precedence.
-        encoder = keras.models.clone_model(initial_encoder)
-        encoder.set_weights(initial_encoder.get_weights())
-    optimizer = keras.optimizers.Adam(
-        training_config.learning_rate, beta_1=training_config.beta_1
+        encoder = runtime.place(initial_encoder)
+    optimizer = runtime.build_optimizer(
+        lambda: keras.optimizers.Adam(
+            training_config.learning_rate, beta_1=training_config.beta_1
+        ),
+        encoder.trainable_variables,
     )
     fold_dir = os.path.join(checkpoint_dir, f"fold_{fold}")
-    state = ResumableCheckpoint(fold_dir, encoder=encoder, optimizer=optimizer)
-    state.restore_latest()
-    writer = summary_writer(os.path.join(logdir, f"fold_{fold}") if logdir else None)
+    state = runtime.checkpoint(fold_dir, encoder=encoder, optimizer=optimizer)
+    fold_logdir = runtime.logdir(
+        os.path.join(logdir, f"fold_{fold}") if logdir else None
+    )
+    writer = summary_writer(fold_logdir)
 
     def measure_validation() -> dict[str, float]:
         measured = measure_egan(
@@ -214,6 +221,7 @@ def _train_fold(
     if os.path.isfile(history_path):
         with open(history_path, encoding="utf-8") as handle:
             history = json.load(handle)
+    history_path = runtime.writable(history_path)
     grid_inputs = to_unit_interval(fold_validation.images[:_RECONSTRUCTION_GRID_SIZE])
     if input_blur is not None:
         grid_inputs, _, _ = blur_randomly(
@@ -247,6 +255,7 @@ def _train_fold(
         train_step=make_encoder_train_step(
             encoder, generator, classifier, optimizer, loss_config, input_blur
         ),
+        runtime=runtime,
         writer=writer,
         image_hook=write_reconstructions if writer is not None else None,
         epoch_hook=validate,
@@ -312,6 +321,7 @@ def train_encoder(
     logdir: str | None = None,
     show_progress: bool = True,
     initial_encoder: keras.Model | None = None,
+    runtime: Runtime | None = None,
 ) -> EncoderResult:
     """Trains E by k-fold cross-validation with G (and C) frozen; resumable.
 
@@ -330,6 +340,9 @@ def train_encoder(
         show_progress: Whether to draw progress bars.
         initial_encoder: Start every fold from this encoder's weights
             (fine-tuning) instead of a fresh initialisation.
+        runtime: Strategy, precision and XLA; one device in float32 if None.
+            Under a multi-worker strategy only the chief writes; the others
+            read the chief's records to resume.
 
     Raises:
         ValueError: If the latent sizes of `model_config` and G differ.
@@ -340,13 +353,20 @@ def train_encoder(
             f"latent_dim={run.model.latent_dim}, generator input "
             f"{generator.input_shape[-1]}"
         )
-    record_run_configs(checkpoint_dir, logdir, run.configs)
+    runtime = runtime or Runtime.create()
+    record_run_configs(checkpoint_dir, logdir, run.configs, runtime)
+    generator = runtime.place(generator)
     generator.trainable = False
     if classifier is not None:
+        classifier = runtime.place(classifier)
         classifier.trainable = False
     fold_records = _read_fold_metrics(checkpoint_dir)
     cv_config = run.cross_validation
     folds_to_train = cv_config.max_folds or cv_config.folds
+    # Where this process wrote each fold's encoder (a temporary folder on a
+    # worker other than the chief).
+    written = {}
+    records_path = runtime.writable(os.path.join(checkpoint_dir, FOLD_METRICS_FILE))
     for fold in range(min(folds_to_train, cv_config.folds)):
         fold_path = os.path.join(checkpoint_dir, f"fold_{fold}.keras")
         if str(fold) in fold_records and os.path.isfile(fold_path):
@@ -360,16 +380,21 @@ def train_encoder(
             checkpoint_dir,
             logdir,
             show_progress,
+            runtime,
             initial_encoder,
         )
-        save_model_atomically(encoder, fold_path)
+        written[fold] = runtime.writable(fold_path)
+        save_model_atomically(encoder, written[fold])
         fold_records[str(fold)] = record
-        write_json_atomically(
-            os.path.join(checkpoint_dir, FOLD_METRICS_FILE), fold_records
-        )
+        write_json_atomically(records_path, fold_records)
     folds = [fold_records[key] for key in sorted(fold_records, key=int)]
     best = min(folds, key=lambda record: record["val_mse"])
-    encoder = load_model(os.path.join(checkpoint_dir, f"fold_{best['fold']}.keras"))
+    encoder = load_model(
+        written.get(
+            best["fold"],
+            os.path.join(checkpoint_dir, f"fold_{best['fold']}.keras"),
+        )
+    )
     return EncoderResult(
         encoder=encoder,
         best_fold=best["fold"],
@@ -407,6 +432,7 @@ def train_and_save_encoder(
     logdir: str | None = None,
     show_progress: bool = True,
     input_blur: BlurSamplingConfig | None = None,
+    runtime: Runtime | None = None,
 ) -> dict:
     """Trains E against the G and C in `models_dir`, measures the EGAN on the
     test set and writes the encoder and its model card into `output_dir`.
@@ -415,6 +441,8 @@ def train_and_save_encoder(
     `encoder.keras` and `encoder.json`. With it, the encoder of `models_dir`
     is fine-tuned on randomly blurred inputs and written as
     `encoder_blur.keras` and `encoder_blur.json`.
+
+    Under a multi-worker strategy only the chief writes them.
 
     Returns:
         The model card.
@@ -447,6 +475,7 @@ def train_and_save_encoder(
             os.path.join(models_dir, ENCODER_FILE), expected_input_shape=IMAGE_SHAPE
         )
         output_file = ENCODER_BLUR_FILE
+    runtime = runtime or Runtime.create()
     run = EncoderRun(model_config, training_config, loss_config, cv_config, input_blur)
     result = train_encoder(
         run,
@@ -457,14 +486,19 @@ def train_and_save_encoder(
         logdir,
         show_progress,
         initial_encoder,
+        runtime,
     )
     record = evaluate_clean(
         ShippedModels(classifier, generator, result.encoder), test_arrays
     )
-    card = encoder_card(result, run.configs, record.to_dict())
+    card = encoder_card(
+        result, {**run.configs, "execution": runtime.config}, record.to_dict()
+    )
     if input_blur is not None:
         card["stage"] = "encoder_blur"
         card["initialised_from"] = ENCODER_FILE
+    if not runtime.is_chief:
+        return card
     stem = output_file[: -len(".keras")]
     save_model_atomically(result.encoder, os.path.join(output_dir, output_file))
     write_model_card(os.path.join(output_dir, f"{stem}.json"), card)

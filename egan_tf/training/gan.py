@@ -13,17 +13,14 @@ from egan_tf.config import (
     PAPER_GAN_TRAINING,
     EganConfig,
     TrainingConfig,
+    config_to_dict,
 )
 from egan_tf.data import MnistArrays
+from egan_tf.execution import ExecutionConfig
 from egan_tf.model_io import DISCRIMINATOR_FILE, GENERATOR_FILE, save_model_atomically
 from egan_tf.networks import build_discriminator, build_generator
-from egan_tf.training.checkpoints import ResumableCheckpoint
-from egan_tf.training.loop import (
-    TRAIN_STEP_SIGNATURE,
-    EpochLoop,
-    fixed_noise,
-    record_run_configs,
-)
+from egan_tf.training.loop import EpochLoop, fixed_noise, record_run_configs
+from egan_tf.training.runtime import Runtime, global_mean
 from egan_tf.training.summaries import image_grid
 
 # One-sided label smoothing keeps D from growing over-confident on real digits.
@@ -38,18 +35,19 @@ def make_gan_train_step(
     discriminator_optimizer: keras.optimizers.Optimizer,
     real_label: float = REAL_LABEL,
 ):
-    """Returns a compiled GAN train step with two gradient tapes.
+    """Returns the GAN's replica step (`runtime.ReplicaStep`), two gradient
+    tapes.
 
-    The step takes real images float32 [batch, 28, 28, 1] in [0, 1], labels
-    (ignored) and a stateless seed int64 [2]; it draws `batch` latent vectors
-    from N(0, 1), so any batch size works, the last partial batch included.
-    It returns scalar `d_loss`, `g_loss`, `d_real` and `d_fake` (D's mean
-    probability of "real" on real and on generated images).
+    The step takes a replica's real images float32 [n, 28, 28, 1] in [0, 1],
+    labels (ignored), its stateless seed int64 [2] and the global batch size;
+    it draws n latent vectors from N(0, 1), so any batch size works, the last
+    partial batch included. It returns its shares of the global batch's
+    `d_loss`, `g_loss`, `d_real` and `d_fake` (D's mean probability of "real"
+    on real and on generated images).
     """
     latent_dim = generator.input_shape[-1]
 
-    @tf.function(input_signature=TRAIN_STEP_SIGNATURE)
-    def train_step(real_images, labels, seed):
+    def train_step(real_images, labels, seed, global_batch_size):
         del labels
         batch_size = tf.shape(real_images)[0]
         latents = tf.random.stateless_normal([batch_size, latent_dim], seed=seed)
@@ -61,9 +59,13 @@ def make_gan_train_step(
             real_logits = discriminator(real_images, training=True)
             fake_logits = discriminator(fake_images, training=True)
             d_loss = tf.nn.compute_average_loss(
-                losses.discriminator_loss(real_logits, fake_logits, real_label)
+                losses.discriminator_loss(real_logits, fake_logits, real_label),
+                global_batch_size=global_batch_size,
             )
-            g_loss = tf.nn.compute_average_loss(losses.generator_loss(fake_logits))
+            g_loss = tf.nn.compute_average_loss(
+                losses.generator_loss(fake_logits),
+                global_batch_size=global_batch_size,
+            )
         discriminator_optimizer.apply_gradients(
             zip(
                 discriminator_tape.gradient(d_loss, discriminator.trainable_variables),
@@ -81,8 +83,8 @@ def make_gan_train_step(
         return {
             "d_loss": d_loss,
             "g_loss": g_loss,
-            "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
-            "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
+            "d_real": global_mean(tf.sigmoid(real_logits[:, 0]), global_batch_size),
+            "d_fake": global_mean(tf.sigmoid(fake_logits[:, 0]), global_batch_size),
         }
 
     return train_step
@@ -114,6 +116,7 @@ def train_gan(
     checkpoint_dir: str,
     logdir: str | None = None,
     show_progress: bool = True,
+    runtime: Runtime | None = None,
 ) -> GanResult:
     """Trains G and D, resuming from `checkpoint_dir` when it holds a checkpoint.
 
@@ -124,26 +127,34 @@ def train_gan(
         checkpoint_dir: Checkpoints and the resolved config go here.
         logdir: TensorBoard folder (scalars `gan/*`, image `gan/samples`).
         show_progress: Whether to draw progress bars.
+        runtime: Strategy, precision and XLA; one device in float32 if None.
     """
+    runtime = runtime or Runtime.create()
     keras.utils.set_random_seed(training_config.seed)
-    generator = build_generator(model_config)
-    discriminator = build_discriminator(model_config)
-    generator_optimizer = keras.optimizers.Adam(
-        training_config.learning_rate, beta_1=training_config.beta_1
+    generator = runtime.build(lambda: build_generator(model_config))
+    discriminator = runtime.build(lambda: build_discriminator(model_config))
+
+    def adam():
+        return keras.optimizers.Adam(
+            training_config.learning_rate, beta_1=training_config.beta_1
+        )
+
+    generator_optimizer = runtime.build_optimizer(adam, generator.trainable_variables)
+    discriminator_optimizer = runtime.build_optimizer(
+        adam, discriminator.trainable_variables
     )
-    discriminator_optimizer = keras.optimizers.Adam(
-        training_config.learning_rate, beta_1=training_config.beta_1
-    )
-    state = ResumableCheckpoint(
+    state = runtime.checkpoint(
         checkpoint_dir,
         generator=generator,
         discriminator=discriminator,
         generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer,
     )
-    state.restore_latest()
     writer = record_run_configs(
-        checkpoint_dir, logdir, {"model": model_config, "training": training_config}
+        checkpoint_dir,
+        logdir,
+        {"model": model_config, "training": training_config},
+        runtime,
     )
     noise = fixed_noise(
         _SAMPLE_GRID_SIZE, model_config.latent_dim, training_config.seed
@@ -162,6 +173,7 @@ def train_gan(
         train_step=make_gan_train_step(
             generator, discriminator, generator_optimizer, discriminator_optimizer
         ),
+        runtime=runtime,
         writer=writer,
         image_hook=write_samples if writer is not None else None,
         show_progress=show_progress,
@@ -187,7 +199,10 @@ def save_gan(result: GanResult, output_dir: str) -> None:
 
 
 def gan_card(
-    result: GanResult, model_config: EganConfig, training_config: TrainingConfig
+    result: GanResult,
+    model_config: EganConfig,
+    training_config: TrainingConfig,
+    execution: ExecutionConfig,
 ) -> dict:
     """The JSON record of how G and D were trained."""
     final = result.history[-1] if result.history else {}
@@ -195,6 +210,7 @@ def gan_card(
         "stage": "gan",
         "model": dataclasses.asdict(model_config),
         "training": dataclasses.asdict(training_config),
+        "execution": config_to_dict(execution),
         "schedule_run": {
             "epochs": result.epochs_done,
             "batch_size": training_config.batch_size,
@@ -216,14 +232,17 @@ def train_and_save_gan(
     output_dir: str,
     logdir: str | None = None,
     show_progress: bool = True,
+    runtime: Runtime | None = None,
 ) -> dict:
-    """Trains G and D (resuming when possible) and ships them with a model card.
+    """Trains G and D (resuming when possible) and ships them with a model
+    card (the chief only, under a multi-worker strategy).
 
     Returns:
         The model card written as `gan.json` beside the models.
     """
     from egan_tf.model_io import write_model_card
 
+    runtime = runtime or Runtime.create()
     result = train_gan(
         model_config,
         training_config,
@@ -231,8 +250,11 @@ def train_and_save_gan(
         checkpoint_dir,
         logdir,
         show_progress,
+        runtime,
     )
-    card = gan_card(result, model_config, training_config)
+    card = gan_card(result, model_config, training_config, runtime.config)
+    if not runtime.is_chief:
+        return card
     save_gan(result, output_dir)
     write_model_card(os.path.join(output_dir, "gan.json"), card)
     return card

@@ -17,21 +17,14 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from egan_tf.config import IMAGE_SHAPE, TrainingConfig, config_to_dict, save_configs
-from egan_tf.data import MnistArrays, epoch_order, iterate_batches, num_batches
+from egan_tf.config import TrainingConfig, config_to_dict, save_configs
+from egan_tf.data import MnistArrays, epoch_order, num_batches
 from egan_tf.errors import TrainingInterrupted
+from egan_tf.execution import ExecutionConfig
 from egan_tf.training.checkpoints import MAX_METRICS, ResumableCheckpoint
+from egan_tf.training.runtime import ReplicaStep, Runtime, TrainStep
 from egan_tf.training.summaries import write_config_summary
 
-# Every stage's train step takes a batch of images in [0, 1], their labels and
-# a stateless seed, so that one epoch loop drives them all.
-TRAIN_STEP_SIGNATURE = (
-    tf.TensorSpec([None, *IMAGE_SHAPE], tf.float32),
-    tf.TensorSpec([None], tf.int64),
-    tf.TensorSpec([2], tf.int64),
-)
-# A train step takes (images, labels, seed) and returns named scalar metrics.
-BatchStep = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]
 # Called with the global step to write image summaries.
 ImageHook = Callable[[int], None]
 # Called after an epoch with its index; returns named scalar metrics.
@@ -47,7 +40,9 @@ class EpochLoop:
         state: Checkpoint of the models, optimizers and counters.
         arrays: Training examples.
         config: Epochs, batch size, seed and summary frequency.
-        train_step: The stage's compiled train step.
+        train_step: The stage's replica step (`runtime.ReplicaStep`), run on
+            every replica of `runtime`'s strategy.
+        runtime: The strategy, precision and XLA switch the step runs under.
         writer: TensorBoard writer, or None for no summaries.
         image_hook: Writes image summaries every `config.summary_every_steps`.
         epoch_hook: Runs validation after each epoch; its metrics are logged.
@@ -58,7 +53,8 @@ class EpochLoop:
     state: ResumableCheckpoint
     arrays: MnistArrays
     config: TrainingConfig
-    train_step: BatchStep
+    train_step: ReplicaStep
+    runtime: Runtime
     writer: tf.summary.SummaryWriter | None = None
     image_hook: ImageHook | None = None
     epoch_hook: EpochHook | None = None
@@ -71,6 +67,9 @@ class EpochLoop:
         with self.writer.as_default():
             for name, value in metrics.items():
                 tf.summary.scalar(f"{self.stage}/{name}", value, step=step)
+
+    def __post_init__(self):
+        self._compiled_step = compile_train_step(self.runtime, self.train_step)
 
     def _run_epoch(self, epoch: int) -> dict[str, float]:
         state, config = self.state, self.config
@@ -87,15 +86,13 @@ class EpochLoop:
             dynamic_ncols=True,
         )
         with bar:
-            for images, labels in iterate_batches(
+            for images, labels, global_batch_size in self.runtime.distributed_batches(
                 self.arrays, order, config.batch_size, start_batch
             ):
                 step = int(state.step.numpy())
                 seed = tf.constant([config.seed, step], dtype=tf.int64)
-                metrics = {
-                    name: float(value)
-                    for name, value in self.train_step(images, labels, seed).items()
-                }
+                outputs = self._compiled_step(images, labels, seed, global_batch_size)
+                metrics = {name: float(value) for name, value in outputs.items()}
                 names = sorted(metrics)
                 if len(names) > MAX_METRICS:
                     raise ValueError(
@@ -184,6 +181,12 @@ class EpochLoop:
         return self.history
 
 
+def compile_train_step(runtime: Runtime, replica_step: ReplicaStep) -> TrainStep:
+    """The compiled step the loop calls once per global batch (see
+    `Runtime.compile_step`)."""
+    return runtime.compile_step(replica_step)
+
+
 def _raise_keyboard_interrupt(signum, frame):
     del signum, frame
     raise KeyboardInterrupt
@@ -197,7 +200,14 @@ def summary_writer(logdir: str | None) -> tf.summary.SummaryWriter | None:
 RUN_CONFIG_FILE = "config.json"
 # Fields a resumed run may change: how often it logs, and how long it runs
 # (unless the learning-rate schedule is spread over the epochs).
-_LOGGING_FIELDS = ("training.summary_every_steps", "training.log_every_steps")
+# The strategy and XLA may change too: a run started on one machine may go on
+# over several; the precision may not.
+_LOGGING_FIELDS = (
+    "training.summary_every_steps",
+    "training.log_every_steps",
+    "execution.strategy",
+    "execution.jit",
+)
 _LENGTH_FIELD = "training.epochs"
 
 
@@ -232,7 +242,11 @@ def check_resumable(
     if not os.path.isfile(path):
         return
     with open(path, encoding="utf-8") as handle:
-        saved = _flatten(json.load(handle))
+        # Runs recorded before the execution settings existed ran on their
+        # defaults.
+        saved = _flatten(
+            {"execution": config_to_dict(ExecutionConfig()), **json.load(handle)}
+        )
     wanted = _flatten(
         {name: config_to_dict(config) for name, config in configs.items()}
     )
@@ -251,16 +265,22 @@ def record_run_configs(
     checkpoint_dir: str,
     logdir: str | None,
     configs: dict,
+    runtime: Runtime,
     epochs_set_schedule: bool = False,
 ) -> tf.summary.SummaryWriter | None:
     """Checks that a run resumed in `checkpoint_dir` keeps its settings
-    (`check_resumable`), then writes the resolved configs as `config.json`
-    beside the checkpoints and the logs, and as a TensorBoard text summary.
+    (`check_resumable`), then writes the resolved configs, with the
+    runtime's `execution`, as `config.json` beside the checkpoints and the
+    logs, and as a TensorBoard text summary. Only the chief writes.
 
     Returns:
-        The TensorBoard writer of `logdir`, or None without a logdir.
+        The TensorBoard writer of `logdir`, or None without a logdir or on a
+        worker other than the chief.
     """
+    configs = {**configs, "execution": runtime.config}
     check_resumable(checkpoint_dir, configs, epochs_set_schedule)
+    if not runtime.is_chief:
+        return None
     save_configs(os.path.join(checkpoint_dir, RUN_CONFIG_FILE), **configs)
     writer = summary_writer(logdir)
     if writer is not None:

@@ -22,6 +22,7 @@ from egan_tf.training.blur_estimator import train_and_save_blur_estimator
 from egan_tf.training.classifier import train_and_save_classifier
 from egan_tf.training.encoder import train_and_save_encoder
 from egan_tf.training.gan import train_and_save_gan
+from egan_tf.training.runtime import Runtime
 
 
 def reproduce_all(
@@ -30,6 +31,7 @@ def reproduce_all(
     data_dir: str | None = None,
     logdir: str | None = None,
     show_progress: bool = True,
+    runtime: Runtime | None = None,
 ) -> dict[str, dict]:
     """Trains C, then the GAN, then E with the default (paper) schedules, then
     the beyond-the-paper networks: E_blur, C_aug and the blur estimator B.
@@ -38,9 +40,12 @@ def reproduce_all(
     interruption resumes the stage that was cut and skips finished ones
     (a finished stage resumes at its last epoch and only re-saves its model).
 
+    Every stage runs under `runtime` (one device in float32 if None).
+
     Returns:
         The model card of each stage, keyed by stage name.
     """
+    runtime = runtime or Runtime.create()
     train = load_mnist("train", data_dir)
     test = load_mnist("test", data_dir)
 
@@ -57,6 +62,7 @@ def reproduce_all(
             models_dir,
             stage_logdir("classifier"),
             show_progress,
+            runtime=runtime,
         )
     }
     cards["gan"] = train_and_save_gan(
@@ -67,6 +73,7 @@ def reproduce_all(
         models_dir,
         stage_logdir("gan"),
         show_progress,
+        runtime=runtime,
     )
     cards["encoder"] = train_and_save_encoder(
         PAPER_ENCODER_TRAINING,
@@ -79,6 +86,7 @@ def reproduce_all(
         models_dir,
         stage_logdir("encoder"),
         show_progress,
+        runtime=runtime,
     )
     # Beyond the paper: the blur-aware encoder, the augmented classifier and
     # the blur estimator, all trained on the same random blur distribution.
@@ -95,6 +103,7 @@ def reproduce_all(
         stage_logdir("encoder_blur"),
         show_progress,
         input_blur=blur,
+        runtime=runtime,
     )
     cards["classifier_augment"] = train_and_save_classifier(
         ClassifierConfig(),
@@ -106,6 +115,7 @@ def reproduce_all(
         stage_logdir("classifier_augment"),
         show_progress,
         augmentation=blur,
+        runtime=runtime,
     )
     validation_examples = 5000
     cards["blur_estimator"] = train_and_save_blur_estimator(
@@ -119,5 +129,6 @@ def reproduce_all(
         stage_logdir("blur_estimator"),
         validation_examples,
         show_progress,
+        runtime=runtime,
     )
     return cards
