@@ -1,0 +1,173 @@
+"""The training loops on tf.distribute: MirroredStrategy on a CPU split into
+two logical devices, and MultiWorkerMirroredStrategy over two processes on
+127.0.0.1. Each runs in processes of its own (the device split and the
+cluster must exist before any op)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from egan_tf.execution import ExecutionConfig, check_tf_config
+from egan_tf.training.runtime import split_evenly
+
+SCRIPTS = os.path.join(os.path.dirname(__file__), "scripts")
+# Adam over a few steps turns float32 rounding (sums over replicas in another
+# order) into differences of this size; a wrong split or statistics per
+# replica give 1e-3 and more.
+PARITY_TOLERANCE = 2e-4
+
+
+def _run(arguments, env=None, timeout=300):
+    return subprocess.run(
+        [sys.executable, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def mirrored_report(tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp("mirrored")
+    completed = _run([os.path.join(SCRIPTS, "mirrored_checks.py"), str(work_dir)])
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def test_mirrored_runs_on_two_replicas(mirrored_report):
+    assert mirrored_report["replicas"] == 2
+
+
+@pytest.mark.parametrize("stage", ["classifier", "encoder"])
+def test_mirrored_gives_the_networks_of_one_device(mirrored_report, stage):
+    assert mirrored_report[f"{stage}_weight_difference"] < PARITY_TOLERANCE
+    losses = mirrored_report[f"{stage}_losses"]
+    np.testing.assert_allclose(losses["mirrored"], losses["default"], rtol=1e-5)
+
+
+def test_resume_under_mirrored_is_exact(mirrored_report):
+    assert mirrored_report["classifier_resume_difference"] == 0.0
+    # Grappler's remapper sometimes fails to fuse D's LeakyReLU gradient in
+    # one of the two traces ("remapper failed" on the log), leaving a
+    # different but equivalent graph: float32 rounding, nothing more.
+    assert mirrored_report["gan_resume_difference"] < 1e-6
+
+
+def test_each_replica_draws_its_own_noise(mirrored_report):
+    first, second = mirrored_report["replica_seeds"]
+    assert first != second
+
+
+def test_an_optimizer_not_built_in_the_scope_fails_as_keras_issue_23085(
+    mirrored_report,
+):
+    # The pitfall the Runtime's build_optimizer avoids, on this Keras.
+    assert "You must feed a value for placeholder" in (
+        mirrored_report["unbuilt_optimizer_error"] or ""
+    )
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def test_two_workers_train_the_same_weights_and_only_the_chief_writes(tmp_path):
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    shared = {name: str(tmp_path / name) for name in ("checkpoints", "models", "logs")}
+    processes = []
+    for index in range(2):
+        temporary = tmp_path / f"tmp{index}"
+        temporary.mkdir()
+        tf_config = {
+            "cluster": {"worker": workers},
+            "task": {"type": "worker", "index": index},
+        }
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    os.path.join(SCRIPTS, "train_worker.py"),
+                    "multiworker",
+                    shared["checkpoints"],
+                    shared["models"],
+                    shared["logs"],
+                    str(tmp_path / f"weights{index}.npz"),
+                ],
+                env={
+                    **os.environ,
+                    "TF_CONFIG": json.dumps(tf_config),
+                    "TMPDIR": str(temporary),
+                },
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for process in processes:
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr[-3000:]
+
+    chief, worker = (np.load(tmp_path / f"weights{index}.npz") for index in range(2))
+    assert bool(chief["chief"])
+    assert not bool(worker["chief"])
+    assert int(chief["replicas"]) == int(worker["replicas"]) == 2
+    trained = [name for name in chief.files if name.startswith("arr_")] + ["loss"]
+    for name in trained:
+        np.testing.assert_array_equal(chief[name], worker[name])
+    # One checkpoint series, one TensorBoard log, one model and card.
+    checkpoints = sorted(os.listdir(shared["checkpoints"]))
+    assert checkpoints == [
+        "checkpoint", "ckpt-3.data-00000-of-00001", "ckpt-3.index",
+        "ckpt-6.data-00000-of-00001", "ckpt-6.index", "config.json",
+    ]  # fmt: skip
+    events = [name for name in os.listdir(shared["logs"]) if "tfevents" in name]
+    assert len(events) == 1
+    assert sorted(os.listdir(shared["models"])) == [
+        "classifier.json",
+        "classifier.keras",
+    ]
+    card = json.loads((tmp_path / "models" / "classifier.json").read_text())
+    assert card["execution"]["strategy"] == "multiworker"
+    # The worker's own checkpoints went to temporary folders, now removed.
+    assert os.listdir(tmp_path / "tmp1") == []
+
+
+def test_split_evenly_covers_a_batch_in_consecutive_shares():
+    shares = split_evenly(7, 3)
+    assert [(part.start, part.stop) for part in shares] == [(0, 3), (3, 5), (5, 7)]
+    assert [part.stop - part.start for part in split_evenly(1, 2)] == [1, 0]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "TF_CONFIG unset"),
+        ("not json", "must be JSON"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}',
+         "is not in its cluster"),
+    ],
+)  # fmt: skip
+def test_a_bad_tf_config_is_refused_in_one_line(text, message):
+    with pytest.raises(ValueError, match=message) as error:
+        check_tf_config(text)
+    assert len(str(error.value).splitlines()) == 1
+
+
+def test_an_unknown_strategy_is_refused():
+    with pytest.raises(ValueError, match="Received: strategy='ring'"):
+        ExecutionConfig(strategy="ring")
