@@ -180,6 +180,30 @@ def test_evaluate_grid_writes_every_output(tmp_path, tiny_models_dir):
     ]
 
 
+def test_evaluate_grid_in_bfloat16_records_it_and_agrees_with_float32(tmp_path):
+    payloads = {}
+    for precision in ("float32", "bfloat16"):
+        path = tmp_path / f"{precision}.json"
+        result = CliRunner().invoke(
+            cli.main,
+            [
+                "evaluate", "--grid", "--limit", "200", "--lengths", "0.03,0.05",
+                "--angles", "0,45", "--precision", precision, "--quiet",
+                "--json", str(path),
+            ],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        payloads[precision] = json.loads(path.read_text())
+    assert payloads["bfloat16"]["precision"] == "bfloat16"
+    assert payloads["float32"]["precision"] == "float32"
+    # bfloat16 may flip an image or two of 200 near a decision boundary.
+    for single, half in zip(
+        payloads["float32"]["grid"], payloads["bfloat16"]["grid"], strict=True
+    ):
+        for key in ("accuracy_blurred_all", "accuracy_defended_all"):
+            assert abs(single[key] - half[key]) <= 0.01, (key, single, half)
+
+
 def test_export_then_predict_locally(tmp_path, mnist_test):
     root = tmp_path / "egan_defense"
     # The second export is not measured: its number is what is checked.
