@@ -74,15 +74,25 @@ class GridResult:
         return dataclasses.asdict(self)
 
 
-def make_grid_forward(models: ShippedModels, lengths: np.ndarray, angles: np.ndarray):
+def make_grid_forward(
+    models: ShippedModels,
+    lengths: np.ndarray,
+    angles: np.ndarray,
+    jit_compile: bool = False,
+):
     """Returns a compiled function of uint8 images [batch, 28, 28, 1] giving
     C's and C(G(E(.)))'s labels, each int64 [batch, settings], for the blur
-    settings (lengths[k], angles[k]), k = 0 … settings-1."""
+    settings (lengths[k], angles[k]), k = 0 … settings-1; with `jit_compile`,
+    compiled by XLA (slower than TensorFlow's oneDNN kernels on this CPU:
+    bench/precision_speed.py)."""
     setting_lengths = tf.constant(lengths, tf.float32)
     setting_angles = tf.constant(angles, tf.float32)
     settings = int(lengths.shape[0])
 
-    @tf.function(input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8)])
+    @tf.function(
+        input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8)],
+        jit_compile=jit_compile,
+    )
     def forward(images):
         batch_size = tf.shape(images)[0]
         # Image-major order: row i * settings + k is image i under setting k.
@@ -110,6 +120,7 @@ def evaluate_grid(
     arrays: MnistArrays,
     spec: GridSpec = PAPER_GRID,
     show_progress: bool = True,
+    jit_compile: bool = False,
 ) -> GridResult:
     """Accuracy of C(blur(x)) and C(G(E(blur(x)))) over a grid of (l, θ).
 
@@ -119,6 +130,7 @@ def evaluate_grid(
         spec: The lengths, angles, length scale and batch size (the paper's
             grid by default). Only the Fourier blur is evaluated here.
         show_progress: Whether to draw one progress bar for the grid.
+        jit_compile: Compile the grid's graph with XLA.
 
     Raises:
         ModelFileError: If `models` has no EGAN.
@@ -138,6 +150,7 @@ def evaluate_grid(
         models,
         np.array([length for length, _ in settings], np.float32),
         np.array([angle for _, angle in settings], np.float32),
+        jit_compile,
     )
     plain, defended = run_batched(
         forward,

@@ -1,0 +1,164 @@
+"""Benchmark: our GAN train step against the same networks trained the Keras
+way (a `keras.Model` whose `train_step` is overridden, run by `model.fit`).
+
+Both train the shipped architecture (`EganConfig()`) with the same Adam
+settings, losses and label smoothing on the same batches of 128 MNIST
+training digits. Ours is the replica step of `egan_tf.training.gan` compiled
+by the default `Runtime`, called once per batch by a Python loop; the Keras
+way is keras-io's "DCGAN overriding train_step" pattern under `fit`, which
+compiles its own step and iterates a `tf.data` pipeline. Prints the median
+steps per second of each over repeats of `--steps` steps, the ratio, the
+network arithmetic per step and the fp32 and bf16 matmul rates measured in
+the same run.
+
+    python bench/gan_step.py
+"""
+
+from __future__ import annotations
+
+import click
+from common import echo_rates, median_seconds, model_flops
+
+BATCH = 128
+
+
+def keras_way_gan(generator, discriminator, latent_dim, real_label):
+    """keras-io's DCGAN: a Model with an overridden train_step."""
+    import keras
+    import tensorflow as tf
+
+    from egan_tf import losses
+
+    class OverriddenGan(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.generator = generator
+            self.discriminator = discriminator
+            self.seed_generator = keras.random.SeedGenerator(0)
+
+        def compile(self, generator_optimizer, discriminator_optimizer):
+            super().compile()
+            self.generator_optimizer = generator_optimizer
+            self.discriminator_optimizer = discriminator_optimizer
+
+        def train_step(self, real_images):
+            batch_size = tf.shape(real_images)[0]
+            latents = keras.random.normal(
+                (batch_size, latent_dim), seed=self.seed_generator
+            )
+            with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+                fake_images = self.generator(latents, training=True)
+                real_logits = self.discriminator(real_images, training=True)
+                fake_logits = self.discriminator(fake_images, training=True)
+                d_loss = tf.reduce_mean(
+                    losses.discriminator_loss(real_logits, fake_logits, real_label)
+                )
+                g_loss = tf.reduce_mean(losses.generator_loss(fake_logits))
+            d_variables = self.discriminator.trainable_variables
+            g_variables = self.generator.trainable_variables
+            self.discriminator_optimizer.apply_gradients(
+                zip(d_tape.gradient(d_loss, d_variables), d_variables, strict=True)
+            )
+            self.generator_optimizer.apply_gradients(
+                zip(g_tape.gradient(g_loss, g_variables), g_variables, strict=True)
+            )
+            return {"d_loss": d_loss, "g_loss": g_loss}
+
+    return OverriddenGan()
+
+
+@click.command()
+@click.option("--steps", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True)
+def main(steps, repeats):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from egan_tf.config import PAPER_GAN_TRAINING, EganConfig
+    from egan_tf.data import load_mnist, to_unit_interval
+    from egan_tf.networks import build_discriminator, build_generator
+    from egan_tf.training.gan import REAL_LABEL, make_gan_train_step
+    from egan_tf.training.runtime import Runtime
+
+    echo_rates("before")
+    config = EganConfig()
+    arrays = load_mnist("train").take(steps * BATCH)
+    images = to_unit_interval(arrays.images)
+    labels = tf.zeros([BATCH], tf.int64)
+
+    def adam():
+        return keras.optimizers.Adam(
+            PAPER_GAN_TRAINING.learning_rate, beta_1=PAPER_GAN_TRAINING.beta_1
+        )
+
+    def networks():
+        keras.utils.set_random_seed(0)
+        return build_generator(config), build_discriminator(config)
+
+    generator, discriminator = networks()
+    flops = (
+        3 * BATCH * (model_flops(generator) + 2 * model_flops(discriminator))
+    )  # forward and backward (about twice the forward) of G and of D twice
+    runtime = Runtime.create()
+    step = runtime.compile_step(
+        make_gan_train_step(
+            generator,
+            discriminator,
+            runtime.build_optimizer(adam, generator.trainable_variables),
+            runtime.build_optimizer(adam, discriminator.trainable_variables),
+        )
+    )
+    batches = [images[index * BATCH : (index + 1) * BATCH] for index in range(steps)]
+    size = tf.constant(BATCH, tf.int64)
+
+    def ours():
+        for index, batch in enumerate(batches):
+            seed = tf.constant([0, index], tf.int64)
+            metrics = step(batch, labels, seed, size)
+        float(metrics["d_loss"])
+
+    order = np.arange(len(arrays))
+
+    def ours_with_the_loops_input():
+        batches = runtime.distributed_batches(arrays, order, BATCH)
+        for index, (batch, batch_labels, global_size) in enumerate(batches):
+            seed = tf.constant([0, index], tf.int64)
+            metrics = step(batch, batch_labels, seed, global_size)
+        float(metrics["d_loss"])
+
+    keras_generator, keras_discriminator = networks()
+    gan = keras_way_gan(
+        keras_generator, keras_discriminator, config.latent_dim, REAL_LABEL
+    )
+    gan.compile(adam(), adam())
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(BATCH)
+
+    def keras_way():
+        gan.fit(dataset, epochs=1, verbose=0)
+
+    ours_seconds, ours_runs = median_seconds(ours, repeats)
+    input_seconds, input_runs = median_seconds(ours_with_the_loops_input, repeats)
+    keras_seconds, keras_runs = median_seconds(keras_way, repeats)
+    echo_rates("after")
+    click.echo(
+        f"{steps} steps of batch {BATCH}, median of {repeats}; network arithmetic "
+        f"about {flops / 1e9:.1f} GFLOP a step"
+    )
+    for name, seconds, runs in (
+        ("ours: tf.function step, Python loop", ours_seconds, ours_runs),
+        ("ours, fed as the epoch loop feeds it", input_seconds, input_runs),
+        ("Keras: train_step under model.fit", keras_seconds, keras_runs),
+    ):
+        click.echo(
+            f"  {name:<38} {steps / seconds:7.2f} steps/s "
+            f"({flops * steps / seconds / 1e9:.0f} GFLOP/s) {[round(t, 2) for t in runs]}"
+        )
+    click.echo(
+        f"ours / Keras steps per second: {keras_seconds / ours_seconds:.2f}x "
+        f"(fed as the loop feeds it: {keras_seconds / input_seconds:.2f}x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
