@@ -6,7 +6,8 @@ settings, losses and label smoothing on the same batches of 128 MNIST
 training digits. Ours is the replica step of `egan_tf.training.gan` compiled
 by the default `Runtime`, called once per batch by a Python loop; the Keras
 way is keras-io's "DCGAN overriding train_step" pattern under `fit`, which
-compiles its own step and iterates a `tf.data` pipeline. Prints the median
+compiles its own step and iterates a `tf.data` pipeline. Ours is also run
+with its step compiled by XLA (`--jit`). Prints the median
 steps per second of each over repeats of `--steps` steps, the ratio, the
 network arithmetic per step and the fp32 and bf16 matmul rates measured in
 the same run.
@@ -77,6 +78,7 @@ def main(steps, repeats):
 
     from egan_tf.config import PAPER_GAN_TRAINING, EganConfig
     from egan_tf.data import load_mnist, to_unit_interval
+    from egan_tf.execution import ExecutionConfig
     from egan_tf.networks import build_discriminator, build_generator
     from egan_tf.training.gan import REAL_LABEL, make_gan_train_step
     from egan_tf.training.runtime import Runtime
@@ -101,18 +103,23 @@ def main(steps, repeats):
         3 * BATCH * (model_flops(generator) + 2 * model_flops(discriminator))
     )  # forward and backward (about twice the forward) of G and of D twice
     runtime = Runtime.create()
-    step = runtime.compile_step(
-        make_gan_train_step(
-            generator,
-            discriminator,
-            runtime.build_optimizer(adam, generator.trainable_variables),
-            runtime.build_optimizer(adam, discriminator.trainable_variables),
+
+    def compiled_step(runtime, generator, discriminator):
+        return runtime.compile_step(
+            make_gan_train_step(
+                generator,
+                discriminator,
+                runtime.build_optimizer(adam, generator.trainable_variables),
+                runtime.build_optimizer(adam, discriminator.trainable_variables),
+            )
         )
-    )
+
+    step = compiled_step(runtime, generator, discriminator)
+    xla_step = compiled_step(Runtime.create(ExecutionConfig(jit=True)), *networks())
     batches = [images[index * BATCH : (index + 1) * BATCH] for index in range(steps)]
     size = tf.constant(BATCH, tf.int64)
 
-    def ours():
+    def ours(step=step):
         for index, batch in enumerate(batches):
             seed = tf.constant([0, index], tf.int64)
             metrics = step(batch, labels, seed, size)
@@ -139,6 +146,7 @@ def main(steps, repeats):
 
     ours_seconds, ours_runs = median_seconds(ours, repeats)
     input_seconds, input_runs = median_seconds(ours_with_the_loops_input, repeats)
+    xla_seconds, xla_runs = median_seconds(lambda: ours(xla_step), repeats)
     keras_seconds, keras_runs = median_seconds(keras_way, repeats)
     echo_rates("after")
     click.echo(
@@ -148,6 +156,7 @@ def main(steps, repeats):
     for name, seconds, runs in (
         ("ours: tf.function step, Python loop", ours_seconds, ours_runs),
         ("ours, fed as the epoch loop feeds it", input_seconds, input_runs),
+        ("ours, step compiled by XLA (--jit)", xla_seconds, xla_runs),
         ("Keras: train_step under model.fit", keras_seconds, keras_runs),
     ):
         click.echo(
@@ -156,7 +165,8 @@ def main(steps, repeats):
         )
     click.echo(
         f"ours / Keras steps per second: {keras_seconds / ours_seconds:.2f}x "
-        f"(fed as the loop feeds it: {keras_seconds / input_seconds:.2f}x)"
+        f"(fed as the loop feeds it: {keras_seconds / input_seconds:.2f}x); "
+        f"XLA / ours: {ours_seconds / xla_seconds:.2f}x"
     )
 
 
