@@ -18,11 +18,15 @@ import dataclasses
 from typing import TypeVar
 
 import keras
+import tensorflow as tf
 
 from egan_tf.execution import Precision
 
 __all__ = [
+    "BFLOAT16_RECHECK_MARGIN",
+    "CloseCallFallback",
     "Precision",
+    "bfloat16_model",
     "compute_dtypes",
     "float32_head",
     "has_precision",
@@ -87,28 +91,98 @@ def with_precision(model: keras.Model, precision: Precision) -> keras.Model:
     return clone
 
 
-def inference_model(model: keras.Model, precision: Precision) -> keras.Model:
+# Rows whose bfloat16 logits put the top two classes closer than this are
+# recomputed in float32. Chosen on held-out training images by
+# experiments/choose_bf16_margin.py (saved_models/bf16_margin.json): twice the
+# largest margin at which a bfloat16 label differed from float32's.
+BFLOAT16_RECHECK_MARGIN = 0.15
+# The fields of `ShippedModels` and `DefenseModels` that hold classifiers.
+CLASSIFIER_FIELDS = ("classifier", "classifier_augment", "classifier_mixture")
+
+
+class CloseCallFallback(keras.Model):
+    """A classifier that computes in bfloat16 and recomputes in float32 the
+    rows whose two best classes are closer than `margin`.
+
+    bfloat16 keeps 8 bits of mantissa: its logits differ from float32's by
+    about 0.1, which changes a label only where two classes are nearly tied.
+    Those rows, a few percent of strongly blurred digits and fewer of sharp
+    ones, get float32's logits, so that the labels are float32's.
+
+    Args:
+        fast: The classifier at bfloat16 (`inference_model`'s body).
+        precise: The same classifier in float32.
+        margin: Top-two logit margin below which a row is recomputed.
+
+    Input: float32 [batch, 28, 28, 1] in [0, 1]. Output: float32 logits
+    [batch, classes].
+    """
+
+    def __init__(self, fast, precise, margin=BFLOAT16_RECHECK_MARGIN, **kwargs):
+        kwargs.setdefault("name", precise.name)
+        super().__init__(**kwargs)
+        self.fast = fast
+        self.precise = precise
+        self.margin = float(margin)
+
+    def call(self, images, training=False):
+        logits = self.fast(images, training=False)
+        best_two = tf.math.top_k(logits, k=2).values
+        close = tf.where(best_two[:, 0] - best_two[:, 1] < self.margin)
+
+        def recheck():
+            rechecked = self.precise(tf.gather(images, close[:, 0]), training=False)
+            return tf.tensor_scatter_nd_update(logits, close, rechecked)
+
+        # An empty batch through the convolutions fails in oneDNN; it also
+        # costs nothing to skip.
+        return tf.cond(tf.size(close) > 0, recheck, lambda: logits)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "fast": keras.saving.serialize_keras_object(self.fast),
+            "precise": keras.saving.serialize_keras_object(self.precise),
+            "margin": self.margin,
+        }
+
+
+def bfloat16_model(model: keras.Model) -> keras.Model:
+    """`model`'s batch normalisations folded into the layers before them, in
+    float32, then rebuilt at bfloat16 (Keras' batch normalisation upcasts a
+    bfloat16 input to float32 and back, which costs most of the gain)."""
+    from egan_tf.batch_norm_folding import fold_batch_norm
+
+    return with_precision(fold_batch_norm(model), Precision.BFLOAT16)
+
+
+def inference_model(
+    model: keras.Model, precision: Precision, classifier: bool = True
+) -> keras.Model:
     """`model` ready for inference at `precision`.
 
     float32 is `model` itself, so that every shipped float32 number is
-    reproduced exactly. bfloat16 first folds the batch normalisations into
-    the layers before them, in float32 (Keras' batch normalisation upcasts a
-    bfloat16 input to float32 and back, which costs most of the bfloat16
-    gain), then rebuilds the network under the policy.
+    reproduced exactly. Under bfloat16 a classifier computes in bfloat16
+    (`bfloat16_model`) with its close calls rechecked in float32
+    (`CloseCallFallback`); any other network (E, G, B) stays float32: the
+    restorations and B's estimates feed gates and 20-step refinements whose
+    answers bfloat16's rounding moves by more than the 0.1 points allowed,
+    and they are a fifth of the grid's arithmetic.
     """
-    from egan_tf.batch_norm_folding import fold_batch_norm
-
     precision = Precision(precision)
-    if precision == Precision.FLOAT32:
-        return with_precision(model, precision)
-    return with_precision(fold_batch_norm(model), precision)
+    if precision == Precision.FLOAT32 or not classifier:
+        return with_precision(model, Precision.FLOAT32)
+    return CloseCallFallback(bfloat16_model(model), model)
 
 
 def inference_models(models: ModelsT, precision: Precision) -> ModelsT:
     """A frozen dataclass of networks (e.g. `ShippedModels`) with every Keras
-    model field through `inference_model`; other fields are kept."""
+    model field through `inference_model` (the `CLASSIFIER_FIELDS` as
+    classifiers); other fields are kept."""
     replacements = {
-        field.name: inference_model(value, precision)
+        field.name: inference_model(
+            value, precision, classifier=field.name in CLASSIFIER_FIELDS
+        )
         for field in dataclasses.fields(models)
         if isinstance(value := getattr(models, field.name), keras.Model)
     }

@@ -9,6 +9,8 @@ from egan_tf.execution import ExecutionConfig, Precision
 from egan_tf.model_io import load_model, save_model_atomically
 from egan_tf.networks import build_classifier
 from egan_tf.precision import (
+    CloseCallFallback,
+    bfloat16_model,
     compute_dtypes,
     float32_head,
     has_precision,
@@ -53,9 +55,35 @@ def test_a_loaded_float32_file_really_computes_in_bfloat16(tmp_path):
     # Loading keeps the saved policy: the pitfall inference_model exists for.
     assert set(_bfloat16_body(loaded).values()) == {"float32"}
     model = inference_model(loaded, Precision.BFLOAT16)
-    assert set(_bfloat16_body(model).values()) == {"bfloat16"}
-    assert has_precision(model, Precision.BFLOAT16)
+    assert set(_bfloat16_body(model.fast).values()) == {"bfloat16"}
+    assert has_precision(model.fast, Precision.BFLOAT16)
+    assert has_precision(model.precise, Precision.FLOAT32)
     assert inference_model(loaded, Precision.FLOAT32) is loaded
+    # Other networks (E, G, B) stay float32 under bfloat16.
+    assert inference_model(loaded, Precision.BFLOAT16, classifier=False) is loaded
+
+
+def test_close_calls_get_float32_logits_and_the_rest_bfloat16():
+    keras.utils.set_random_seed(3)
+    model = build_classifier(TINY)
+    fast_model = bfloat16_model(model)
+    images = np.random.default_rng(1).uniform(0, 1, (64, 28, 28, 1))
+    fast = np.asarray(fast_model(images))
+    precise = np.asarray(model(images, training=False))
+    best_two = np.sort(fast, axis=1)[:, -2:]
+    margins = best_two[:, 1] - best_two[:, 0]
+    # The median margin splits the rows into two kinds, both checked.
+    margin = float(np.median(margins))
+    guarded = CloseCallFallback(fast_model, model, margin=margin)
+    close = margins < margin
+    assert 0 < close.sum() < len(close)
+    logits = np.asarray(guarded(images))
+    np.testing.assert_array_equal(logits[close], precise[close])
+    np.testing.assert_array_equal(logits[~close], fast[~close])
+    # No close call at all: nothing is recomputed (an empty batch through the
+    # float32 network used to fail in oneDNN).
+    unguarded = CloseCallFallback(fast_model, model, margin=0.0)
+    np.testing.assert_array_equal(np.asarray(unguarded(images)), fast)
 
 
 def test_a_network_trained_in_bfloat16_computes_in_it_and_is_saved_float32(

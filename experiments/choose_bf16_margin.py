@@ -1,0 +1,85 @@
+"""Chooses the margin below which a bfloat16 classifier's answer is
+rechecked in float32 (`egan_tf.precision.BFLOAT16_RECHECK_MARGIN`), on
+held-out training images, never on the test set; writes
+saved_models/bf16_margin.json.
+
+The last 2,000 MNIST training images (not the test set) are blurred at the
+paper's 20 settings at length scales 1 and 6, and left clean; each shipped
+classifier (C, C_aug, C_mix) reads every view in float32 and in bfloat16
+(batch norm folded, mixed_bfloat16). A row whose bfloat16 label differs from
+float32's is a flip; the margin is twice the largest top-two bfloat16 logit
+margin of any flip, rounded up to 0.05, so that rows somewhat closer to a
+tie than any seen here are rechecked too. The share of rows that margin
+rechecks is recorded as its cost.
+
+    python experiments/choose_bf16_margin.py
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from egan_tf.atomic_files import write_json_atomically
+from egan_tf.blur import apply_motion_blur
+from egan_tf.data import load_mnist, to_unit_interval
+from egan_tf.defenses import load_defense_models
+from egan_tf.grid_spec import PAPER_GRID
+from egan_tf.precision import bfloat16_model
+
+HELD_OUT = 2000
+SCALES = (1.0, 6.0)
+STEP = 0.05
+
+
+def margins_and_flips(model, views):
+    single = tf.function(lambda images: model(images, training=False))
+    half_model = bfloat16_model(model)
+    half = tf.function(lambda images: half_model(images, training=False))
+    margins, flips = [], []
+    for images in views:
+        reference = single(images).numpy()
+        logits = half(images).numpy()
+        best_two = np.sort(logits, axis=1)[:, -2:]
+        margins.append(best_two[:, 1] - best_two[:, 0])
+        flips.append(reference.argmax(1) != logits.argmax(1))
+    return np.concatenate(margins), np.concatenate(flips)
+
+
+def main():
+    models = load_defense_models("saved_models")
+    images = to_unit_interval(load_mnist("train").images[-HELD_OUT:])
+    views = [images] + [
+        apply_motion_blur(images, length * scale, angle)
+        for scale in SCALES
+        for length, angle in PAPER_GRID.points
+    ]
+    record = {"held_out": f"the last {HELD_OUT} MNIST training images",
+              "views": len(views), "classifiers": {}}  # fmt: skip
+    largest, all_margins = 0.0, {}
+    for name in ("classifier", "classifier_augment", "classifier_mixture"):
+        model = getattr(models, name)
+        if model is None:
+            continue
+        margins, flips = margins_and_flips(model, views)
+        all_margins[name] = margins
+        flipped = float(margins[flips].max()) if flips.any() else 0.0
+        largest = max(largest, flipped)
+        record["classifiers"][name] = {
+            "rows": int(flips.size),
+            "flips": int(flips.sum()),
+            "largest_margin_of_a_flip": round(flipped, 4),
+        }
+    margin = math.ceil(2 * largest / STEP) * STEP
+    record["margin"] = round(margin, 4)
+    for name, entry in record["classifiers"].items():
+        margins = all_margins[name]
+        entry["rechecked_share"] = round(float((margins < margin).mean()), 4)
+    write_json_atomically("saved_models/bf16_margin.json", record)
+    print(record)
+
+
+if __name__ == "__main__":
+    main()
