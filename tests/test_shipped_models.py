@@ -147,3 +147,14 @@ def test_the_shipped_gate_is_not_below_c_where_it_comes_closest(mnist_test):
     )
     for method in ("none", "gated"):
         assert measured[method] == pytest.approx(recorded[method], abs=2e-4)
+
+
+def test_the_bfloat16_recheck_margin_is_the_one_chosen_on_held_out_images():
+    from egan_tf.precision import BFLOAT16_RECHECK_MARGIN
+
+    with open(os.path.join(SAVED_MODELS, "bf16_margin.json")) as handle:
+        chosen = json.load(handle)
+    assert chosen["margin"] == BFLOAT16_RECHECK_MARGIN
+    assert "training images" in chosen["held_out"]
+    for record in chosen["classifiers"].values():
+        assert record["largest_margin_of_a_flip"] * 2 <= chosen["margin"]
