@@ -1,11 +1,17 @@
 """Numeric precision of the networks: float32, or bfloat16 compute.
 
-Under `Precision.BFLOAT16` every layer computes in bfloat16 and keeps its
-variables in float32 (Keras' `mixed_bfloat16` policy), except the head of
-each network: the last layer holding weights and every layer after it stay
-float32, so that logits, latent codes and pixels leave a network in float32.
-The blur and the FFTs outside the networks are float32 throughout
-(`tf.signal` has no bfloat16 FFT).
+Training under `Precision.BFLOAT16` (`with_precision`): every layer computes
+in bfloat16 and keeps its variables in float32 (Keras' `mixed_bfloat16`
+policy), except the head of each network: the last layer holding weights and
+every layer after it stay float32, so that logits, latent codes and pixels
+leave a network in float32. The blur and the FFTs outside the networks are
+float32 throughout (`tf.signal` has no bfloat16 FFT).
+
+Evaluation under `Precision.BFLOAT16` (`inference_model`): the classifiers
+compute in bfloat16 with their batch normalisations folded, and recompute in
+float32 the rows where their two best classes are nearly tied
+(`CloseCallFallback`), so that their labels are float32's; E, G and B stay
+float32. float32 evaluation is the shipped networks as they are.
 
 A `.keras` file keeps the policy it was saved with, so loading a float32
 model does not make it compute in bfloat16: `with_precision` rebuilds the
