@@ -92,3 +92,37 @@ def median_seconds(run: Callable[[], object], repeats: int) -> tuple[float, list
         run()
         times.append(time.perf_counter() - start)
     return statistics.median(times), times
+
+
+def paper_adam():
+    """Adam at the paper's GAN settings (DCGAN's 2e-4, beta_1 0.5)."""
+    import keras
+
+    from egan_tf.config import PAPER_GAN_TRAINING
+
+    return keras.optimizers.Adam(
+        PAPER_GAN_TRAINING.learning_rate, beta_1=PAPER_GAN_TRAINING.beta_1
+    )
+
+
+def paper_gan_step(runtime):
+    """The shipped GAN architecture, seeded and built in `runtime`'s scope,
+    with its compiled train step. Returns (generator, discriminator, step)."""
+    import keras
+
+    from egan_tf.config import EganConfig
+    from egan_tf.networks import build_discriminator, build_generator
+    from egan_tf.training.gan import make_gan_train_step
+
+    keras.utils.set_random_seed(0)
+    generator = runtime.build(lambda: build_generator(EganConfig()))
+    discriminator = runtime.build(lambda: build_discriminator(EganConfig()))
+    step = runtime.compile_step(
+        make_gan_train_step(
+            generator,
+            discriminator,
+            runtime.build_optimizer(paper_adam, generator.trainable_variables),
+            runtime.build_optimizer(paper_adam, discriminator.trainable_variables),
+        )
+    )
+    return generator, discriminator, step

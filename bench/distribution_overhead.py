@@ -23,7 +23,12 @@ tf.config.set_logical_device_configuration(
 )
 
 import click  # noqa: E402
-from common import echo_rates, median_seconds, model_flops  # noqa: E402
+from common import (  # noqa: E402
+    echo_rates,
+    median_seconds,
+    model_flops,
+    paper_gan_step,
+)
 
 BATCH = 128
 
@@ -32,40 +37,19 @@ BATCH = 128
 @click.option("--steps", type=click.IntRange(min=1), default=40, show_default=True)
 @click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True)
 def main(steps, repeats):
-    import keras
     import numpy as np
 
-    from egan_tf.config import PAPER_GAN_TRAINING, EganConfig
     from egan_tf.data import load_mnist
     from egan_tf.execution import ExecutionConfig
-    from egan_tf.networks import build_discriminator, build_generator
-    from egan_tf.training.gan import make_gan_train_step
     from egan_tf.training.runtime import Runtime
 
     echo_rates("before")
-    config = EganConfig()
     arrays = load_mnist("train").take(steps * BATCH)
     order = np.arange(len(arrays))
-
-    def adam():
-        return keras.optimizers.Adam(
-            PAPER_GAN_TRAINING.learning_rate, beta_1=PAPER_GAN_TRAINING.beta_1
-        )
-
     runs, seconds = {}, {}
     for kind in ("default", "mirrored"):
         runtime = Runtime.create(ExecutionConfig(strategy=kind))
-        keras.utils.set_random_seed(0)
-        generator = runtime.build(lambda: build_generator(config))
-        discriminator = runtime.build(lambda: build_discriminator(config))
-        step = runtime.compile_step(
-            make_gan_train_step(
-                generator,
-                discriminator,
-                runtime.build_optimizer(adam, generator.trainable_variables),
-                runtime.build_optimizer(adam, discriminator.trainable_variables),
-            )
-        )
+        generator, discriminator, step = paper_gan_step(runtime)
 
         def epoch(runtime=runtime, step=step):
             batches = runtime.distributed_batches(arrays, order, BATCH)

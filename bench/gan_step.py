@@ -18,7 +18,7 @@ the same run.
 from __future__ import annotations
 
 import click
-from common import echo_rates, median_seconds, model_flops
+from common import echo_rates, median_seconds, model_flops, paper_adam, paper_gan_step
 
 BATCH = 128
 
@@ -76,11 +76,11 @@ def main(steps, repeats):
     import numpy as np
     import tensorflow as tf
 
-    from egan_tf.config import PAPER_GAN_TRAINING, EganConfig
+    from egan_tf.config import EganConfig
     from egan_tf.data import load_mnist, to_unit_interval
     from egan_tf.execution import ExecutionConfig
     from egan_tf.networks import build_discriminator, build_generator
-    from egan_tf.training.gan import REAL_LABEL, make_gan_train_step
+    from egan_tf.training.gan import REAL_LABEL
     from egan_tf.training.runtime import Runtime
 
     echo_rates("before")
@@ -89,33 +89,11 @@ def main(steps, repeats):
     images = to_unit_interval(arrays.images)
     labels = tf.zeros([BATCH], tf.int64)
 
-    def adam():
-        return keras.optimizers.Adam(
-            PAPER_GAN_TRAINING.learning_rate, beta_1=PAPER_GAN_TRAINING.beta_1
-        )
-
-    def networks():
-        keras.utils.set_random_seed(0)
-        return build_generator(config), build_discriminator(config)
-
-    generator, discriminator = networks()
-    flops = (
-        3 * BATCH * (model_flops(generator) + 2 * model_flops(discriminator))
-    )  # forward and backward (about twice the forward) of G and of D twice
     runtime = Runtime.create()
-
-    def compiled_step(runtime, generator, discriminator):
-        return runtime.compile_step(
-            make_gan_train_step(
-                generator,
-                discriminator,
-                runtime.build_optimizer(adam, generator.trainable_variables),
-                runtime.build_optimizer(adam, discriminator.trainable_variables),
-            )
-        )
-
-    step = compiled_step(runtime, generator, discriminator)
-    xla_step = compiled_step(Runtime.create(ExecutionConfig(jit=True)), *networks())
+    generator, discriminator, step = paper_gan_step(runtime)
+    _, _, xla_step = paper_gan_step(Runtime.create(ExecutionConfig(jit=True)))
+    # Forward and backward (about twice the forward) of G, and of D twice.
+    flops = 3 * BATCH * (model_flops(generator) + 2 * model_flops(discriminator))
     batches = [images[index * BATCH : (index + 1) * BATCH] for index in range(steps)]
     size = tf.constant(BATCH, tf.int64)
 
@@ -134,11 +112,12 @@ def main(steps, repeats):
             metrics = step(batch, batch_labels, seed, global_size)
         float(metrics["d_loss"])
 
-    keras_generator, keras_discriminator = networks()
+    keras.utils.set_random_seed(0)
     gan = keras_way_gan(
-        keras_generator, keras_discriminator, config.latent_dim, REAL_LABEL
-    )
-    gan.compile(adam(), adam())
+        build_generator(config), build_discriminator(config), config.latent_dim,
+        REAL_LABEL,
+    )  # fmt: skip
+    gan.compile(paper_adam(), paper_adam())
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(BATCH)
 
     def keras_way():
