@@ -171,3 +171,24 @@ def test_a_bad_tf_config_is_refused_in_one_line(text, message):
 def test_an_unknown_strategy_is_refused():
     with pytest.raises(ValueError, match="Received: strategy='ring'"):
         ExecutionConfig(strategy="ring")
+
+
+def test_batches_keep_the_last_partial_batch_and_resume():
+    from egan_tf.data import MnistArrays
+    from egan_tf.training.runtime import Runtime
+
+    arrays = MnistArrays(
+        np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1).repeat(28, 1).repeat(28, 2),
+        np.arange(10, dtype=np.int64),
+    )
+    order = np.arange(10)[::-1]
+    runtime = Runtime.create()
+    batches = list(runtime.distributed_batches(arrays, order, 4))
+    assert [labels.numpy().tolist() for _, labels, _ in batches] == [
+        [9, 8, 7, 6], [5, 4, 3, 2], [1, 0],
+    ]  # fmt: skip
+    assert [int(size) for _, _, size in batches] == [4, 4, 2]
+    # Pixels arrive in [0, 1]: grey level 9 of 255 for the first example.
+    assert float(batches[0][0][0, 0, 0, 0]) == pytest.approx(9 / 255)
+    resumed = runtime.distributed_batches(arrays, order, 4, start_batch=2)
+    assert [labels.numpy().tolist() for _, labels, _ in resumed] == [[1, 0]]
