@@ -56,10 +56,7 @@ def test_mirrored_gives_the_networks_of_one_device(mirrored_report, stage):
 
 def test_resume_under_mirrored_is_exact(mirrored_report):
     assert mirrored_report["classifier_resume_difference"] == 0.0
-    # Grappler's remapper sometimes fails to fuse D's LeakyReLU gradient in
-    # one of the two traces ("remapper failed" on the log), leaving a
-    # different but equivalent graph: float32 rounding, nothing more.
-    assert mirrored_report["gan_resume_difference"] < 1e-6
+    assert mirrored_report["gan_resume_difference"] == 0.0
 
 
 def test_each_replica_draws_its_own_noise(mirrored_report):

@@ -70,6 +70,21 @@ def _is_chief(strategy: tf.distribute.Strategy) -> bool:
     )
 
 
+def stable_graph_optimizations() -> None:
+    """Turns grappler's remapper off for this process.
+
+    TensorFlow 2.21's remapper fails at random on D's Conv2D + BiasAdd +
+    LeakyRelu beside their gradient ("remapper failed: ... fanout ... exist for
+    missing node" on the log) and then leaves that function unfused. Two
+    traces of one train step may so be optimised differently and round
+    differently, and a resumed run ended 6e-8 away from an uninterrupted one
+    in one run of three (tests/test_resume.py). Without the remapper every
+    trace is the same graph; the GAN step ran as fast (17.7 and 18.2 steps
+    per second off, 15.7 and 18.4 on, in one benchmark's runs).
+    """
+    tf.config.optimizer.set_experimental_options({"remapping": False})
+
+
 def global_mean(values: tf.Tensor, global_batch_size: tf.Tensor) -> tf.Tensor:
     """A replica's share of the mean of per-example `values` over the global
     batch: their sum over the global batch size, so that summing the shares
@@ -108,8 +123,11 @@ class Runtime:
 
     @classmethod
     def create(cls, config: ExecutionConfig | None = None) -> Runtime:
-        """Builds the strategy `config` asks for (the default: one device)."""
+        """Builds the strategy `config` asks for (the default: one device),
+        with graph optimisations that give the same graph on every trace
+        (`stable_graph_optimizations`)."""
         config = config or ExecutionConfig()
+        stable_graph_optimizations()
         return cls(config, make_strategy(config.strategy))
 
     @property
