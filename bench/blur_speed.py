@@ -101,9 +101,7 @@ def main(count, repeats, scipy_sample):
         ),
         "SciPy ndimage.convolve, per image": lambda: np.stack(
             [
-                scipy.ndimage.convolve(
-                    digits[i], kernels[i][::-1, ::-1], mode="constant"
-                )
+                scipy.ndimage.convolve(digits[i], kernels[i], mode="constant")
                 for i in range(scipy_sample)
             ]
         ),
