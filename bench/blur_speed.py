@@ -4,11 +4,11 @@ Blurs 10,000 MNIST test digits, each by its own (l, θ) drawn at random, four
 ways in one process:
 
 * ours, Fourier: `MotionBlur` (the paper's transfer function, batched FFT in
-  one graph call per batch);
+  one graph call per `--batch` digits);
 * ours, kernel: `KernelBlur` with each digit's explicit 27x27 kernel
   (`fourier_kernels`, the same blur as a point-spread function);
 * NumPy: the same transfer function evaluated and applied with `numpy.fft`,
-  a batch at a time (vectorised, no Python loop over images);
+  `--batch` digits at a time (vectorised, no Python loop over images);
 * SciPy: `scipy.signal.fftconvolve` and `scipy.ndimage.convolve` of each digit
   with its explicit kernel, one digit at a time (what per-image code does).
 
@@ -55,7 +55,14 @@ def numpy_motion_blur(images, lengths, angles):
     show_default=True,
     help="Digits timed for SciPy's per-image ways (rates are per image).",
 )
-def main(count, repeats, scipy_sample):
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=10000,
+    show_default=True,
+    help="Digits per call for ours and NumPy's vectorised FFT.",
+)
+def main(count, repeats, scipy_sample, batch):
     import scipy.ndimage
     import scipy.signal
     import tensorflow as tf
@@ -71,7 +78,6 @@ def main(count, repeats, scipy_sample):
     lengths = rng.uniform(0.0, 0.3, count).astype(np.float32)
     angles = rng.uniform(0.0, 180.0, count).astype(np.float32)
     kernels = fourier_kernels(lengths, angles, 27).numpy()
-    batch = 1000
     fourier_layer = MotionBlur()
     kernel_layer = KernelBlur(boundary=Boundary.ZERO)
     fourier = tf.function(lambda x, length, angle: fourier_layer(x, length, angle))
