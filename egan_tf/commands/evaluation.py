@@ -7,6 +7,7 @@ import os
 import click
 
 from egan_tf.atomic_files import check_writable
+from egan_tf.commands.execution_options import precision_option
 from egan_tf.commands.options import (
     LIMIT_HELP,
     BlurAngle,
@@ -22,7 +23,6 @@ from egan_tf.commands.options import (
     models_option,
     one_line_errors,
     png_option,
-    precision_option,
 )
 from egan_tf.data_paths import DataSource
 from egan_tf.defenses import Method, parse_methods
