@@ -15,14 +15,12 @@ the same run.
 
 from __future__ import annotations
 
-import tensorflow as tf
+from egan_tf.training.runtime import split_cpu
 
-_CPU = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(
-    _CPU, [tf.config.LogicalDeviceConfiguration()] * 2
-)
+split_cpu(2)
 
 import click  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from common import (  # noqa: E402
     echo_rates,
     median_seconds,

@@ -17,7 +17,8 @@ import pytest
 from egan_tf.execution import ExecutionConfig, check_tf_config
 from egan_tf.training.runtime import split_evenly
 
-SCRIPTS = os.path.join(os.path.dirname(__file__), "scripts")
+# The processes these tests start live beside them (not test_*.py files).
+SCRIPTS = os.path.dirname(__file__)
 # Adam over a few steps turns float32 rounding (sums over replicas in another
 # order) into differences of this size; a wrong split or statistics per
 # replica give 1e-3 and more.

@@ -56,6 +56,16 @@ def make_strategy(kind: StrategyKind) -> tf.distribute.Strategy:
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
+def split_cpu(devices: int) -> None:
+    """Splits this process's CPU into `devices` logical devices, so that
+    `mirrored` runs that many replicas on it (for tests and benchmarks: the
+    replicas share the same cores). Call before any TensorFlow op."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * devices
+    )
+
+
 def _is_chief(strategy: tf.distribute.Strategy) -> bool:
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or resolver.task_type is None:

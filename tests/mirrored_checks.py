@@ -10,20 +10,18 @@ import json
 import os
 import sys
 
-import tensorflow as tf
+from egan_tf.training.runtime import Runtime, split_cpu
 
-_CPU = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(
-    _CPU, [tf.config.LogicalDeviceConfiguration()] * 2
-)
+split_cpu(2)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from helpers import TINY_EGAN, interrupting  # noqa: E402
 
 from egan_tf.config import (  # noqa: E402
     ClassifierConfig,
     CrossValidationConfig,
-    EganConfig,
     EncoderLossConfig,
     TrainingConfig,
 )
@@ -35,16 +33,9 @@ from egan_tf.training import loop  # noqa: E402
 from egan_tf.training.classifier import train_classifier  # noqa: E402
 from egan_tf.training.encoder import EncoderRun, train_encoder  # noqa: E402
 from egan_tf.training.gan import train_gan  # noqa: E402
-from egan_tf.training.runtime import Runtime  # noqa: E402
 
 NO_DROPOUT = ClassifierConfig(filters=(4,), dense_units=8, dropout_rate=0.0)
 DROPOUT = ClassifierConfig(filters=(4,), dense_units=8)
-TINY_EGAN = EganConfig(
-    latent_dim=8,
-    generator_filters=(8, 4),
-    discriminator_filters=(4, 8),
-    encoder_filters=(4, 8, 8),
-)
 # Three batches an epoch, two epochs, an odd global batch to split unevenly.
 TRAINING = TrainingConfig(epochs=2, batch_size=33, seed=2)
 RUNTIMES = {
@@ -98,20 +89,7 @@ def encoder_run(arrays, directory, runtime):
 def interrupted_then_resumed(train, directory):
     """Ctrl-C at the fourth step (inside epoch 2), then a rerun."""
     compile_step = loop.compile_train_step
-
-    def interrupting(runtime, replica_step):
-        step = compile_step(runtime, replica_step)
-        calls = {"count": 0}
-
-        def call(*args):
-            calls["count"] += 1
-            if calls["count"] == 4:
-                raise KeyboardInterrupt
-            return step(*args)
-
-        return call
-
-    loop.compile_train_step = interrupting
+    loop.compile_train_step = interrupting(compile_step, at_call=4)
     try:
         train(directory)
     except TrainingInterrupted:
