@@ -68,12 +68,12 @@ def main(count, repeats, scipy_sample, batch):
     import tensorflow as tf
 
     from egan_tf.blur import MotionBlur
-    from egan_tf.data import load_mnist
+    from egan_tf.data import load_split
     from egan_tf.kernel_blur import Boundary, KernelBlur
     from egan_tf.kernels import fourier_kernels
 
     echo_rates("before")
-    digits = load_mnist("test").images[:count, :, :, 0].astype(np.float32) / 255.0
+    digits = load_split("test").images[:count, :, :, 0].astype(np.float32) / 255.0
     rng = np.random.default_rng(0)
     lengths = rng.uniform(0.0, 0.3, count).astype(np.float32)
     angles = rng.uniform(0.0, 180.0, count).astype(np.float32)

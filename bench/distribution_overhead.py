@@ -37,12 +37,12 @@ BATCH = 128
 def main(steps, repeats):
     import numpy as np
 
-    from egan_tf.data import load_mnist
+    from egan_tf.data import load_split
     from egan_tf.execution import ExecutionConfig
     from egan_tf.training.runtime import Runtime
 
     echo_rates("before")
-    arrays = load_mnist("train").take(steps * BATCH)
+    arrays = load_split("train").take(steps * BATCH)
     order = np.arange(len(arrays))
     runs, seconds = {}, {}
     for kind in ("default", "mirrored"):

@@ -41,14 +41,14 @@ def main(limit, sample, repeats, batch_size, models_dir):
     import numpy as np
 
     from egan_tf.blur import apply_motion_blur
-    from egan_tf.data import load_mnist, to_unit_interval
+    from egan_tf.data import load_split, to_unit_interval
     from egan_tf.grid import evaluate_grid
     from egan_tf.grid_spec import GridSpec
     from egan_tf.machine import matmul_rate
     from egan_tf.model_io import load_shipped_models
 
     models = load_shipped_models(models_dir, require_egan=True)
-    test = load_mnist("test").take(limit)
+    test = load_split("test").take(limit)
     spec = GridSpec(batch_size=batch_size)
     settings = spec.settings
     work = len(test) * len(settings)

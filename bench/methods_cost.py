@@ -28,7 +28,7 @@ import click
 @click.option("--length", type=float, default=0.3, show_default=True)
 @click.option("--angle", type=float, default=45.0, show_default=True)
 def main(models_dir, batch_size, repeats, length, angle):
-    from egan_tf.data import load_mnist
+    from egan_tf.data import load_split
     from egan_tf.defenses import Method, load_defense_config, load_defense_models
     from egan_tf.grid_spec import GridSpec
     from egan_tf.machine import matmul_rate
@@ -37,7 +37,7 @@ def main(models_dir, batch_size, repeats, length, angle):
     models = load_defense_models(models_dir)
     config = load_defense_config(models_dir)
     methods = [m for m in Method if not models.missing_for(m)]
-    images = load_mnist("test").images[:batch_size]
+    images = load_split("test").images[:batch_size]
     blurred = time_methods(
         models, config, methods, images, GridSpec((length,), (angle,)), repeats
     )

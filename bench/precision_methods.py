@@ -25,7 +25,7 @@ from common import echo_rates
 )
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
 def main(models_dir, batch_size, repeats):
-    from egan_tf.data import load_mnist
+    from egan_tf.data import load_split
     from egan_tf.defenses import Method, load_defense_config, load_defense_models
     from egan_tf.grid_spec import GridSpec
     from egan_tf.methods_grid import time_methods
@@ -35,7 +35,7 @@ def main(models_dir, batch_size, repeats):
     shipped = load_defense_models(models_dir)
     config = load_defense_config(models_dir)
     methods = [m for m in Method if not shipped.missing_for(m, config.gated_restorer)]
-    images = load_mnist("test").images[:batch_size]
+    images = load_split("test").images[:batch_size]
     spec = GridSpec((0.3,), (45.0,))
     costs = {
         precision: time_methods(

@@ -26,7 +26,7 @@ from common import echo_rates, median_seconds, model_flops
 @click.option("--xla/--no-xla", default=True, show_default=True)
 def main(limit, repeats, models_dir, xla):
     from egan_tf.batch_norm_folding import fold_batch_norm
-    from egan_tf.data import load_mnist
+    from egan_tf.data import load_split
     from egan_tf.grid import evaluate_grid
     from egan_tf.grid_spec import PAPER_GRID
     from egan_tf.model_io import ShippedModels, load_shipped_models
@@ -34,7 +34,7 @@ def main(limit, repeats, models_dir, xla):
 
     before = echo_rates("before")
     shipped = load_shipped_models(models_dir, require_egan=True)
-    test = load_mnist("test").take(limit)
+    test = load_split("test").take(limit)
     settings = len(PAPER_GRID.settings)
     flops_per_image = (
         2 * model_flops(shipped.classifier)

@@ -74,7 +74,7 @@ def main(models_dir, signatures, calls, batch_size, repeats, record):
     import tensorflow as tf
 
     from egan_tf.blur import apply_motion_blur
-    from egan_tf.data import load_mnist, to_unit_interval
+    from egan_tf.data import load_split, to_unit_interval
     from egan_tf.export import (
         Signature,
         input_signature,
@@ -88,7 +88,7 @@ def main(models_dir, signatures, calls, batch_size, repeats, record):
     export_dir = latest_version_dir(os.path.join(models_dir, "egan_defense"))
     loaded = tf.saved_model.load(export_dir).signatures
     functions = make_serving_functions(*load_export_models(models_dir))
-    sharp = to_unit_interval(load_mnist("test").images[:batch_size])
+    sharp = to_unit_interval(load_split("test").images[:batch_size])
     inputs = {"sharp": sharp, "blurred": apply_motion_blur(sharp, 0.3, 45.0)}
 
     results = {}

@@ -12,8 +12,10 @@ import json
 from typing import Any, TypeVar
 
 from egan_tf.atomic_files import write_json_atomically
+from egan_tf.datasets import DEFAULT_DATASET, dataset_spec
 
-# MNIST geometry. These are properties of the data set, not tunable settings.
+# The geometry MNIST and Fashion-MNIST share: properties of the data sets,
+# not tunable settings.
 IMAGE_SIZE = 28
 IMAGE_CHANNELS = 1
 IMAGE_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, IMAGE_CHANNELS)
@@ -23,6 +25,21 @@ NUM_CLASSES = 10
 KERNEL_SIZE = 27
 
 ConfigT = TypeVar("ConfigT")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Which data set a run trains on, written beside its checkpoints so that
+    a run is never resumed on another data set.
+
+    Attributes:
+        dataset: "mnist" or "fashion_mnist".
+    """
+
+    dataset: str = DEFAULT_DATASET.value
+
+    def __post_init__(self):
+        object.__setattr__(self, "dataset", dataset_spec(self.dataset).name.value)
 
 
 @dataclasses.dataclass(frozen=True)

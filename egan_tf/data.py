@@ -1,4 +1,5 @@
-"""MNIST loading through TensorFlow Datasets, with an offline IDX fallback.
+"""MNIST and Fashion-MNIST loading through TensorFlow Datasets, with an
+offline IDX fallback.
 
 Pixel scaling happens in exactly one place, `to_unit_interval`: every network
 and the blur take float32 images in [0, 1]. Networks that want another range
@@ -22,6 +23,7 @@ import tensorflow as tf
 
 from egan_tf.config import IMAGE_SHAPE
 from egan_tf.data_paths import TFDS_DATA_DIR_VARIABLE, absolute_or_none
+from egan_tf.datasets import DEFAULT_DATASET, DatasetName, DatasetSpec, dataset_spec
 
 _IDX_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -33,24 +35,25 @@ _LABEL_MAGIC = 2049
 # the IDX files, in `sha256sum` format.
 CHECKSUMS_FILE = "SHA256SUMS"
 # Which examples `--limit N` takes depends on where the split is read from:
-# TFDS stores MNIST in its own shuffled order, the IDX files in the original.
+# TFDS stores each data set in its own shuffled order, the IDX files in the original.
 TFDS_ORDER = "tfds"
 IDX_ORDER = "idx"
 
 
 class Split(enum.StrEnum):
-    """The two MNIST splits."""
+    """The two splits of each data set."""
 
     TRAIN = "train"
     TEST = "test"
 
 
 class DataError(OSError):
-    """MNIST cannot be read: missing, or corrupt."""
+    """A data set cannot be read: missing, or corrupt."""
 
 
 class DataNotFoundError(DataError, FileNotFoundError):
-    """MNIST is neither in a prepared TFDS folder nor in a folder of IDX files."""
+    """The data set is neither in a prepared TFDS folder nor in a folder of
+    IDX files."""
 
 
 class DataCorruptError(DataError):
@@ -62,16 +65,18 @@ class DataProvenance:
     """Where a split was read from, recorded in every result JSON.
 
     Attributes:
+        dataset: "mnist" or "fashion_mnist".
         source: "tfds" (a prepared TensorFlow Datasets folder) or "idx" (the
             four standard IDX .gz files).
         location: The folder read, absolute.
         split: "train" or "test".
         order: The example order, which decides what `--limit N` takes:
-            "tfds" (TFDS's own shuffled order: test[0] is a 2) or "idx" (the
-            original file order: test[0] is a 7).
+            "tfds" (TFDS's own shuffled order: MNIST's test[0] is a 2) or
+            "idx" (the original file order: MNIST's test[0] is a 7).
         examples: How many examples were used (after any limit).
     """
 
+    dataset: str
     source: str
     location: str
     split: str
@@ -83,12 +88,12 @@ class DataProvenance:
 
 
 @dataclasses.dataclass(frozen=True)
-class MnistArrays:
-    """One MNIST split held in memory.
+class ImageArrays:
+    """One split of a data set held in memory.
 
     Attributes:
         images: uint8 array of shape [N, 28, 28, 1], grey levels 0..255.
-        labels: int64 array of shape [N], digits 0..9.
+        labels: int64 array of shape [N], classes 0..9.
         provenance: Where the split came from, or None for arrays made in code.
     """
 
@@ -99,23 +104,38 @@ class MnistArrays:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
-    def take(self, count: int | None) -> MnistArrays:
+    def take(self, count: int | None) -> ImageArrays:
         """Returns the first `count` examples (all of them when None)."""
         if count is None:
             return self
-        images, labels = self.images[:count], self.labels[:count]
+        return self.select(slice(0, count))
+
+    def select(self, indices: np.ndarray | slice) -> ImageArrays:
+        """Returns the examples at `indices` (an int array or a slice), still
+        marked with the data set and source they came from."""
+        images, labels = self.images[indices], self.labels[indices]
         provenance = self.provenance
         if provenance is not None:
             provenance = dataclasses.replace(provenance, examples=len(labels))
-        return MnistArrays(images, labels, provenance)
+        return ImageArrays(images, labels, provenance)
 
 
-def provenance_of(arrays: MnistArrays) -> dict | None:
+def dataset_of(arrays: ImageArrays) -> str:
+    """The data set `arrays` were read from; arrays made in code count as the
+    default data set."""
+    return (
+        DEFAULT_DATASET.value
+        if arrays.provenance is None
+        else arrays.provenance.dataset
+    )
+
+
+def provenance_of(arrays: ImageArrays) -> dict | None:
     """Where `arrays` came from as a JSON-ready dict, or None if unknown."""
     return None if arrays.provenance is None else arrays.provenance.to_dict()
 
 
-# Grey levels of the 8-bit images MNIST and most PNG files hold.
+# Grey levels of the 8-bit images both data sets and most PNG files hold.
 MAX_GREY_LEVEL = 255
 
 
@@ -135,11 +155,12 @@ def to_unit_interval(
     return tf.cast(images, tf.float32) / float(max_level)
 
 
-def _missing_data_message(detail: str) -> str:
+def _missing_data_message(spec: DatasetSpec, detail: str) -> str:
     return (
-        f"MNIST not found ({detail}). Either set {TFDS_DATA_DIR_VARIABLE} to a "
-        "prepared TensorFlow Datasets folder (one holding mnist/3.0.1), or pass "
-        "--data-dir pointing at a folder with the four standard MNIST IDX .gz files."
+        f"{spec.title} not found ({detail}). Either set {TFDS_DATA_DIR_VARIABLE} "
+        f"to a prepared TensorFlow Datasets folder (one holding {spec.name}/3.0.1), "
+        f"or pass --data-dir pointing at a folder with the four standard "
+        f"{spec.title} IDX .gz files."
     )
 
 
@@ -191,7 +212,8 @@ def _read_idx(
 
 
 def is_idx_directory(directory: str) -> bool:
-    """True when `directory` holds the four standard MNIST IDX .gz files."""
+    """True when `directory` holds the four standard IDX .gz files (MNIST and
+    Fashion-MNIST name them alike)."""
     return all(
         os.path.isfile(os.path.join(directory, name))
         for names in _IDX_FILES.values()
@@ -199,7 +221,7 @@ def is_idx_directory(directory: str) -> bool:
     )
 
 
-def _load_idx_split(directory: str, split: Split) -> MnistArrays:
+def _load_idx_split(directory: str, split: Split, spec: DatasetSpec) -> ImageArrays:
     image_name, label_name = _IDX_FILES[split.value]
     sums = _expected_checksums(directory)
     images = _read_idx(
@@ -214,9 +236,10 @@ def _load_idx_split(directory: str, split: Split) -> MnistArrays:
             f"{labels.shape[0]} labels."
         )
     provenance = DataProvenance(
-        "idx", os.path.abspath(directory), split.value, IDX_ORDER, len(labels)
-    )
-    return MnistArrays(images[..., np.newaxis], labels.astype(np.int64), provenance)
+        spec.name, "idx", os.path.abspath(directory), split.value, IDX_ORDER,
+        len(labels),
+    )  # fmt: skip
+    return ImageArrays(images[..., np.newaxis], labels.astype(np.int64), provenance)
 
 
 @contextlib.contextmanager
@@ -232,12 +255,16 @@ def _absl_warnings_silenced():
         logger.setLevel(level)
 
 
-def _tfrecord_files(tfds_data_dir: str, split: Split) -> str:
-    pattern = os.path.join(tfds_data_dir, "mnist", "*", f"mnist-{split}.tfrecord*")
+def _tfrecord_files(tfds_data_dir: str, split: Split, spec: DatasetSpec) -> str:
+    pattern = os.path.join(
+        tfds_data_dir, spec.name, "*", f"{spec.name}-{split}.tfrecord*"
+    )
     return ", ".join(sorted(glob.glob(pattern))) or pattern
 
 
-def _load_tfds_split(tfds_data_dir: str | None, split: Split) -> MnistArrays:
+def _load_tfds_split(
+    tfds_data_dir: str | None, split: Split, spec: DatasetSpec
+) -> ImageArrays:
     # Imported here: tensorflow_datasets is slow to import and most commands that
     # only touch saved models never need it.
     import tensorflow_datasets as tfds
@@ -246,7 +273,7 @@ def _load_tfds_split(tfds_data_dir: str | None, split: Split) -> MnistArrays:
     try:
         with _absl_warnings_silenced():
             dataset = tfds.load(
-                "mnist",
+                spec.name,
                 split=split.value,
                 data_dir=tfds_data_dir,
                 download=False,
@@ -256,41 +283,52 @@ def _load_tfds_split(tfds_data_dir: str | None, split: Split) -> MnistArrays:
             images, labels = tfds.as_numpy(dataset)
     except (AssertionError, FileNotFoundError, tf.errors.NotFoundError) as error:
         raise DataNotFoundError(
-            _missing_data_message(f"no prepared TFDS mnist under {location}")
+            _missing_data_message(
+                spec, f"no prepared TFDS {spec.name} under {location}"
+            )
         ) from error
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as error:
         raise DataCorruptError(
-            f"{_tfrecord_files(location, split)} is corrupt or truncated "
+            f"{_tfrecord_files(location, split, spec)} is corrupt or truncated "
             f"({type(error).__name__})."
         ) from None
     provenance = DataProvenance(
-        "tfds", os.path.abspath(location), split.value, TFDS_ORDER, len(labels)
-    )
-    return MnistArrays(images.astype(np.uint8), labels.astype(np.int64), provenance)
+        spec.name, "tfds", os.path.abspath(location), split.value, TFDS_ORDER,
+        len(labels),
+    )  # fmt: skip
+    return ImageArrays(images.astype(np.uint8), labels.astype(np.int64), provenance)
 
 
-def load_mnist(split: Split | str, data_dir: str | None = None) -> MnistArrays:
-    """Loads one MNIST split into memory.
+def load_split(
+    split: Split | str,
+    data_dir: str | None = None,
+    dataset: DatasetName | str = DEFAULT_DATASET,
+) -> ImageArrays:
+    """Loads one split of a data set into memory.
 
     Args:
         split: "train" (60,000 examples) or "test" (10,000 examples).
         data_dir: None to use TensorFlow Datasets with `TFDS_DATA_DIR` (or its
             default folder); a folder of the four IDX .gz files to read them
             directly; or a prepared TFDS data folder. Nothing is ever downloaded.
+        dataset: "mnist" or "fashion_mnist". An IDX folder cannot say which
+            data set it holds: this names it.
 
     Returns:
         The split as uint8 images [N, 28, 28, 1] and int64 labels [N].
 
     The two sources hold the same examples in different orders (TFDS's own
     shuffle, or the original file order), so the first N examples differ by
-    source; `MnistArrays.provenance` records which was read.
+    source; `ImageArrays.provenance` records which was read.
 
     Raises:
         DataNotFoundError: If the data is in none of those places.
         DataCorruptError: If a file is truncated, damaged, or does not match
             the folder's SHA256SUMS.
-        ValueError: If `split` is not "train" or "test".
+        ValueError: If `split` is not "train" or "test", or `dataset` is
+            not a known data set.
     """
+    spec = dataset_spec(dataset)
     try:
         split = Split(split)
     except ValueError:
@@ -300,17 +338,19 @@ def load_mnist(split: Split | str, data_dir: str | None = None) -> MnistArrays:
     if data_dir is None:
         # Read the variable now: tfds reads it only once, when first imported.
         arrays = _load_tfds_split(
-            absolute_or_none(os.environ.get(TFDS_DATA_DIR_VARIABLE)), split
+            absolute_or_none(os.environ.get(TFDS_DATA_DIR_VARIABLE)), split, spec
         )
     elif not os.path.isdir(data_dir):
-        raise DataNotFoundError(_missing_data_message(f"{data_dir} is not a folder"))
+        raise DataNotFoundError(
+            _missing_data_message(spec, f"{data_dir} is not a folder")
+        )
     elif is_idx_directory(data_dir):
-        arrays = _load_idx_split(data_dir, split)
+        arrays = _load_idx_split(data_dir, split, spec)
     else:
-        arrays = _load_tfds_split(os.path.abspath(data_dir), split)
+        arrays = _load_tfds_split(os.path.abspath(data_dir), split, spec)
     if arrays.images.shape[1:] != IMAGE_SHAPE:
         raise DataCorruptError(
-            f"MNIST images have the wrong shape. Received: shape={arrays.images.shape}"
+            f"{spec.title} images have the wrong shape. Received: shape={arrays.images.shape}"
         )
     return arrays
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from egan_tf.datasets import DEFAULT_DATASET, DatasetSpec, dataset_spec
+
 TFDS_DATA_DIR_VARIABLE = "TFDS_DATA_DIR"
 
 
@@ -30,9 +32,10 @@ def anchor_tfds_data_dir() -> None:
 
 @dataclasses.dataclass(frozen=True)
 class DataSource:
-    """Where a command reads MNIST from, and how much of it.
+    """Which data set a command reads, from where, and how much of it.
 
     Attributes:
+        dataset: "mnist" or "fashion_mnist".
         data_dir: A folder of the four IDX .gz files or a prepared TFDS
             folder, made absolute against the folder the user ran from; None
             for TFDS with `TFDS_DATA_DIR`.
@@ -43,8 +46,10 @@ class DataSource:
 
     data_dir: str | None = None
     limit: int | None = None
+    dataset: str = DEFAULT_DATASET
 
     def __post_init__(self):
+        object.__setattr__(self, "dataset", dataset_spec(self.dataset).name)
         if self.limit is not None and not (
             isinstance(self.limit, int) and self.limit >= 1
         ):
@@ -52,10 +57,15 @@ class DataSource:
         object.__setattr__(self, "data_dir", absolute_or_none(self.data_dir))
 
     def load(self, split: str):
-        """The split ("train" or "test") as `egan_tf.data.MnistArrays`, cut
+        """The split ("train" or "test") as `egan_tf.data.ImageArrays`, cut
         to `limit` examples."""
         # Imported here: this module stays free of TensorFlow, so that the
         # command line can build a DataSource before TensorFlow loads.
-        from egan_tf.data import load_mnist
+        from egan_tf.data import load_split
 
-        return load_mnist(split, self.data_dir).take(self.limit)
+        return load_split(split, self.data_dir, self.dataset).take(self.limit)
+
+    @property
+    def spec(self) -> DatasetSpec:
+        """What the data set is: its title, class names, models folder."""
+        return dataset_spec(self.dataset)

@@ -17,7 +17,7 @@ import tensorflow as tf
 from egan_tf.batching import run_batched
 from egan_tf.blur_sampling import blur_randomly
 from egan_tf.config import BlurSamplingConfig
-from egan_tf.data import MnistArrays, provenance_of, to_unit_interval
+from egan_tf.data import ImageArrays, provenance_of, to_unit_interval
 from egan_tf.losses import reconstruction_loss
 from egan_tf.model_io import ShippedModels
 
@@ -67,7 +67,7 @@ class EganMeasurement:
 def measure_egan(
     generator: keras.Model,
     encoder: keras.Model,
-    arrays: MnistArrays,
+    arrays: ImageArrays,
     classifier: keras.Model | None = None,
     input_blur: BlurSamplingConfig | None = None,
     batch_size: int = DEFAULT_EVALUATION_BATCH_SIZE,
@@ -99,7 +99,7 @@ def measure_egan(
 
 def predict_labels(
     model: keras.Model,
-    arrays: MnistArrays,
+    arrays: ImageArrays,
     batch_size: int = DEFAULT_EVALUATION_BATCH_SIZE,
 ) -> np.ndarray:
     """Predicted classes of a classifier on every example.
@@ -125,7 +125,7 @@ def _classifier_labels(model, images):
 
 def accuracy_of(
     model: keras.Model,
-    arrays: MnistArrays,
+    arrays: ImageArrays,
     batch_size: int = DEFAULT_EVALUATION_BATCH_SIZE,
 ) -> float:
     """Fraction of examples a classifier gets right, in [0, 1]."""
@@ -157,7 +157,7 @@ class CleanRecord:
 
 def evaluate_clean(
     models: ShippedModels,
-    arrays: MnistArrays,
+    arrays: ImageArrays,
     batch_size: int = DEFAULT_EVALUATION_BATCH_SIZE,
 ) -> CleanRecord:
     """Measures C, and C(G(E(.))) when the models include an EGAN, on `arrays`."""

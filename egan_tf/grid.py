@@ -16,7 +16,7 @@ import tensorflow as tf
 from egan_tf.batching import run_batched
 from egan_tf.blur import apply_motion_blur
 from egan_tf.config import IMAGE_SHAPE
-from egan_tf.data import MnistArrays, provenance_of, to_unit_interval
+from egan_tf.data import ImageArrays, provenance_of, to_unit_interval
 from egan_tf.grid_spec import PAPER_GRID, GridSpec, find_point
 from egan_tf.metrics import wilson_interval
 from egan_tf.model_io import ModelFileError, ShippedModels
@@ -117,7 +117,7 @@ def make_grid_forward(
 
 def evaluate_grid(
     models: ShippedModels,
-    arrays: MnistArrays,
+    arrays: ImageArrays,
     spec: GridSpec = PAPER_GRID,
     show_progress: bool = True,
     jit_compile: bool = False,

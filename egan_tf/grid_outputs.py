@@ -8,7 +8,7 @@ import os
 import tensorflow as tf
 
 from egan_tf.atomic_files import write_json_atomically
-from egan_tf.data import MnistArrays, to_unit_interval
+from egan_tf.data import ImageArrays, to_unit_interval
 from egan_tf.defenses import DefenseConfig, DefenseModels, method_views
 from egan_tf.grid import GridResult, restoration_examples
 from egan_tf.grid_spec import GridSpec
@@ -40,7 +40,7 @@ def spec_of(result: GridResult | MethodsGridResult) -> GridSpec:
 def write_grid_outputs(
     result: GridResult,
     models: ShippedModels,
-    test_arrays: MnistArrays,
+    test_arrays: ImageArrays,
     json_path: str | None = None,
     csv_path: str | None = None,
     figures_dir: str | None = None,
@@ -101,7 +101,7 @@ def write_methods_outputs(
     cost_ms_per_image: dict[str, float],
     models: DefenseModels,
     config: DefenseConfig,
-    test_arrays: MnistArrays,
+    test_arrays: ImageArrays,
     paper_result: GridResult | None = None,
     json_path: str | None = None,
     figures_dir: str | None = None,

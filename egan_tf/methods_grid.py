@@ -20,7 +20,7 @@ import tensorflow as tf
 from egan_tf.batching import run_batched
 from egan_tf.blur_kinds import blur_setting, blur_strongest
 from egan_tf.config import IMAGE_SHAPE, KERNEL_SIZE
-from egan_tf.data import MnistArrays, provenance_of, to_unit_interval
+from egan_tf.data import ImageArrays, provenance_of, to_unit_interval
 from egan_tf.defenses import (
     DefenseConfig,
     DefenseModels,
@@ -260,7 +260,7 @@ def _estimator_record(
 def evaluate_methods_grid(
     models: DefenseModels,
     config: DefenseConfig,
-    arrays: MnistArrays,
+    arrays: ImageArrays,
     methods: Sequence[Method | str],
     spec: GridSpec,
     show_progress: bool = True,

@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from egan_tf.atomic_files import write_json_atomically
 from egan_tf.blur import apply_motion_blur
-from egan_tf.data import load_mnist, to_unit_interval
+from egan_tf.data import load_split, to_unit_interval
 from egan_tf.defenses import load_defense_models
 from egan_tf.grid_spec import PAPER_GRID
 from egan_tf.precision import bfloat16_model
@@ -50,7 +50,7 @@ def margins_and_flips(model, views):
 
 def main():
     models = load_defense_models("saved_models")
-    images = to_unit_interval(load_mnist("train").images[-HELD_OUT:])
+    images = to_unit_interval(load_split("train").images[-HELD_OUT:])
     views = [images] + [
         apply_motion_blur(images, length * scale, angle)
         for scale in SCALES

@@ -87,7 +87,7 @@ def main(examples, models_dir, stand_in_dir, output):
     from tqdm.auto import tqdm
 
     from egan_tf.blur_kinds import blur_setting
-    from egan_tf.data import load_mnist, to_unit_interval
+    from egan_tf.data import load_split, to_unit_interval
     from egan_tf.deconvolution import wiener_deconvolve
     from egan_tf.defenses import (
         estimate_blur,
@@ -116,7 +116,7 @@ def main(examples, models_dir, stand_in_dir, output):
     }
     with open(os.path.join(models_dir, "encoder_blur.json"), encoding="utf-8") as f:
         card = json.load(f)
-    _, held_out = kept_fold_split(card, load_mnist("train"))
+    _, held_out = kept_fold_split(card, load_split("train"))
     labels = held_out.labels[:examples]
     images = to_unit_interval(held_out.images[:examples])
     settings = training_settings()

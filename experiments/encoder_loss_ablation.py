@@ -41,7 +41,7 @@ def main(epochs, limit, models_dir, workdir, output):
         TrainingConfig,
         write_json_atomically,
     )
-    from egan_tf.data import load_mnist
+    from egan_tf.data import load_split
     from egan_tf.evaluation import evaluate_clean
     from egan_tf.model_io import (
         GENERATOR_FILE,
@@ -53,8 +53,8 @@ def main(epochs, limit, models_dir, workdir, output):
 
     classifier = load_shipped_models(models_dir).classifier
     generator = load_model(os.path.join(models_dir, GENERATOR_FILE))
-    train = load_mnist("train").take(limit)
-    test = load_mnist("test")
+    train = load_split("train").take(limit)
+    test = load_split("test")
     training = TrainingConfig(epochs=epochs, batch_size=128, seed=0)
     records = []
     for name, (pixel, cycle, kl) in VARIANTS.items():

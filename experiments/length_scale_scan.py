@@ -29,13 +29,13 @@ def main(limit, scales, models_dir, output):
 
     from egan_tf.atomic_files import write_json_atomically
     from egan_tf.blur import apply_motion_blur
-    from egan_tf.data import load_mnist, to_unit_interval
+    from egan_tf.data import load_split, to_unit_interval
     from egan_tf.grid_spec import PAPER_ANGLES, PAPER_LENGTHS
     from egan_tf.model_io import load_shipped_models
     from egan_tf.paper import PAPER_TABLE_2
 
     classifier = load_shipped_models(models_dir).classifier
-    test = load_mnist("test").take(limit)
+    test = load_split("test").take(limit)
     images = to_unit_interval(test.images)
     predict = tf.function(
         lambda x, length, a: tf.argmax(classifier(apply_motion_blur(x, length, a)), -1)

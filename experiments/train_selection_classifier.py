@@ -44,7 +44,7 @@ AUGMENTATIONS = {
 )
 def main(models_dir, output, name):
     from egan_tf import config as configs
-    from egan_tf.data import load_mnist
+    from egan_tf.data import load_split
     from egan_tf.evaluation import accuracy_of
     from egan_tf.model_io import save_model_atomically, write_model_card
     from egan_tf.training.classifier import train_classifier
@@ -60,7 +60,7 @@ def main(models_dir, output, name):
     )
     with open(os.path.join(models_dir, "encoder_blur.json"), encoding="utf-8") as f:
         encoder_card = json.load(f)
-    kept_arrays, held_out_arrays = kept_fold_split(encoder_card, load_mnist("train"))
+    kept_arrays, held_out_arrays = kept_fold_split(encoder_card, load_split("train"))
     os.makedirs(output, exist_ok=True)
     result = train_classifier(
         configs.ClassifierConfig(**classifier_card["model"]),

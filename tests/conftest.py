@@ -20,6 +20,6 @@ if "TFDS_DATA_DIR" not in os.environ and os.path.isdir(SHARED_TFDS):
 @pytest.fixture(scope="session")
 def mnist_test():
     """The 10,000 MNIST test examples, through the real tfds loader."""
-    from egan_tf.data import load_mnist
+    from egan_tf.data import load_split
 
-    return load_mnist("test")
+    return load_split("test")

@@ -25,7 +25,7 @@ from egan_tf.config import (  # noqa: E402
     EncoderLossConfig,
     TrainingConfig,
 )
-from egan_tf.data import load_mnist  # noqa: E402
+from egan_tf.data import load_split  # noqa: E402
 from egan_tf.errors import TrainingInterrupted  # noqa: E402
 from egan_tf.execution import ExecutionConfig  # noqa: E402
 from egan_tf.networks import build_classifier, build_generator  # noqa: E402
@@ -100,7 +100,7 @@ def interrupted_then_resumed(train, directory):
 
 
 def main(work_dir):
-    arrays = load_mnist("test").take(99)
+    arrays = load_split("test").take(99)
     mirrored = RUNTIMES["mirrored"]
     report = {"replicas": mirrored.num_replicas}
 

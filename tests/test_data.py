@@ -17,7 +17,7 @@ from egan_tf.data import (
     DataNotFoundError,
     epoch_order,
     kfold_indices,
-    load_mnist,
+    load_split,
     num_batches,
     to_unit_interval,
 )
@@ -41,7 +41,7 @@ def test_tfds_test_split_shapes_and_counts(mnist_test):
 
 @pytest.mark.skipif(not os.path.isdir(SHARED_IDX), reason="no IDX folder")
 def test_idx_files_hold_the_same_examples_as_tfds(mnist_test):
-    from_idx = load_mnist("test", data_dir=SHARED_IDX)
+    from_idx = load_split("test", data_dir=SHARED_IDX)
     assert from_idx.images.shape == mnist_test.images.shape
     assert _example_hashes(from_idx) == _example_hashes(mnist_test)
 
@@ -49,16 +49,16 @@ def test_idx_files_hold_the_same_examples_as_tfds(mnist_test):
 def test_missing_data_names_both_ways_out(tmp_path, monkeypatch):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "empty"))
     with pytest.raises(DataNotFoundError) as raised:
-        load_mnist("test")
+        load_split("test")
     assert "TFDS_DATA_DIR" in str(raised.value)
     assert "--data-dir" in str(raised.value)
     with pytest.raises(DataNotFoundError, match="--data-dir"):
-        load_mnist("test", data_dir=str(tmp_path / "absent"))
+        load_split("test", data_dir=str(tmp_path / "absent"))
 
 
 def test_unknown_split_is_a_value_error():
     with pytest.raises(ValueError, match="Received: split='validation'"):
-        load_mnist("validation")
+        load_split("validation")
 
 
 def test_unit_interval_scaling():
@@ -160,10 +160,10 @@ def test_a_truncated_idx_file_is_one_line_naming_it(tmp_path):
     damaged = folder / "t10k-images-idx3-ubyte.gz"
     damaged.write_bytes(damaged.read_bytes()[:50_000])
     with pytest.raises(DataCorruptError, match=r"t10k-images-idx3-ubyte\.gz"):
-        load_mnist("test", data_dir=str(folder))
+        load_split("test", data_dir=str(folder))
     (folder / "SHA256SUMS").unlink()  # the gzip stream itself is cut short
     with pytest.raises(DataCorruptError, match="corrupt or truncated"):
-        load_mnist("test", data_dir=str(folder))
+        load_split("test", data_dir=str(folder))
     line = _one_error_line(_cli(["evaluate", "--data-dir", str(folder)], tmp_path))
     assert str(damaged) in line
 
@@ -178,8 +178,8 @@ def test_idx_files_are_checked_against_their_checksums(tmp_path):
     content[-1] = (content[-1] + 1) % 10
     labels.write_bytes(gzip.compress(bytes(content)))
     with pytest.raises(DataCorruptError, match=r"does not match SHA256SUMS"):
-        load_mnist("test", data_dir=str(folder))
-    assert len(load_mnist("train", data_dir=str(folder))) == 60000
+        load_split("test", data_dir=str(folder))
+    assert len(load_split("train", data_dir=str(folder))) == 60000
 
 
 @pytest.mark.skipif(not os.path.isdir(SHARED_TFDS), reason="no TFDS folder")
@@ -189,7 +189,7 @@ def test_a_truncated_tfrecord_is_one_line_naming_it(tmp_path):
     record = folder / TFDS_VERSION_DIR / "mnist-test.tfrecord-00000-of-00001"
     record.write_bytes(record.read_bytes()[:1_000_000])
     with pytest.raises(DataCorruptError, match=r"mnist-test\.tfrecord"):
-        load_mnist("test", data_dir=str(folder))
+        load_split("test", data_dir=str(folder))
     line = _one_error_line(_cli(["evaluate", "--data-dir", str(folder)], tmp_path))
     assert str(record) in line
 
@@ -215,6 +215,6 @@ def test_the_source_and_its_order_are_recorded(mnist_test):
 
 @pytest.mark.skipif(not os.path.isdir(SHARED_IDX), reason="no IDX folder")
 def test_the_idx_order_is_the_original_one():
-    from_idx = load_mnist("test", data_dir=SHARED_IDX)
+    from_idx = load_split("test", data_dir=SHARED_IDX)
     assert from_idx.provenance.order == "idx"
     assert from_idx.labels[0] == 7

@@ -176,10 +176,10 @@ def test_an_unknown_strategy_is_refused():
 
 
 def test_batches_keep_the_last_partial_batch_and_resume():
-    from egan_tf.data import MnistArrays
+    from egan_tf.data import ImageArrays
     from egan_tf.training.runtime import Runtime
 
-    arrays = MnistArrays(
+    arrays = ImageArrays(
         np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1).repeat(28, 1).repeat(28, 2),
         np.arange(10, dtype=np.int64),
     )

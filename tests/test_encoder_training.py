@@ -15,7 +15,7 @@ from egan_tf.config import (
     EncoderLossConfig,
     TrainingConfig,
 )
-from egan_tf.data import MnistArrays, kfold_indices
+from egan_tf.data import ImageArrays, kfold_indices
 from egan_tf.networks import build_classifier, build_encoder, build_generator
 from egan_tf.training.encoder import (
     EncoderRun,
@@ -135,7 +135,7 @@ def test_latent_size_mismatch_is_reported(tmp_path, frozen_networks, mnist_test)
 
 
 def test_the_kept_fold_split_is_the_one_the_card_names():
-    arrays = MnistArrays(
+    arrays = ImageArrays(
         np.zeros([103, 28, 28, 1], np.uint8), np.arange(103, dtype=np.int64)
     )
     card = {"cross_validation": {"folds": 5}, "best_fold": 2, "training": {"seed": 7}}

@@ -28,9 +28,9 @@ def _small_classifier(softmax: bool) -> keras.Model:
 @pytest.fixture(scope="module")
 def users_classifier_path(tmp_path_factory):
     """A small softmax classifier trained for a few steps, as a user would."""
-    from egan_tf.data import load_mnist
+    from egan_tf.data import load_split
 
-    mnist_train = load_mnist("train").take(640)
+    mnist_train = load_split("train").take(640)
     keras.utils.set_random_seed(1)
     model = _small_classifier(softmax=True)
     optimizer = keras.optimizers.Adam(0.01)

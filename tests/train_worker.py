@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from egan_tf.config import ClassifierConfig, TrainingConfig
-from egan_tf.data import load_mnist
+from egan_tf.data import load_split
 from egan_tf.execution import ExecutionConfig
 from egan_tf.training.classifier import train_and_save_classifier, train_classifier
 from egan_tf.training.runtime import Runtime
@@ -25,7 +25,7 @@ TRAINING = TrainingConfig(epochs=2, batch_size=32, seed=4)
 def main(strategy, checkpoint_dir, output_dir, logdir, weights_path):
     # The strategy first: a multi-worker strategy must exist before any op.
     with Runtime.create(ExecutionConfig(strategy=strategy)) as runtime:
-        test = load_mnist("test")
+        test = load_split("test")
         train = test.take(96)
         result = train_classifier(
             TINY, TRAINING, train, checkpoint_dir, logdir, show_progress=False,

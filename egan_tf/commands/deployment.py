@@ -8,7 +8,6 @@ import click
 
 from egan_tf.atomic_files import check_writable
 from egan_tf.commands.options import (
-    DEFAULT_MODELS_DIR,
     LABELLED_SIGNATURES,
     Address,
     BlurAngle,
@@ -16,20 +15,27 @@ from egan_tf.commands.options import (
     build_request,
     classifier_option,
     data_dir_option,
+    dataset_folder,
+    dataset_option,
     import_tensorflow_quietly,
     models_option,
     one_line_errors,
 )
 from egan_tf.data_paths import DataSource
 
+# The export's folder inside the data set's models folder.
+EXPORT_FOLDER = "egan_defense"
+
 
 @click.command("export")
+@dataset_option()
 @models_option("Folder of the shipped networks to export.")
 @click.option(
     "--output",
     type=click.Path(file_okay=False),
-    default=os.path.join(DEFAULT_MODELS_DIR, "egan_defense"),
-    show_default=True,
+    default=None,
+    callback=dataset_folder(EXPORT_FOLDER),
+    show_default=f"{EXPORT_FOLDER}/ in the data set's models folder",
     help="Folder of version directories; the export goes to the next free number.",
 )
 @click.option(
@@ -44,7 +50,7 @@ from egan_tf.data_paths import DataSource
     "--measure/--no-measure",
     default=True,
     show_default=True,
-    help="Measure the exported model on the MNIST test set and record it.",
+    help="Measure the exported model on the data set's test images and record it.",
 )
 @click.option(
     "--limit",
@@ -55,7 +61,14 @@ from egan_tf.data_paths import DataSource
 @classifier_option()
 @one_line_errors
 def export_command(
-    models_dir, output, serving_base_path, data_dir, measure, limit, classifier_path
+    dataset,
+    models_dir,
+    output,
+    serving_base_path,
+    data_dir,
+    measure,
+    limit,
+    classifier_path,
 ):
     """Export blur, EGAN and classifier as one SavedModel for TF Serving."""
     if not os.path.isabs(serving_base_path):
@@ -63,7 +76,7 @@ def export_command(
             f"must be an absolute path. Received: {serving_base_path}",
             param_hint="--serving-base-path",
         )
-    data = build_request(DataSource, data_dir, limit) if measure else None
+    data = build_request(DataSource, data_dir, limit, dataset) if measure else None
     build_request(check_writable, output, is_folder=True)
     import_tensorflow_quietly()
     from egan_tf.export import export_shipped_models
@@ -120,7 +133,7 @@ def export_command(
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Without PNG files: first MNIST test index to send (TFDS or IDX order, "
+    help="Without PNG files: first test index to send (TFDS or IDX order, "
     "see evaluate --help).",
 )
 @click.option(
@@ -128,7 +141,7 @@ def export_command(
     type=click.IntRange(1, 10000),
     default=8,
     show_default=True,
-    help="Without PNG files: how many MNIST test images to send.",
+    help="Without PNG files: how many test images to send.",
 )
 @click.option(
     "--batch-size",
@@ -137,6 +150,7 @@ def export_command(
     show_default=True,
     help="Images per request.",
 )
+@dataset_option()
 @data_dir_option()
 @one_line_errors
 def predict_command(
@@ -151,10 +165,11 @@ def predict_command(
     start,
     count,
     batch_size,
+    dataset,
     data_dir,
 ):
     """Send PNG files or folders of them (28x28, white on black; a folder of
-    <label>/ folders also gives the true labels) or MNIST test images to the
+    <label>/ folders also gives the true labels) or test images to the
     exported model, in batches, and print labels and probabilities."""
     from egan_tf.export.contract import Signature
     from egan_tf.serving import (
@@ -168,7 +183,7 @@ def predict_command(
     from egan_tf.user_images import expand_png_paths, load_png_images
 
     signature = Signature(signature)
-    data = build_request(DataSource, data_dir)
+    data = build_request(DataSource, data_dir, None, dataset)
     import_tensorflow_quietly()
     try:
         client = make_client(rest, grpc, local, model_name)
@@ -187,7 +202,9 @@ def predict_command(
             )
         images = to_unit_interval(test.images[start : start + count]).numpy()
         truth = test.labels[start : start + count]
-        sources = [f"mnist test {index}" for index in range(start, start + len(images))]
+        sources = [
+            f"{dataset} test {index}" for index in range(start, start + len(images))
+        ]
     inputs = signature_inputs(signature, images, length, angle)
     try:
         outputs = predict_in_batches(client, signature, inputs, batch_size)

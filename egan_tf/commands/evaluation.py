@@ -17,6 +17,7 @@ from egan_tf.commands.options import (
     build_request,
     classifier_option,
     data_dir_option,
+    dataset_option,
     float_list_text,
     given,
     import_tensorflow_quietly,
@@ -37,13 +38,14 @@ from egan_tf.grid_spec import (
 
 
 @click.command("samples")
+@dataset_option()
 @models_option()
 @click.option("--count", type=click.IntRange(1, 400), default=100, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @png_option("samples.png")
 @one_line_errors
-def samples_command(models_dir, count, seed, output):
-    """Write a PNG grid of digits drawn from the shipped generator G."""
+def samples_command(dataset, models_dir, count, seed, output):
+    """Write a PNG grid of images drawn from the shipped generator G."""
     build_request(check_writable, output)
     import_tensorflow_quietly()
     from egan_tf.model_io import GENERATOR_FILE, load_model
@@ -66,6 +68,7 @@ GRID_ONLY_OPTIONS = {
 
 
 @click.command("evaluate")
+@dataset_option()
 @models_option()
 @data_dir_option()
 @click.option("--limit", type=click.IntRange(min=1), default=None, help=LIMIT_HELP)
@@ -178,6 +181,7 @@ GRID_ONLY_OPTIONS = {
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
 def evaluate_command(
+    dataset,
     models_dir,
     data_dir,
     limit,
@@ -199,7 +203,7 @@ def evaluate_command(
     precision,
     quiet,
 ):
-    """Measure the shipped models on the MNIST test set (--grid: the paper's experiment)."""
+    """Measure the shipped models on the test set (--grid: the paper's experiment)."""
     from egan_tf.evaluate_job import (
         EvaluateRequest,
         EvaluationOutputs,
@@ -247,7 +251,7 @@ def evaluate_command(
     evaluate_request = build_request(
         EvaluateRequest,
         models_dir=models_dir,
-        data=build_request(DataSource, data_dir, limit),
+        data=build_request(DataSource, data_dir, limit, dataset),
         grid=spec,
         methods=selection,
         outputs=EvaluationOutputs(json_path, csv_path, figures_dir, logdir),
@@ -280,14 +284,15 @@ def evaluate_command(
     type=click.IntRange(1, 64),
     default=10,
     show_default=True,
-    help="How many test digits to show.",
+    help="How many test images to show.",
 )
 @png_option("blur.png")
+@dataset_option()
 @data_dir_option()
 @one_line_errors
-def blur_command(length, angle, count, output, data_dir):
-    """Write a PNG grid of clean test digits above their blurred versions."""
-    data = build_request(DataSource, data_dir, count)
+def blur_command(length, angle, count, output, dataset, data_dir):
+    """Write a PNG grid of clean test images above their blurred versions."""
+    data = build_request(DataSource, data_dir, count, dataset)
     build_request(check_writable, output)
     import_tensorflow_quietly()
     from egan_tf.blur import apply_motion_blur

@@ -14,6 +14,7 @@ import click
 from egan_tf import config
 from egan_tf.atomic_files import check_writable
 from egan_tf.data_paths import DataSource
+from egan_tf.datasets import DEFAULT_DATASET, DatasetName, dataset_spec
 from egan_tf.execution import ExecutionConfig
 from egan_tf.grid_spec import check_blur_angle, check_blur_length
 
@@ -52,9 +53,36 @@ DEFAULT_TRAININGS = {
     "encoder": config.PAPER_ENCODER_TRAINING,
 }
 DATA_DIR_HELP = (
-    "Folder with the four MNIST IDX .gz files (or a prepared TFDS folder). "
+    "Folder with the data set's four IDX .gz files (or a prepared TFDS folder). "
     "Default: TensorFlow Datasets with TFDS_DATA_DIR."
 )
+MODELS_DEFAULT_TEXT = "saved_models/, or saved_models/fashion_mnist/ for that data set"
+
+
+def dataset_option():
+    """`--dataset mnist|fashion_mnist`, read before every other option so that
+    the models folders can default to the data set's own."""
+    return click.option(
+        "--dataset",
+        type=click.Choice([name.value for name in DatasetName]),
+        default=DEFAULT_DATASET.value,
+        show_default=True,
+        is_eager=True,
+        help="The data set: its test images, and its networks in saved_models/.",
+    )
+
+
+def dataset_folder(subfolder: str = ""):
+    """A click callback that fills an omitted folder option with the data
+    set's models folder (joined with `subfolder`)."""
+
+    def fill(ctx, param, value):
+        if value is not None:
+            return value
+        spec = dataset_spec(ctx.params.get("dataset", DEFAULT_DATASET))
+        return os.path.join(spec.models_folder(DEFAULT_MODELS_DIR), subfolder)
+
+    return fill
 
 
 def models_option(help_text: str = "Folder of the shipped models."):
@@ -62,8 +90,9 @@ def models_option(help_text: str = "Folder of the shipped models."):
         "--models",
         "models_dir",
         type=click.Path(file_okay=False),
-        default=DEFAULT_MODELS_DIR,
-        show_default=True,
+        default=None,
+        callback=dataset_folder(),
+        show_default=MODELS_DEFAULT_TEXT,
         help=help_text,
     )
 
@@ -174,11 +203,14 @@ class RunOptions:
         return self.data.load("train")
 
     def test_examples(self):
-        return DataSource(self.data.data_dir).load("test")
+        """The whole test split: `--limit` cuts the training data only."""
+        return dataclasses.replace(self.data, limit=None).load("test")
 
 
 _TRAINING_OPTION_NAMES = ("epochs", "batch_size", "learning_rate", "beta_1", "seed")
-_RUN_OPTION_NAMES = ("limit", "data_dir", "logdir", "checkpoint_dir", "quiet")
+_RUN_OPTION_NAMES = (
+    "dataset", "limit", "data_dir", "logdir", "checkpoint_dir", "quiet",
+)  # fmt: skip
 
 
 def training_options(defaults):
@@ -215,6 +247,7 @@ def training_options(defaults):
             help="Adam beta_1.",
         ),
         click.option("--seed", type=int, default=defaults.seed, show_default=True),
+        dataset_option(),
         click.option(
             "--limit",
             type=click.IntRange(min=1),
@@ -248,7 +281,10 @@ def training_options(defaults):
             run_values = {name: kwargs.pop(name) for name in _RUN_OPTION_NAMES}
             run = RunOptions(
                 data=build_request(
-                    DataSource, run_values["data_dir"], run_values["limit"]
+                    DataSource,
+                    run_values["data_dir"],
+                    run_values["limit"],
+                    run_values["dataset"],
                 ),
                 logdir=run_values["logdir"],
                 checkpoint_dir=run_values["checkpoint_dir"],
@@ -276,8 +312,9 @@ def output_option(what: str):
     return click.option(
         "--output",
         type=click.Path(file_okay=False),
-        default=DEFAULT_MODELS_DIR,
-        show_default=True,
+        default=None,
+        callback=dataset_folder(),
+        show_default=MODELS_DEFAULT_TEXT,
         help=f"Folder for {what}.",
     )
 

@@ -12,6 +12,7 @@ from egan_tf.commands.options import (
     blur_sampling_options,
     build_request,
     data_dir_option,
+    dataset_option,
     import_tensorflow_quietly,
     models_option,
     one_line_errors,
@@ -39,7 +40,7 @@ from egan_tf.data_paths import DataSource
 )
 @one_line_errors
 def train_classifier_command(training, run, input_blur, blur_mixture, output):
-    """Train the digit classifier C; resumes from --checkpoint-dir."""
+    """Train the classifier C; resumes from --checkpoint-dir."""
     from egan_tf.config import BlurMixtureConfig, ClassifierConfig
     from egan_tf.training.classifier import train_and_save_classifier
 
@@ -198,7 +199,7 @@ def train_encoder_command(
 @output_option("blur_estimator.keras and blur_estimator.json")
 @one_line_errors
 def train_blur_estimator_command(training, run, max_length, clean_fraction, output):
-    """Train the blur estimator B, which reads (l, θ) off a blurred digit."""
+    """Train the blur estimator B, which reads (l, θ) off a blurred image."""
     from egan_tf.config import BlurEstimatorConfig, BlurSamplingConfig
     from egan_tf.training.blur_estimator import train_and_save_blur_estimator
 
@@ -225,6 +226,7 @@ def train_blur_estimator_command(training, run, max_length, clean_fraction, outp
 
 
 @click.command("reproduce")
+@dataset_option()
 @models_option("Folder the rebuilt models are written to.")
 @click.option(
     "--work-dir",
@@ -243,21 +245,21 @@ def train_blur_estimator_command(training, run, max_length, clean_fraction, outp
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @execution_options
 @one_line_errors
-def reproduce_command(models_dir, work_dir, data_dir, logdir, quiet, execution):
+def reproduce_command(
+    dataset, models_dir, work_dir, data_dir, logdir, quiet, execution
+):
     """Retrain every shipped network: C, the GAN (300 epochs), E (5 x 20), E_blur,
     C_aug and B."""
     for folder in (models_dir, work_dir, logdir):
         if folder:
             build_request(check_writable, folder, is_folder=True)
-    data_dir = build_request(DataSource, data_dir).data_dir
+    data = build_request(DataSource, data_dir, None, dataset)
     import_tensorflow_quietly()
     from egan_tf.training.reproduce import reproduce_all
     from egan_tf.training.runtime import Runtime
 
     with Runtime.create(execution) as runtime:
-        cards = reproduce_all(
-            models_dir, work_dir, data_dir, logdir, not quiet, runtime
-        )
+        cards = reproduce_all(models_dir, work_dir, data, logdir, not quiet, runtime)
     click.echo(
         f"Classifier {cards['classifier']['test_accuracy']:.2%}, EGAN "
         f"{cards['encoder']['test']['egan_accuracy']:.2%}; models in {models_dir}"

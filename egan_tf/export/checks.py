@@ -18,7 +18,7 @@ from tensorflow.python.framework import op_def_registry
 from egan_tf.atomic_files import write_json_atomically
 from egan_tf.batching import run_batched
 from egan_tf.config import config_to_dict
-from egan_tf.data import MnistArrays, to_unit_interval
+from egan_tf.data import ImageArrays, to_unit_interval
 from egan_tf.defenses import DEFENSE_CONFIG_FILE, Method, needed_files
 from egan_tf.export.contract import (
     EXPORT_CARD_FILE,
@@ -90,7 +90,7 @@ def check_servable(saved_model_dir: str) -> set[str]:
 
 
 def measure_saved_model(
-    saved_model_dir: str, arrays: MnistArrays, batch_size: int = 500
+    saved_model_dir: str, arrays: ImageArrays, batch_size: int = 500
 ) -> dict[str, float | int]:
     """Accuracy of the exported `serving_default` on labelled images.
 

@@ -21,7 +21,7 @@ import keras
 import tensorflow as tf
 
 from egan_tf.atomic_files import write_text_atomically
-from egan_tf.data import MnistArrays, to_unit_interval
+from egan_tf.data import ImageArrays, to_unit_interval
 from egan_tf.export.checks import check_servable, measure_saved_model, record_export
 from egan_tf.export.contract import (
     DOCKER_BASE_PATH,
@@ -116,7 +116,7 @@ def export_defense(
     serving_base_path: str = DOCKER_BASE_PATH,
     adaptive: AdaptiveDefense | None = None,
     models_dir: str | None = None,
-    test_arrays: MnistArrays | None = None,
+    test_arrays: ImageArrays | None = None,
     classifier: UserClassifier | None = None,
 ) -> tuple[ExportResult, dict]:
     """Exports C, G, E and the blur as the next version under `root`.
@@ -183,7 +183,7 @@ def export_shipped_models(
     models_dir: str,
     root: str,
     serving_base_path: str = DOCKER_BASE_PATH,
-    test_arrays: MnistArrays | None = None,
+    test_arrays: ImageArrays | None = None,
     classifier: UserClassifier | None = None,
 ) -> tuple[ExportResult, dict]:
     """Exports the shipped networks of `models_dir` and records the export.

@@ -19,7 +19,7 @@ from egan_tf.config import (
     TrainingConfig,
     config_to_dict,
 )
-from egan_tf.data import MnistArrays, to_unit_interval
+from egan_tf.data import ImageArrays, dataset_of, to_unit_interval
 from egan_tf.metrics import angle_difference_degrees
 from egan_tf.model_io import (
     BLUR_ESTIMATOR_FILE,
@@ -87,7 +87,7 @@ def angle_error_degrees(
 
 
 def measure_blur_estimator(
-    estimator: keras.Model, arrays: MnistArrays, blur: BlurSamplingConfig
+    estimator: keras.Model, arrays: ImageArrays, blur: BlurSamplingConfig
 ) -> dict[str, float]:
     """Errors of B on `arrays` blurred by a fixed draw from `blur`.
 
@@ -129,8 +129,8 @@ def train_blur_estimator(
     model_config: BlurEstimatorConfig,
     training_config: TrainingConfig,
     blur: BlurSamplingConfig,
-    train_arrays: MnistArrays,
-    validation_arrays: MnistArrays,
+    train_arrays: ImageArrays,
+    validation_arrays: ImageArrays,
     checkpoint_dir: str,
     logdir: str | None = None,
     show_progress: bool = True,
@@ -157,6 +157,7 @@ def train_blur_estimator(
         logdir,
         {"model": model_config, "training": training_config, "blur": blur},
         runtime,
+        train_arrays,
     )
 
     def validate(epoch: int) -> dict[str, float]:
@@ -186,8 +187,8 @@ def train_and_save_blur_estimator(
     model_config: BlurEstimatorConfig,
     training_config: TrainingConfig,
     blur: BlurSamplingConfig,
-    train_arrays: MnistArrays,
-    test_arrays: MnistArrays,
+    train_arrays: ImageArrays,
+    test_arrays: ImageArrays,
     checkpoint_dir: str,
     output_dir: str,
     logdir: str | None = None,
@@ -211,8 +212,8 @@ def train_and_save_blur_estimator(
             "validation_examples must leave training examples. Received: "
             f"validation_examples={validation_examples}, examples={len(train_arrays)}"
         )
-    fit = MnistArrays(train_arrays.images[:split], train_arrays.labels[:split])
-    held_out = MnistArrays(train_arrays.images[split:], train_arrays.labels[split:])
+    fit = train_arrays.select(slice(0, split))
+    held_out = train_arrays.select(slice(split, None))
     result = train_blur_estimator(
         model_config,
         training_config,
@@ -226,6 +227,7 @@ def train_and_save_blur_estimator(
     )
     card = {
         "stage": "blur_estimator",
+        "dataset": dataset_of(train_arrays),
         "model": config_to_dict(model_config),
         "training": config_to_dict(training_config),
         "blur": config_to_dict(blur),

@@ -17,7 +17,7 @@ from egan_tf.config import (
     TrainingConfig,
     config_to_dict,
 )
-from egan_tf.data import MnistArrays, num_batches
+from egan_tf.data import ImageArrays, dataset_of, num_batches
 from egan_tf.model_io import (
     AUGMENTED_CLASSIFIER_FILE,
     CLASSIFIER_FILE,
@@ -91,10 +91,10 @@ class ClassifierResult:
 def train_classifier(
     model_config: ClassifierConfig,
     training_config: TrainingConfig,
-    train_arrays: MnistArrays,
+    train_arrays: ImageArrays,
     checkpoint_dir: str,
     logdir: str | None = None,
-    monitor_arrays: MnistArrays | None = None,
+    monitor_arrays: ImageArrays | None = None,
     show_progress: bool = True,
     augmentation: BlurSamplingConfig | BlurMixtureConfig | None = None,
     runtime: Runtime | None = None,
@@ -138,7 +138,12 @@ def train_classifier(
         configs["augmentation"] = augmentation
     # The cosine decay spans all epochs, so their number is fixed for a run.
     writer = record_run_configs(
-        checkpoint_dir, logdir, configs, runtime, epochs_set_schedule=True
+        checkpoint_dir,
+        logdir,
+        configs,
+        runtime,
+        train_arrays,
+        epochs_set_schedule=True,
     )
 
     def monitor(epoch: int) -> dict[str, float]:
@@ -179,8 +184,8 @@ def save_classifier(
 def train_and_save_classifier(
     model_config: ClassifierConfig,
     training_config: TrainingConfig,
-    train_arrays: MnistArrays,
-    test_arrays: MnistArrays,
+    train_arrays: ImageArrays,
+    test_arrays: ImageArrays,
     checkpoint_dir: str,
     output_dir: str,
     logdir: str | None = None,
@@ -218,6 +223,7 @@ def train_and_save_classifier(
     }[type(augmentation)]
     card = {
         "stage": file_name[: -len(".keras")],
+        "dataset": dataset_of(train_arrays),
         "model": dataclasses.asdict(model_config),
         "training": dataclasses.asdict(training_config),
         "augmentation": None

@@ -14,7 +14,6 @@ import json
 import os
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from egan_tf import losses
@@ -30,7 +29,7 @@ from egan_tf.config import (
     config_from_dict,
     config_to_dict,
 )
-from egan_tf.data import MnistArrays, kfold_indices, to_unit_interval
+from egan_tf.data import ImageArrays, dataset_of, kfold_indices, to_unit_interval
 from egan_tf.evaluation import VALIDATION_BLUR_SEED, measure_egan
 from egan_tf.model_io import load_model, save_model_atomically
 from egan_tf.networks import build_encoder
@@ -134,11 +133,7 @@ class EncoderResult:
     wall_seconds: float
 
 
-def _subset(arrays: MnistArrays, indices: np.ndarray) -> MnistArrays:
-    return MnistArrays(arrays.images[indices], arrays.labels[indices])
-
-
-def kept_fold_split(card: dict, arrays: MnistArrays) -> tuple[MnistArrays, MnistArrays]:
+def kept_fold_split(card: dict, arrays: ImageArrays) -> tuple[ImageArrays, ImageArrays]:
     """The training and validation parts of the fold an encoder card kept.
 
     Args:
@@ -155,7 +150,7 @@ def kept_fold_split(card: dict, arrays: MnistArrays) -> tuple[MnistArrays, Mnist
         card["best_fold"],
         card["training"]["seed"],
     )
-    return _subset(arrays, train_indices), _subset(arrays, validation_indices)
+    return arrays.select(train_indices), arrays.select(validation_indices)
 
 
 def _read_fold_metrics(checkpoint_dir: str) -> dict[str, dict]:
@@ -171,7 +166,7 @@ def _train_fold(
     run: EncoderRun,
     generator: keras.Model,
     classifier: keras.Model | None,
-    train_arrays: MnistArrays,
+    train_arrays: ImageArrays,
     checkpoint_dir: str,
     logdir: str | None,
     show_progress: bool,
@@ -183,8 +178,8 @@ def _train_fold(
     train_indices, validation_indices = kfold_indices(
         len(train_arrays), cv_config.folds, fold, training_config.seed
     )
-    fold_train = _subset(train_arrays, train_indices)
-    fold_validation = _subset(train_arrays, validation_indices)
+    fold_train = train_arrays.select(train_indices)
+    fold_validation = train_arrays.select(validation_indices)
     keras.utils.set_random_seed(training_config.seed + fold)
     if initial_encoder is None:
         encoder = runtime.build(lambda: build_encoder(model_config))
@@ -316,7 +311,7 @@ def train_encoder(
     run: EncoderRun,
     generator: keras.Model,
     classifier: keras.Model | None,
-    train_arrays: MnistArrays,
+    train_arrays: ImageArrays,
     checkpoint_dir: str,
     logdir: str | None = None,
     show_progress: bool = True,
@@ -354,7 +349,7 @@ def train_encoder(
             f"{generator.input_shape[-1]}"
         )
     runtime = runtime or Runtime.create()
-    record_run_configs(checkpoint_dir, logdir, run.configs, runtime)
+    record_run_configs(checkpoint_dir, logdir, run.configs, runtime, train_arrays)
     generator = runtime.place(generator)
     generator.trainable = False
     if classifier is not None:
@@ -407,10 +402,13 @@ def encoder_card(
     result: EncoderResult,
     configs: dict,
     test_metrics: dict[str, float],
+    dataset: str,
 ) -> dict:
-    """The JSON record of how E was trained and what the EGAN measures."""
+    """The JSON record of how E was trained on `dataset` and what the EGAN
+    measures."""
     return {
         "stage": "encoder",
+        "dataset": dataset,
         **{name: config_to_dict(config) for name, config in configs.items()},
         "best_fold": result.best_fold,
         "best_means": "lowest final-epoch validation MSE between x and G(E(x))",
@@ -425,8 +423,8 @@ def train_and_save_encoder(
     loss_config: EncoderLossConfig,
     cv_config: CrossValidationConfig,
     models_dir: str,
-    train_arrays: MnistArrays,
-    test_arrays: MnistArrays,
+    train_arrays: ImageArrays,
+    test_arrays: ImageArrays,
     checkpoint_dir: str,
     output_dir: str,
     logdir: str | None = None,
@@ -492,7 +490,10 @@ def train_and_save_encoder(
         ShippedModels(classifier, generator, result.encoder), test_arrays
     )
     card = encoder_card(
-        result, {**run.configs, "execution": runtime.config}, record.to_dict()
+        result,
+        {**run.configs, "execution": runtime.config},
+        record.to_dict(),
+        dataset_of(train_arrays),
     )
     if input_blur is not None:
         card["stage"] = "encoder_blur"

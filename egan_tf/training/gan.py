@@ -15,7 +15,7 @@ from egan_tf.config import (
     TrainingConfig,
     config_to_dict,
 )
-from egan_tf.data import MnistArrays
+from egan_tf.data import ImageArrays, dataset_of
 from egan_tf.execution import ExecutionConfig
 from egan_tf.model_io import DISCRIMINATOR_FILE, GENERATOR_FILE, save_model_atomically
 from egan_tf.networks import build_discriminator, build_generator
@@ -112,7 +112,7 @@ class GanResult:
 def train_gan(
     model_config: EganConfig,
     training_config: TrainingConfig,
-    train_arrays: MnistArrays,
+    train_arrays: ImageArrays,
     checkpoint_dir: str,
     logdir: str | None = None,
     show_progress: bool = True,
@@ -155,6 +155,7 @@ def train_gan(
         logdir,
         {"model": model_config, "training": training_config},
         runtime,
+        train_arrays,
     )
     noise = fixed_noise(
         _SAMPLE_GRID_SIZE, model_config.latent_dim, training_config.seed
@@ -203,11 +204,13 @@ def gan_card(
     model_config: EganConfig,
     training_config: TrainingConfig,
     execution: ExecutionConfig,
+    dataset: str,
 ) -> dict:
-    """The JSON record of how G and D were trained."""
+    """The JSON record of how G and D were trained on `dataset`."""
     final = result.history[-1] if result.history else {}
     return {
         "stage": "gan",
+        "dataset": dataset,
         "model": dataclasses.asdict(model_config),
         "training": dataclasses.asdict(training_config),
         "execution": config_to_dict(execution),
@@ -227,7 +230,7 @@ def gan_card(
 def train_and_save_gan(
     model_config: EganConfig,
     training_config: TrainingConfig,
-    train_arrays: MnistArrays,
+    train_arrays: ImageArrays,
     checkpoint_dir: str,
     output_dir: str,
     logdir: str | None = None,
@@ -252,7 +255,9 @@ def train_and_save_gan(
         show_progress,
         runtime,
     )
-    card = gan_card(result, model_config, training_config, runtime.config)
+    card = gan_card(
+        result, model_config, training_config, runtime.config, dataset_of(train_arrays)
+    )
     if not runtime.is_chief:
         return card
     save_gan(result, output_dir)

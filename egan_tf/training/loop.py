@@ -17,8 +17,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from egan_tf.config import TrainingConfig, config_to_dict, save_configs
-from egan_tf.data import MnistArrays, epoch_order, num_batches
+from egan_tf.config import DataConfig, TrainingConfig, config_to_dict, save_configs
+from egan_tf.data import ImageArrays, dataset_of, epoch_order, num_batches
 from egan_tf.errors import TrainingInterrupted
 from egan_tf.execution import ExecutionConfig
 from egan_tf.training.checkpoints import MAX_METRICS, ResumableCheckpoint
@@ -51,7 +51,7 @@ class EpochLoop:
 
     stage: str
     state: ResumableCheckpoint
-    arrays: MnistArrays
+    arrays: ImageArrays
     config: TrainingConfig
     train_step: ReplicaStep
     runtime: Runtime
@@ -242,10 +242,14 @@ def check_resumable(
     if not os.path.isfile(path):
         return
     with open(path, encoding="utf-8") as handle:
-        # Runs recorded before the execution settings existed ran on their
-        # defaults.
+        # Runs recorded before the execution settings and the data set
+        # existed ran on their defaults.
         saved = _flatten(
-            {"execution": config_to_dict(ExecutionConfig()), **json.load(handle)}
+            {
+                "execution": config_to_dict(ExecutionConfig()),
+                "data": config_to_dict(DataConfig()),
+                **json.load(handle),
+            }
         )
     wanted = _flatten(
         {name: config_to_dict(config) for name, config in configs.items()}
@@ -266,18 +270,24 @@ def record_run_configs(
     logdir: str | None,
     configs: dict,
     runtime: Runtime,
+    train_arrays: ImageArrays,
     epochs_set_schedule: bool = False,
 ) -> tf.summary.SummaryWriter | None:
     """Checks that a run resumed in `checkpoint_dir` keeps its settings
     (`check_resumable`), then writes the resolved configs, with the
-    runtime's `execution`, as `config.json` beside the checkpoints and the
-    logs, and as a TensorBoard text summary. Only the chief writes.
+    runtime's `execution` and the data set of `train_arrays`, as
+    `config.json` beside the checkpoints and the logs, and as a TensorBoard
+    text summary. Only the chief writes.
 
     Returns:
         The TensorBoard writer of `logdir`, or None without a logdir or on a
         worker other than the chief.
     """
-    configs = {**configs, "execution": runtime.config}
+    configs = {
+        **configs,
+        "execution": runtime.config,
+        "data": DataConfig(dataset_of(train_arrays)),
+    }
     check_resumable(checkpoint_dir, configs, epochs_set_schedule)
     if not runtime.is_chief:
         return None

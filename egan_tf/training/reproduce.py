@@ -17,7 +17,7 @@ from egan_tf.config import (
     EganConfig,
     EncoderLossConfig,
 )
-from egan_tf.data import load_mnist
+from egan_tf.data_paths import DataSource
 from egan_tf.training.blur_estimator import train_and_save_blur_estimator
 from egan_tf.training.classifier import train_and_save_classifier
 from egan_tf.training.encoder import train_and_save_encoder
@@ -28,7 +28,7 @@ from egan_tf.training.runtime import Runtime
 def reproduce_all(
     models_dir: str,
     work_dir: str,
-    data_dir: str | None = None,
+    data: DataSource | None = None,
     logdir: str | None = None,
     show_progress: bool = True,
     runtime: Runtime | None = None,
@@ -40,14 +40,17 @@ def reproduce_all(
     interruption resumes the stage that was cut and skips finished ones
     (a finished stage resumes at its last epoch and only re-saves its model).
 
-    Every stage runs under `runtime` (one device in float32 if None).
+    Every stage trains on `data`'s training split (MNIST through TFDS if
+    None) and is measured on its whole test split, under `runtime` (one
+    device in float32 if None).
 
     Returns:
         The model card of each stage, keyed by stage name.
     """
     runtime = runtime or Runtime.create()
-    train = load_mnist("train", data_dir)
-    test = load_mnist("test", data_dir)
+    data = data or DataSource()
+    train = data.load("train")
+    test = data.load("test")
 
     def stage_logdir(stage: str) -> str | None:
         return os.path.join(logdir, stage) if logdir else None

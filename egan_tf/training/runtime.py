@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from egan_tf.config import IMAGE_SHAPE
-from egan_tf.data import MnistArrays, to_unit_interval
+from egan_tf.data import ImageArrays, to_unit_interval
 from egan_tf.execution import TF_CONFIG, ExecutionConfig, StrategyKind, check_tf_config
 from egan_tf.precision import with_precision
 from egan_tf.training.checkpoints import ResumableCheckpoint
@@ -81,7 +81,8 @@ def _is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 
 def stable_graph_optimizations() -> None:
-    """Turns grappler's remapper off for this process.
+    """Turns grappler's remapper off and deterministic kernels on for this
+    process.
 
     TensorFlow 2.21's remapper fails at random on D's Conv2D + BiasAdd +
     LeakyRelu beside their gradient ("remapper failed: ... fanout ... exist for
@@ -93,6 +94,11 @@ def stable_graph_optimizations() -> None:
     per second off, 15.7 and 18.4 on, in one benchmark's runs).
     """
     tf.config.optimizer.set_experimental_options({"remapping": False})
+    # Under `strategy.run` even the default strategy's steps were not bitwise
+    # repeatable: two runs of one seed parted by 1.5e-8 in one run of six
+    # (tests/test_gan_training.py). Deterministic kernels end that; the GAN
+    # step's cost is measured in bench/gan_step.py.
+    tf.config.experimental.enable_op_determinism()
 
 
 def global_mean(values: tf.Tensor, global_batch_size: tf.Tensor) -> tf.Tensor:
@@ -260,7 +266,7 @@ class Runtime:
 
     def distributed_batches(
         self,
-        arrays: MnistArrays,
+        arrays: ImageArrays,
         order: np.ndarray,
         batch_size: int,
         start_batch: int = 0,
