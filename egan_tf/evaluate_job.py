@@ -16,6 +16,7 @@ from egan_tf.data_paths import DataSource
 from egan_tf.defenses import DefenseConfig, Method, load_defense_config
 from egan_tf.execution import Precision
 from egan_tf.grid_spec import DEFAULT_GRID_BATCH_SIZE, BlurKind, GridSpec
+from egan_tf.model_files import check_trained_on
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +129,7 @@ class EvaluateRequest:
 
     def __post_init__(self):
         object.__setattr__(self, "precision", Precision(self.precision))
+        check_trained_on(self.models_dir, self.data.dataset)
         if self.images is not None:
             if self.grid is not None:
                 raise ValueError(

@@ -110,7 +110,7 @@ def predict_labels(
         batch_size: Examples per graph call.
 
     Returns:
-        int64 array [N] of predicted digits.
+        int64 array [N] of predicted classes 0..9.
     """
     labels = run_batched(
         lambda images: _classifier_labels(model, images), arrays.images, batch_size

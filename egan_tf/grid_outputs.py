@@ -8,15 +8,16 @@ import os
 import tensorflow as tf
 
 from egan_tf.atomic_files import write_json_atomically
-from egan_tf.data import ImageArrays, to_unit_interval
+from egan_tf.data import ImageArrays, dataset_of, to_unit_interval
+from egan_tf.datasets import dataset_spec
 from egan_tf.defenses import DefenseConfig, DefenseModels, method_views
 from egan_tf.grid import GridResult, restoration_examples
 from egan_tf.grid_spec import GridSpec
 from egan_tf.methods_grid import MethodsGridResult
 from egan_tf.model_io import ShippedModels
 from egan_tf.plotting import (
-    digit_rows_figure,
     grid_heatmaps_figure,
+    image_rows_figure,
     methods_curves_figure,
     save_figure,
 )
@@ -64,7 +65,7 @@ def write_grid_outputs(
         )
         examples = os.path.join(figures_dir, EXAMPLES_FILE)
         save_figure(
-            digit_rows_figure(
+            image_rows_figure(
                 rows,
                 titles,
                 title=f"θ = {result.angles[0]:g}°, lengths x {result.length_scale:g}",
@@ -126,6 +127,7 @@ def write_methods_outputs(
         spec = spec_of(result)
         length, angle = spec.strongest
         labels = test_arrays.labels[:_EXAMPLE_COUNT]
+        names = dataset_spec(dataset_of(test_arrays)).class_names
         views = method_views(
             models,
             config,
@@ -135,14 +137,14 @@ def write_methods_outputs(
         )
         captions = [
             [
-                (str(label), "green" if label == truth else "red")
+                (names[label], "green" if label == truth else "red")
                 for label, truth in zip(predicted, labels, strict=True)
             ]
             for _, _, predicted in views
         ]
         path = os.path.join(figures_dir, METHODS_EXAMPLES_FILE)
         save_figure(
-            digit_rows_figure(
+            image_rows_figure(
                 [images for _, images, _ in views],
                 [title for title, _, _ in views],
                 title=f"What each method classifies: {result.blur_kind} blur "

@@ -24,21 +24,21 @@ def save_figure(figure, path: str) -> None:
         plt.close(figure)
 
 
-def digit_rows_figure(
+def image_rows_figure(
     rows: Sequence[np.ndarray],
     row_titles: Sequence[str],
     title: str | None = None,
     captions: Sequence[Sequence[tuple[str, str]] | None] | None = None,
 ):
-    """Shows several rows of digits, one row per stage (clean, blurred, ...).
+    """Shows several rows of images, one row per stage (clean, blurred, ...).
 
     Args:
         rows: Arrays [count, 28, 28, 1] or [count, 28, 28] in [0, 1], one per row,
             all with the same count.
         row_titles: Label written left of each row.
         title: Figure title.
-        captions: Per row, None or one (text, colour) per digit, written
-            above it (e.g. the predicted label, green when right).
+        captions: Per row, None or one (text, colour) per image, written
+            above it (e.g. the predicted class name, green when right).
     """
     count = rows[0].shape[0]
     figure, axes = plt.subplots(
@@ -53,7 +53,9 @@ def digit_rows_figure(
             axis.imshow(np.squeeze(images[column]), cmap="gray", vmin=0.0, vmax=1.0)
             if captions is not None and captions[row_index] is not None:
                 text, colour = captions[row_index][column]
-                axis.set_title(text, fontsize=8, color=colour, pad=2)
+                # Class names ("Ankle boot") must fit above a 0.9-inch image.
+                size = 8 if len(text) <= 3 else 5.5
+                axis.set_title(text, fontsize=size, color=colour, pad=2)
             axis.set_xticks([])
             axis.set_yticks([])
         axes[row_index, 0].set_ylabel(

@@ -8,6 +8,7 @@ import dataclasses
 from egan_tf.atomic_files import atomic_path
 from egan_tf.defenses import EGAN_BASED_METHODS, Method
 from egan_tf.evaluation import CleanRecord
+from egan_tf.export.contract import measured_of
 from egan_tf.grid import GridResult
 from egan_tf.images_evaluation import ImagesResult
 from egan_tf.methods_grid import MethodsGridResult
@@ -254,8 +255,8 @@ def attach_methods(grid_payload: dict, methods_payload: dict) -> dict:
 
 def format_export_entry(entry: dict) -> str:
     """One line of what an export measured on the test set (its entry in
-    `export.json` must have `measured_on_mnist_test`)."""
-    measured = entry["measured_on_mnist_test"]
+    `export.json` must have measured something)."""
+    measured = measured_of(entry)
     text = (
         f"Exported serving_default on {measured['examples']} test images: "
         f"defended {100 * measured['defended_accuracy']:.2f}%, "

@@ -431,10 +431,11 @@ class PredictionRow:
     """One example's answer, for printing.
 
     Attributes:
-        source: Where the image came from (a file name or an MNIST index).
-        label: Predicted digit.
+        source: Where the image came from (a file name or a test index).
+        label: Predicted class 0..9.
         probabilities: float [10] of the signature's `probabilities` output.
-        true_label: The known digit, when the image came from MNIST.
+        true_label: The known class, when the image came from a test set or
+            a labelled folder.
     """
 
     source: str
@@ -460,16 +461,29 @@ def prediction_rows(
     ]
 
 
-def format_prediction_rows(rows: Sequence[PredictionRow]) -> str:
-    """A fixed-width table: source, label, its probability, all probabilities."""
+def format_prediction_rows(
+    rows: Sequence[PredictionRow], class_names: Sequence[str] | None = None
+) -> str:
+    """A fixed-width table: source, label (and its class name when the
+    classes have names other than their numbers), its probability, the true
+    label when known, all probabilities."""
     show_truth = any(row.true_label is not None for row in rows)
-    header = f"{'source':<24} {'label':>5} {'p':>6}"
+    named = class_names is not None and any(
+        name != str(index) for index, name in enumerate(class_names)
+    )
+    header = f"{'source':<24} {'label':>5}"
+    if named:
+        header += f" {'class':<12}"
+    header += f" {'p':>6}"
     if show_truth:
         header += f" {'true':>4}"
     header += "  probabilities 0..9"
     lines = [header]
     for row in rows:
-        line = f"{row.source:<24} {row.label:>5} {row.probabilities[row.label]:>6.3f}"
+        line = f"{row.source:<24} {row.label:>5}"
+        if named:
+            line += f" {class_names[row.label]:<12}"
+        line += f" {row.probabilities[row.label]:>6.3f}"
         if show_truth:
             line += f" {row.true_label:>4}"
         line += "  " + " ".join(f"{p:.2f}" for p in row.probabilities)

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real MNIST from the shared folder, the shipped models."""
+"""Shared fixtures: the real MNIST and Fashion-MNIST from the shared folder,
+the shipped models."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ SAVED_MODELS = os.path.join(REPOSITORY, "saved_models")
 SHARED_DATA = os.path.join(os.path.dirname(REPOSITORY), "shared", "data")
 SHARED_TFDS = os.path.join(SHARED_DATA, "tensorflow_datasets")
 SHARED_IDX = os.path.join(SHARED_DATA, "mnist")
+SHARED_FASHION_IDX = os.path.join(SHARED_DATA, "fashion_mnist")
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 if "TFDS_DATA_DIR" not in os.environ and os.path.isdir(SHARED_TFDS):
@@ -23,3 +25,11 @@ def mnist_test():
     from egan_tf.data import load_split
 
     return load_split("test")
+
+
+@pytest.fixture(scope="session")
+def fashion_test():
+    """The 10,000 Fashion-MNIST test examples, through the real tfds loader."""
+    from egan_tf.data import load_split
+
+    return load_split("test", dataset="fashion_mnist")

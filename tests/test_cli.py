@@ -215,8 +215,9 @@ def test_export_then_predict_locally(tmp_path, mnist_test):
         assert f"Wrote version {expected_version}" in result.output
     card = json.loads((root / "export.json").read_text())
     assert [entry["version"] for entry in card["versions"]] == [1, 2]
-    assert card["versions"][1]["measured_on_mnist_test"] is None
-    measured = card["versions"][0]["measured_on_mnist_test"]
+    assert card["versions"][1]["measured_on_test"] is None
+    assert card["versions"][0]["dataset"] == "mnist"
+    measured = card["versions"][0]["measured_on_test"]
     assert measured["examples"] == 100
     assert measured["defended_accuracy"] >= 0.9
     assert measured["gated_accuracy"] >= measured["undefended_accuracy"] - 0.01
@@ -431,6 +432,15 @@ def test_an_output_path_that_is_a_folder_is_refused(tmp_path):
         (["evaluate", "--grid", "--length-scale", "-1"], "length_scale"),
         (["evaluate", "--grid", "--angles", "0,400"], "angles"),
         (["blur", "--length", "-0.1"], "--length"),
+        (["evaluate", "--dataset", "cifar10"], "--dataset"),
+        (
+            ["evaluate", "--dataset", "fashion_mnist", "--models", SAVED_MODELS],
+            "trained on mnist",
+        ),
+        (
+            ["export", "--dataset", "fashion_mnist", "--models", SAVED_MODELS],
+            "pass --dataset mnist",
+        ),
     ],
 )
 def test_bad_options_exit_2_before_tensorflow_is_imported(arguments, needle):

@@ -101,7 +101,9 @@ def test_interrupted_and_resumed_equals_uninterrupted(
     assert history[-1] == expected_history[-1]
 
 
-def test_resuming_with_other_settings_names_the_field(tmp_path, mnist_test):
+def test_resuming_with_other_settings_names_the_field(
+    tmp_path, mnist_test, fashion_test
+):
     arrays = mnist_test.take(32)
     checkpoint_dir = str(tmp_path / "run")
     training = TrainingConfig(epochs=1, batch_size=16, seed=1)
@@ -121,6 +123,16 @@ def test_resuming_with_other_settings_names_the_field(tmp_path, mnist_test):
         assert len(str(error.value).splitlines()) == 1
         # The saved settings were not overwritten by the refused run.
         assert (tmp_path / "run" / "config.json").read_text() == saved
+    # Nor may a run go on with another data set's images.
+    with pytest.raises(
+        ValueError,
+        match=r"data\.dataset='mnist', this run data\.dataset='fashion_mnist'",
+    ):
+        gan_training.train_gan(
+            TINY_EGAN, training, fashion_test.take(32), checkpoint_dir,
+            show_progress=False,
+        )  # fmt: skip
+    assert (tmp_path / "run" / "config.json").read_text() == saved
     # A GAN run may be extended: its learning rate does not depend on epochs.
     longer = TrainingConfig(epochs=2, batch_size=16, seed=1)
     gan_training.train_gan(

@@ -21,6 +21,7 @@ from conftest import SAVED_MODELS
 from helpers import free_port
 
 from egan_tf import serving
+from egan_tf.datasets import dataset_spec
 from egan_tf.export import Signature
 from egan_tf.serving import ServerAddress, ServingError
 
@@ -264,6 +265,14 @@ def test_prediction_table_shows_labels_truth_and_a_tally():
     )
     assert "true" not in without_truth
     assert "correct" not in without_truth
+    # Digits are their own names; other data sets' classes are named.
+    digits = serving.format_prediction_rows(rows, dataset_spec("mnist").class_names)
+    assert digits == text
+    named = serving.format_prediction_rows(
+        rows, dataset_spec("fashion_mnist").class_names
+    ).splitlines()
+    assert named[0].split()[:3] == ["source", "label", "class"]
+    assert named[1].split()[:4] == ["a.png", "3", "Dress", "0.900"]
 
 
 def test_predict_in_batches_sends_slices_and_joins_the_answers():

@@ -22,6 +22,7 @@ from egan_tf.commands.options import (
     one_line_errors,
 )
 from egan_tf.data_paths import DataSource
+from egan_tf.model_files import check_trained_on
 
 # The export's folder inside the data set's models folder.
 EXPORT_FOLDER = "egan_defense"
@@ -77,9 +78,11 @@ def export_command(
             param_hint="--serving-base-path",
         )
     data = build_request(DataSource, data_dir, limit, dataset) if measure else None
+    build_request(check_trained_on, models_dir, dataset)
     build_request(check_writable, output, is_folder=True)
     import_tensorflow_quietly()
     from egan_tf.export import export_shipped_models
+    from egan_tf.export.contract import measured_of
     from egan_tf.reporting import format_export_entry
     from egan_tf.user_classifier import load_user_classifier
 
@@ -92,7 +95,7 @@ def export_command(
         models_dir, output, serving_base_path, test, classifier
     )
     click.echo(f"Wrote version {result.version} to {result.path}")
-    if entry["measured_on_mnist_test"]:
+    if measured_of(entry):
         click.echo(format_export_entry(entry))
 
 
@@ -210,4 +213,8 @@ def predict_command(
         outputs = predict_in_batches(client, signature, inputs, batch_size)
     except ServingError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(format_prediction_rows(prediction_rows(sources, outputs, truth)))
+    click.echo(
+        format_prediction_rows(
+            prediction_rows(sources, outputs, truth), data.spec.class_names
+        )
+    )

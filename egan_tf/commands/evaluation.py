@@ -297,11 +297,11 @@ def blur_command(length, angle, count, output, dataset, data_dir):
     import_tensorflow_quietly()
     from egan_tf.blur import apply_motion_blur
     from egan_tf.data import to_unit_interval
-    from egan_tf.plotting import digit_rows_figure, save_figure
+    from egan_tf.plotting import image_rows_figure, save_figure
 
     clean = to_unit_interval(data.load("test").images)
     blurred = apply_motion_blur(clean, length, angle)
-    figure = digit_rows_figure(
+    figure = image_rows_figure(
         [clean.numpy(), blurred.numpy()],
         ["clean", f"l={length:g}, θ={angle:g}°"],
         title=f"Motion blur: {length * 28:.2f} px at {angle:g}°",

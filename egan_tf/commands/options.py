@@ -79,8 +79,10 @@ def dataset_folder(subfolder: str = ""):
     def fill(ctx, param, value):
         if value is not None:
             return value
-        spec = dataset_spec(ctx.params.get("dataset", DEFAULT_DATASET))
-        return os.path.join(spec.models_folder(DEFAULT_MODELS_DIR), subfolder)
+        folder = dataset_spec(ctx.params.get("dataset", DEFAULT_DATASET)).models_folder(
+            DEFAULT_MODELS_DIR
+        )
+        return os.path.join(folder, subfolder) if subfolder else folder
 
     return fill
 

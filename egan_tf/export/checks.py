@@ -22,6 +22,7 @@ from egan_tf.data import ImageArrays, to_unit_interval
 from egan_tf.defenses import DEFENSE_CONFIG_FILE, Method, needed_files
 from egan_tf.export.contract import (
     EXPORT_CARD_FILE,
+    MEASURED_KEY,
     SAVED_MODEL_FILE,
     SERVING_MODEL_NAME,
     ExportResult,
@@ -29,7 +30,12 @@ from egan_tf.export.contract import (
     signature_card,
 )
 from egan_tf.export.serving_module import AdaptiveDefense, ExportError
-from egan_tf.model_files import CLASSIFIER_FILE, ENCODER_FILE, GENERATOR_FILE
+from egan_tf.model_files import (
+    CLASSIFIER_FILE,
+    ENCODER_FILE,
+    GENERATOR_FILE,
+    trained_data_set,
+)
 from egan_tf.user_classifier import UserClassifier
 
 # The op types that call back into a Python interpreter; the model server has none.
@@ -155,6 +161,11 @@ def _source_files(adaptive: AdaptiveDefense | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _data_set_of(models_dir: str) -> str | None:
+    trained = trained_data_set(models_dir)
+    return None if trained is None else trained[0]
+
+
 def record_export(
     result: ExportResult,
     models_dir: str | None,
@@ -191,7 +202,8 @@ def record_export(
         if str(Signature.DEFEND_GATED) not in result.signatures
         else {"method": "gated", "config": config_to_dict(adaptive.config)},
         "op_types": sorted(result.op_types),
-        "measured_on_mnist_test": measured,
+        "dataset": None if models_dir is None else _data_set_of(models_dir),
+        MEASURED_KEY: measured,
     }
     if classifier is not None:
         # The user's classifier stands in for the shipped C.

@@ -30,6 +30,17 @@ SAVED_MODEL_FILE = "saved_model.pb"
 STAGING_PREFIX = ".staging-"
 
 
+# The entry's key for what the export measured on its data set's test images;
+# exports before Fashion-MNIST wrote it as LEGACY_MEASURED_KEY.
+MEASURED_KEY = "measured_on_test"
+LEGACY_MEASURED_KEY = "measured_on_mnist_test"
+
+
+def measured_of(entry: dict) -> dict | None:
+    """What an `export.json` entry measured, from either key."""
+    return entry.get(MEASURED_KEY, entry.get(LEGACY_MEASURED_KEY))
+
+
 class Signature(enum.StrEnum):
     """Names of the exported signatures (a public contract)."""
 

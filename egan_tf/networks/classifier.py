@@ -1,4 +1,4 @@
-"""The digit classifier C."""
+"""The classifier C."""
 
 import keras
 
@@ -9,7 +9,7 @@ CLASSIFIER_NAME = "classifier"
 
 
 def build_classifier(config: ClassifierConfig) -> keras.Model:
-    """Builds the convolutional digit classifier C.
+    """Builds the convolutional classifier C (ten classes).
 
     Input `images`: float32 [batch, 28, 28, 1] in [0, 1].
     Output `logits`: float32 [batch, 10], unnormalised class scores.

@@ -1,4 +1,4 @@
-"""Training of the blur estimator B on randomly blurred MNIST digits."""
+"""Training of the blur estimator B on randomly blurred training images."""
 
 from __future__ import annotations
 

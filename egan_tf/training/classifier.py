@@ -1,4 +1,4 @@
-"""Training of the digit classifier C by a custom tf.function loop."""
+"""Training of the classifier C by a custom tf.function loop."""
 
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ from egan_tf.config import (
 )
 from egan_tf.data import ImageArrays, dataset_of, kfold_indices, to_unit_interval
 from egan_tf.evaluation import VALIDATION_BLUR_SEED, measure_egan
+from egan_tf.model_files import check_trained_on
 from egan_tf.model_io import load_model, save_model_atomically
 from egan_tf.networks import build_encoder
 from egan_tf.training.loop import (
@@ -455,6 +456,8 @@ def train_and_save_encoder(
         write_model_card,
     )
 
+    # A G and C of another data set would train an E that inverts nothing.
+    check_trained_on(models_dir, dataset_of(train_arrays))
     generator = load_model(
         os.path.join(models_dir, GENERATOR_FILE), expected_output_shape=IMAGE_SHAPE
     )
