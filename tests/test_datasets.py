@@ -32,7 +32,7 @@ def test_every_data_set_has_ten_classes_and_its_own_models_folder():
 
 def test_an_unknown_data_set_is_one_line_naming_the_known_ones():
     with pytest.raises(
-        ValueError, match="mnist, fashion_mnist. Received: dataset='cifar10'"
+        ValueError, match=r"mnist, fashion_mnist\. Received: dataset='cifar10'"
     ):
         dataset_spec("cifar10")
     with pytest.raises(ValueError, match="Received: dataset='emnist'"):
@@ -95,5 +95,5 @@ def test_networks_of_another_data_set_are_refused(tmp_path):
     assert trained_data_set(str(tmp_path / "empty")) is None
     check_trained_on(str(tmp_path / "fashion"), "fashion_mnist")
     check_trained_on(str(tmp_path / "empty"), "fashion_mnist")
-    with pytest.raises(ValueError, match="trained on mnist .*pass --dataset mnist"):
+    with pytest.raises(ValueError, match=r"trained on mnist .*pass --dataset mnist"):
         check_trained_on(str(tmp_path / "old"), "fashion_mnist")
