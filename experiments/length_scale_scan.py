@@ -9,9 +9,12 @@ when clean) for several length scales and reports, for each, how many of
 those conditions hold. Writes saved_models/length_scale_scan.json.
 
     python experiments/length_scale_scan.py --limit 10000
+    python experiments/length_scale_scan.py --dataset fashion_mnist   # its own folder
 """
 
 from __future__ import annotations
+
+import os
 
 import click
 
@@ -19,23 +22,39 @@ import click
 @click.command()
 @click.option("--limit", type=click.IntRange(min=1), default=10000, show_default=True)
 @click.option("--scales", default="1,2,3,4,5,6,7,8,10", show_default=True)
-@click.option("--models", "models_dir", default="saved_models", show_default=True)
 @click.option(
-    "--output", default="saved_models/length_scale_scan.json", show_default=True
+    "--dataset",
+    type=click.Choice(["mnist", "fashion_mnist"]),
+    default="mnist",
+    show_default=True,
 )
-def main(limit, scales, models_dir, output):
+@click.option(
+    "--models",
+    "models_dir",
+    default=None,
+    help="Default: the data set's folder in saved_models/.",
+)
+@click.option(
+    "--output",
+    default=None,
+    help="Default: length_scale_scan.json in the models folder.",
+)
+def main(limit, scales, dataset, models_dir, output):
     import numpy as np
     import tensorflow as tf
 
     from egan_tf.atomic_files import write_json_atomically
     from egan_tf.blur import apply_motion_blur
     from egan_tf.data import load_split, to_unit_interval
+    from egan_tf.datasets import dataset_spec
     from egan_tf.grid_spec import PAPER_ANGLES, PAPER_LENGTHS
     from egan_tf.model_io import load_shipped_models
     from egan_tf.paper import PAPER_TABLE_2
 
+    models_dir = models_dir or dataset_spec(dataset).models_folder("saved_models")
+    output = output or os.path.join(models_dir, "length_scale_scan.json")
     classifier = load_shipped_models(models_dir).classifier
-    test = load_split("test").take(limit)
+    test = load_split("test", dataset=dataset).take(limit)
     images = to_unit_interval(test.images)
     predict = tf.function(
         lambda x, length, a: tf.argmax(classifier(apply_motion_blur(x, length, a)), -1)
@@ -96,6 +115,7 @@ def main(limit, scales, models_dir, output):
     write_json_atomically(
         output,
         {
+            "dataset": dataset,
             "test_images": len(test),
             "subset_images": int(clean_correct.sum()),
             "scales": records,
