@@ -249,7 +249,7 @@ def reproduce_command(
     dataset, models_dir, work_dir, data_dir, logdir, quiet, execution
 ):
     """Retrain every shipped network: C, the GAN (300 epochs), E (5 x 20), E_blur,
-    C_aug and B."""
+    C_aug, C_mix and B."""
     for folder in (models_dir, work_dir, logdir):
         if folder:
             build_request(check_writable, folder, is_folder=True)

@@ -12,6 +12,7 @@ from egan_tf.config import (
     PAPER_ENCODER_TRAINING,
     PAPER_GAN_TRAINING,
     BlurEstimatorConfig,
+    BlurMixtureConfig,
     BlurSamplingConfig,
     ClassifierConfig,
     EganConfig,
@@ -34,7 +35,8 @@ def reproduce_all(
     runtime: Runtime | None = None,
 ) -> dict[str, dict]:
     """Trains C, then the GAN, then E with the default (paper) schedules, then
-    the beyond-the-paper networks: E_blur, C_aug and the blur estimator B.
+    the beyond-the-paper networks: E_blur, C_aug, C_mix and the blur
+    estimator B.
 
     Each stage checkpoints under `work_dir/<stage>`, so rerunning after an
     interruption resumes the stage that was cut and skips finished ones
@@ -118,6 +120,19 @@ def reproduce_all(
         stage_logdir("classifier_augment"),
         show_progress,
         augmentation=blur,
+        runtime=runtime,
+    )
+    # Issue 12: C's architecture on the camera-blur training mixture.
+    cards["classifier_mixture"] = train_and_save_classifier(
+        ClassifierConfig(),
+        DEFAULT_CLASSIFIER_TRAINING,
+        train,
+        test,
+        os.path.join(work_dir, "classifier_mixture"),
+        models_dir,
+        stage_logdir("classifier_mixture"),
+        show_progress,
+        augmentation=BlurMixtureConfig(),
         runtime=runtime,
     )
     validation_examples = 5000

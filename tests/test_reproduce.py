@@ -1,0 +1,69 @@
+"""`reproduce` trains every shipped network of a data set, in order, each in
+its own checkpoint folder. The stages themselves are tested in their own
+files; here each is replaced by a recorder, so that the plan is checked
+without hours of training."""
+
+import os
+
+import pytest
+
+from egan_tf.data_paths import DataSource
+from egan_tf.training import reproduce
+
+
+@pytest.fixture
+def work_dir(tmp_path):
+    return str(tmp_path / "work")
+
+
+@pytest.fixture
+def recorded_stages(monkeypatch, work_dir):
+    """Each stage's call: its checkpoint folder's name, the data sets and
+    splits of the arrays it was given, and the kind of blur it trains on."""
+    calls = []
+
+    def recorder(*args, **kwargs):
+        arrays = [value for value in args if hasattr(value, "provenance")]
+        checkpoint = next(
+            value
+            for value in args
+            if isinstance(value, str) and value.startswith(work_dir)
+        )
+        blur = kwargs.get("augmentation") or kwargs.get("input_blur")
+        calls.append(
+            {
+                "stage": os.path.basename(checkpoint),
+                "datasets": {value.provenance.dataset for value in arrays},
+                "first_split": arrays[0].provenance.split,
+                "blur": type(blur).__name__ if blur else None,
+            }
+        )
+        return {"test_accuracy": 0.5, "test": {"egan_accuracy": 0.5}}
+
+    for stage in ("classifier", "gan", "encoder", "blur_estimator"):
+        monkeypatch.setattr(reproduce, f"train_and_save_{stage}", recorder)
+    return calls
+
+
+def test_reproduce_trains_every_network_of_the_data_set(
+    tmp_path, work_dir, recorded_stages
+):
+    cards = reproduce.reproduce_all(
+        str(tmp_path / "models"),
+        work_dir,
+        DataSource(limit=20, dataset="fashion_mnist"),
+        show_progress=False,
+    )
+    stages = [call["stage"] for call in recorded_stages]
+    assert stages == [
+        "classifier", "gan", "encoder", "encoder_blur", "classifier_augment",
+        "classifier_mixture", "blur_estimator",
+    ]  # fmt: skip
+    assert list(cards) == stages
+    for call in recorded_stages:
+        assert call["datasets"] == {"fashion_mnist"}
+        assert call["first_split"] == "train"
+    blurs = {call["stage"]: call["blur"] for call in recorded_stages}
+    assert blurs["classifier"] is None
+    assert blurs["classifier_augment"] == "BlurSamplingConfig"
+    assert blurs["classifier_mixture"] == "BlurMixtureConfig"
