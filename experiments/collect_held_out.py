@@ -94,6 +94,7 @@ def main(examples, models_dir, stand_in_dir, output):
         load_defense_models,
         refine_latent_and_kernel_path,
     )
+    from egan_tf.model_files import trained_data_set
     from egan_tf.training.encoder import kept_fold_split
 
     models = load_defense_models(models_dir)
@@ -116,7 +117,9 @@ def main(examples, models_dir, stand_in_dir, output):
     }
     with open(os.path.join(models_dir, "encoder_blur.json"), encoding="utf-8") as f:
         card = json.load(f)
-    _, held_out = kept_fold_split(card, load_split("train"))
+    # The held-out images come from the data set the networks learnt.
+    dataset, _ = trained_data_set(models_dir)
+    _, held_out = kept_fold_split(card, load_split("train", dataset=dataset))
     labels = held_out.labels[:examples]
     images = to_unit_interval(held_out.images[:examples])
     settings = training_settings()

@@ -46,6 +46,7 @@ def main(models_dir, output, name):
     from egan_tf import config as configs
     from egan_tf.data import load_split
     from egan_tf.evaluation import accuracy_of
+    from egan_tf.model_files import trained_data_set
     from egan_tf.model_io import save_model_atomically, write_model_card
     from egan_tf.training.classifier import train_classifier
     from egan_tf.training.encoder import kept_fold_split
@@ -60,7 +61,11 @@ def main(models_dir, output, name):
     )
     with open(os.path.join(models_dir, "encoder_blur.json"), encoding="utf-8") as f:
         encoder_card = json.load(f)
-    kept_arrays, held_out_arrays = kept_fold_split(encoder_card, load_split("train"))
+    # The data set the networks learnt, from their cards.
+    dataset, _ = trained_data_set(models_dir)
+    kept_arrays, held_out_arrays = kept_fold_split(
+        encoder_card, load_split("train", dataset=dataset)
+    )
     os.makedirs(output, exist_ok=True)
     result = train_classifier(
         configs.ClassifierConfig(**classifier_card["model"]),

@@ -10,6 +10,17 @@ from nbclient import NotebookClient
 NOTEBOOKS = os.path.join(REPOSITORY, "notebooks")
 
 
+FASHION_MODELS = os.path.join(REPOSITORY, "saved_models", "fashion_mnist")
+FASHION = pytest.param(
+    "fashion_mnist",
+    marks=pytest.mark.skipif(
+        not os.path.isfile(os.path.join(FASHION_MODELS, "encoder.keras")),
+        reason="no Fashion-MNIST networks shipped yet",
+    ),
+)
+
+
+@pytest.mark.parametrize("dataset", ["mnist", FASHION])
 @pytest.mark.parametrize(
     ("name", "needles", "figures"),
     [
@@ -17,8 +28,9 @@ NOTEBOOKS = os.path.join(REPOSITORY, "notebooks")
         ("beyond_the_paper.ipynb", ("best EGAN - none", "spatial blur"), 1),
     ],
 )
-def test_notebook_executes(monkeypatch, name, needles, figures):
+def test_notebook_executes(monkeypatch, name, needles, figures, dataset):
     monkeypatch.setenv("EGAN_NOTEBOOK_LIMIT", "30")
+    monkeypatch.setenv("EGAN_NOTEBOOK_DATASET", dataset)
     path = os.path.join(NOTEBOOKS, name)
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -34,7 +46,7 @@ def test_notebook_executes(monkeypatch, name, needles, figures):
         if cell.cell_type == "code"
         for output in cell.get("outputs", [])
     )
-    for needle in needles:
+    for needle in (*needles, f"{dataset} test images"):
         assert needle in outputs
     images = [
         output
