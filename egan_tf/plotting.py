@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from egan_tf.atomic_files import atomic_path
+from egan_tf.datasets import DEFAULT_DATASET, dataset_spec
 
 
 def save_figure(figure, path: str) -> None:
@@ -137,7 +138,10 @@ def grid_heatmaps_figure(result):
         axis.set_title(title, fontsize=10)
         figure.colorbar(image, ax=axis, fraction=0.046)
     scale = "" if result.length_scale == 1 else f", lengths x {result.length_scale:g}"
-    figure.suptitle(f"{result.examples} MNIST test images{scale}", fontsize=10)
+    dataset = dataset_spec((result.data or {}).get("dataset", DEFAULT_DATASET))
+    figure.suptitle(
+        f"{result.examples} {dataset.title} test images{scale}", fontsize=10
+    )
     figure.tight_layout()
     return figure
 

@@ -3,7 +3,12 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from egan_tf.plotting import family_curves_figure, methods_curves_figure, save_figure
+from egan_tf.plotting import (
+    family_curves_figure,
+    grid_heatmaps_figure,
+    methods_curves_figure,
+    save_figure,
+)
 
 
 def _payload(blur, noise=0.0):
@@ -70,3 +75,20 @@ def test_family_curves_put_noise_on_rows_and_families_on_columns(tmp_path):
     save_figure(figure, str(path))
     assert path.stat().st_size > 0
     plt.close("all")
+
+
+def test_heatmaps_name_the_data_set_of_the_test_images():
+    from egan_tf.grid import GridPoint, GridResult
+
+    def result(data):
+        point = GridPoint(0.01, 0.0, 0.06, 0.9, 0.8, 0.9, 0.8, 9, 10, {})
+        return GridResult(1.0, 0.9, 6.0, (0.01,), (0.0,), 10, [point], data)
+
+    for data, title in (
+        ({"dataset": "fashion_mnist"}, "10 Fashion-MNIST test images, lengths x 6"),
+        ({"dataset": "mnist"}, "10 MNIST test images, lengths x 6"),
+        (None, "10 MNIST test images, lengths x 6"),
+    ):
+        figure = grid_heatmaps_figure(result(data))
+        assert figure._suptitle.get_text() == title
+        plt.close(figure)
