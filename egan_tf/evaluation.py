@@ -48,6 +48,26 @@ def _egan_batch(classifier, generator, encoder, images, input_blur):
 
 
 @dataclasses.dataclass(frozen=True)
+class ClassMeasurement:
+    """The EGAN on the images of one class: how well G covers that class.
+
+    Attributes:
+        label: The class, 0..9.
+        examples: How many images of it were measured.
+        reconstruction_mse: As `EganMeasurement.reconstruction_mse`, over
+            this class's images.
+        plain_accuracy: Accuracy of C(x') on them, or None without C.
+        defended_accuracy: Accuracy of C(G(E(x'))) on them, or None without C.
+    """
+
+    label: int
+    examples: int
+    reconstruction_mse: float
+    plain_accuracy: float | None
+    defended_accuracy: float | None
+
+
+@dataclasses.dataclass(frozen=True)
 class EganMeasurement:
     """The EGAN on a set of images.
 
@@ -57,11 +77,13 @@ class EganMeasurement:
             x, or x blurred with `input_blur`.
         plain_accuracy: Accuracy of C(x'), or None without C.
         defended_accuracy: Accuracy of C(G(E(x'))), or None without C.
+        per_class: The same, class by class (classes with images only).
     """
 
     reconstruction_mse: float
     plain_accuracy: float | None
     defended_accuracy: float | None
+    per_class: tuple[ClassMeasurement, ...] = ()
 
 
 def measure_egan(
@@ -85,15 +107,29 @@ def measure_egan(
         batch_size,
     )
 
-    def accuracy(name):
+    def accuracy(name, where):
         if name not in outputs:
             return None
-        return float(np.mean(outputs[name] == arrays.labels))
+        return float(np.mean(outputs[name][where] == arrays.labels[where]))
 
+    everything = np.ones(len(arrays), bool)
+    per_class = tuple(
+        ClassMeasurement(
+            label=int(label),
+            examples=int(np.sum(arrays.labels == label)),
+            reconstruction_mse=float(
+                np.mean(outputs["reconstruction_mse"][arrays.labels == label])
+            ),
+            plain_accuracy=accuracy("plain", arrays.labels == label),
+            defended_accuracy=accuracy("defended", arrays.labels == label),
+        )
+        for label in np.unique(arrays.labels)
+    )
     return EganMeasurement(
         reconstruction_mse=float(np.mean(outputs["reconstruction_mse"])),
-        plain_accuracy=accuracy("plain"),
-        defended_accuracy=accuracy("defended"),
+        plain_accuracy=accuracy("plain", everything),
+        defended_accuracy=accuracy("defended", everything),
+        per_class=per_class,
     )
 
 
@@ -143,6 +179,9 @@ class CleanRecord:
         reconstruction_mse: Mean over images of the per-pixel squared error
             between x and G(E(x)) (pixels in [0, 1]), or None without an EGAN.
         data: Where the images came from (`DataProvenance` as a dict), or None.
+        per_class: The EGAN class by class (`ClassMeasurement`s as dicts):
+            where G covers the data set well and where not. Empty without
+            an EGAN.
     """
 
     examples: int
@@ -150,6 +189,7 @@ class CleanRecord:
     egan_accuracy: float | None = None
     reconstruction_mse: float | None = None
     data: dict | None = None
+    per_class: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -180,4 +220,5 @@ def evaluate_clean(
         egan_accuracy=measured.defended_accuracy,
         reconstruction_mse=measured.reconstruction_mse,
         data=provenance_of(arrays),
+        per_class=tuple(dataclasses.asdict(item) for item in measured.per_class),
     )

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 
 from egan_tf.atomic_files import atomic_path
+from egan_tf.datasets import DEFAULT_DATASET, dataset_spec
 from egan_tf.defenses import EGAN_BASED_METHODS, Method
 from egan_tf.evaluation import CleanRecord
 from egan_tf.export.contract import measured_of
@@ -23,6 +24,30 @@ def format_clean_record(record: CleanRecord) -> str:
     if record.egan_accuracy is not None:
         lines.append(f"EGAN accuracy C(G(E(x))):     {record.egan_accuracy:.2%}")
         lines.append(f"Reconstruction MSE x-G(E(x)): {record.reconstruction_mse:.5f}")
+    if record.per_class:
+        lines.append(_per_class_table(record))
+    return "\n".join(lines)
+
+
+def _per_class_table(record: CleanRecord) -> str:
+    """C(x), C(G(E(x))), their difference and the reconstruction error per
+    class, named as the data set names them: where G covers the data."""
+    names = dataset_spec(
+        (record.data or {}).get("dataset", DEFAULT_DATASET)
+    ).class_names
+    width = max(len(name) for name in (*names, "class"))
+    lines = [
+        "Per class:",
+        f"{'class':<{width}} {'images':>6} {'C(x)':>7} {'C(G(E(x)))':>10} "
+        f"{'change':>7} {'MSE':>8}",
+    ]
+    for item in record.per_class:
+        lines.append(
+            f"{names[item['label']]:<{width}} {item['examples']:>6} "
+            f"{item['plain_accuracy']:>7.2%} {item['defended_accuracy']:>10.2%} "
+            f"{100 * (item['defended_accuracy'] - item['plain_accuracy']):>+7.2f} "
+            f"{item['reconstruction_mse']:>8.5f}"
+        )
     return "\n".join(lines)
 
 

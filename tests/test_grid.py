@@ -19,7 +19,7 @@ from egan_tf.grid_spec import GridSpec
 from egan_tf.metrics import wilson_interval
 from egan_tf.model_io import ShippedModels
 from egan_tf.networks import build_classifier, build_encoder, build_generator
-from egan_tf.reporting import format_grid
+from egan_tf.reporting import format_clean_record, format_grid
 
 LENGTHS = (0.1, 0.3)
 ANGLES = (0.0, 45.0, 90.0)
@@ -158,3 +158,23 @@ def test_clean_evaluation_compiles_once_for_the_same_networks(tiny_models, mnist
     again = evaluate_clean(tiny_models, arrays, batch_size=16)
     assert evaluation._egan_batch.experimental_get_tracing_count() == traces
     assert again == evaluate_clean(tiny_models, arrays, batch_size=16)
+
+
+def test_clean_evaluation_measures_every_class(tiny_models, fashion_test):
+    arrays = fashion_test.take(60)
+    record = evaluate_clean(tiny_models, arrays)
+    per_class = record.per_class
+    assert [item["label"] for item in per_class] == sorted(set(arrays.labels))
+    assert sum(item["examples"] for item in per_class) == 60
+    for name in ("plain_accuracy", "defended_accuracy", "reconstruction_mse"):
+        weighted = sum(item[name] * item["examples"] for item in per_class) / 60
+        overall = {
+            "plain_accuracy": record.clean_accuracy,
+            "defended_accuracy": record.egan_accuracy,
+            "reconstruction_mse": record.reconstruction_mse,
+        }[name]
+        assert weighted == pytest.approx(overall, rel=1e-5)
+    # The table names Fashion-MNIST's classes.
+    text = format_clean_record(record)
+    assert "Per class:" in text
+    assert "Ankle boot" in text or "T-shirt/top" in text
