@@ -16,7 +16,7 @@ from egan_tf.data_paths import DataSource
 from egan_tf.defenses import DefenseConfig, Method, load_defense_config
 from egan_tf.execution import Precision
 from egan_tf.grid_spec import DEFAULT_GRID_BATCH_SIZE, BlurKind, GridSpec
-from egan_tf.model_files import check_trained_on
+from egan_tf.model_files import check_trained_on, load_recheck_margin
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +130,8 @@ class EvaluateRequest:
     def __post_init__(self):
         object.__setattr__(self, "precision", Precision(self.precision))
         check_trained_on(self.models_dir, self.data.dataset)
+        if self.precision == Precision.BFLOAT16:
+            load_recheck_margin(self.models_dir)
         if self.images is not None:
             if self.grid is not None:
                 raise ValueError(
@@ -201,6 +203,16 @@ def _user_classifier(request: EvaluateRequest, echo):
     return classifier
 
 
+def _margin(request: EvaluateRequest) -> float:
+    """The close-call margin of the models folder's classifiers (bfloat16
+    only; float32 has none to recheck)."""
+    from egan_tf.precision import BFLOAT16_RECHECK_MARGIN
+
+    if request.precision == Precision.FLOAT32:
+        return BFLOAT16_RECHECK_MARGIN
+    return load_recheck_margin(request.models_dir)
+
+
 def _shipped_models(request: EvaluateRequest, echo, require_egan: bool):
     """C, G and E, with the user's classifier as C when one is given; and
     the JSON keys that record it."""
@@ -214,7 +226,7 @@ def _shipped_models(request: EvaluateRequest, echo, require_egan: bool):
     if classifier is not None:
         models = shipped_with_user_classifier(models, classifier)
         extra["classifier"] = classifier.to_dict()
-    return inference_models(models, request.precision), extra
+    return inference_models(models, request.precision, _margin(request)), extra
 
 
 def _defense_setup(request: EvaluateRequest, echo):
@@ -240,7 +252,7 @@ def _defense_setup(request: EvaluateRequest, echo):
         extra["classifier"] = {**classifier.to_dict(), "notes": notes}
         # Copies of the shipped C do not exist for the user's: not applicable.
         skip_missing = True
-    models = inference_models(models, request.precision)
+    models = inference_models(models, request.precision, _margin(request))
     methods, not_applicable = [], {}
     for method in selection.methods:
         reason = not_loaded_reason(models, method, config.gated_restorer)

@@ -19,6 +19,12 @@ BLUR_ESTIMATOR_FILE = "blur_estimator.keras"
 # shake, with sensor noise).
 MIXTURE_CLASSIFIER_FILE = "classifier_mixture.keras"
 
+# The close-call margin of a folder's classifiers under bfloat16, chosen on
+# held-out training images by experiments/choose_bf16_margin.py: twice the
+# largest top-two logit margin at which a bfloat16 label differed from
+# float32's.
+BFLOAT16_MARGIN_FILE = "bf16_margin.json"
+
 # The model cards that say which data set a models folder's networks learnt.
 _CARDS_NAMING_THE_DATA_SET = ("classifier.json", "gan.json", "encoder.json")
 
@@ -54,3 +60,23 @@ def check_trained_on(models_dir: str, dataset: str) -> None:
             f"or --models with a folder of {dataset} networks. "
             f"Received: dataset={dataset!r}"
         )
+
+
+def load_recheck_margin(models_dir: str) -> float:
+    """The close-call margin chosen for the classifiers in `models_dir`
+    (its `bf16_margin.json`).
+
+    Raises:
+        ValueError: When the folder has none: a margin chosen for another
+            data set's networks would be a guess.
+    """
+    path = os.path.join(models_dir, BFLOAT16_MARGIN_FILE)
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"bfloat16 needs the close-call margin of these networks, and "
+            f"{models_dir} has no {BFLOAT16_MARGIN_FILE}: choose it on held-out "
+            f"training images with experiments/choose_bf16_margin.py --models "
+            f"{models_dir}, or evaluate in float32. Received: models={models_dir}"
+        )
+    with open(path, encoding="utf-8") as handle:
+        return float(json.load(handle)["margin"])

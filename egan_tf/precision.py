@@ -98,9 +98,9 @@ def with_precision(model: keras.Model, precision: Precision) -> keras.Model:
 
 
 # Rows whose bfloat16 logits put the top two classes closer than this are
-# recomputed in float32. Chosen on held-out training images by
-# experiments/choose_bf16_margin.py (saved_models/bf16_margin.json): twice the
-# largest margin at which a bfloat16 label differed from float32's.
+# recomputed in float32. Chosen per models folder on held-out training images
+# (`egan_tf.model_files.load_recheck_margin`); this is MNIST's choice
+# (saved_models/bf16_margin.json), for networks built in code.
 BFLOAT16_RECHECK_MARGIN = 0.15
 # The fields of `ShippedModels` and `DefenseModels` that hold classifiers.
 CLASSIFIER_FIELDS = ("classifier", "classifier_augment", "classifier_mixture")
@@ -163,14 +163,17 @@ def bfloat16_model(model: keras.Model) -> keras.Model:
 
 
 def inference_model(
-    model: keras.Model, precision: Precision, classifier: bool = True
+    model: keras.Model,
+    precision: Precision,
+    classifier: bool = True,
+    margin: float = BFLOAT16_RECHECK_MARGIN,
 ) -> keras.Model:
     """`model` ready for inference at `precision`.
 
     float32 is `model` itself, so that every shipped float32 number is
     reproduced exactly. Under bfloat16 a classifier computes in bfloat16
-    (`bfloat16_model`) with its close calls rechecked in float32
-    (`CloseCallFallback`); any other network (E, G, B) stays float32: the
+    (`bfloat16_model`) with its close calls (top two logits closer than
+    `margin`) rechecked in float32 (`CloseCallFallback`); any other network (E, G, B) stays float32: the
     restorations and B's estimates feed gates and 20-step refinements whose
     answers bfloat16's rounding moves by more than the 0.1 points allowed,
     and they are a fifth of the grid's arithmetic.
@@ -178,16 +181,18 @@ def inference_model(
     precision = Precision(precision)
     if precision == Precision.FLOAT32 or not classifier:
         return with_precision(model, Precision.FLOAT32)
-    return CloseCallFallback(bfloat16_model(model), model)
+    return CloseCallFallback(bfloat16_model(model), model, margin=margin)
 
 
-def inference_models(models: ModelsT, precision: Precision) -> ModelsT:
+def inference_models(
+    models: ModelsT, precision: Precision, margin: float = BFLOAT16_RECHECK_MARGIN
+) -> ModelsT:
     """A frozen dataclass of networks (e.g. `ShippedModels`) with every Keras
     model field through `inference_model` (the `CLASSIFIER_FIELDS` as
     classifiers); other fields are kept."""
     replacements = {
         field.name: inference_model(
-            value, precision, classifier=field.name in CLASSIFIER_FIELDS
+            value, precision, field.name in CLASSIFIER_FIELDS, margin
         )
         for field in dataclasses.fields(models)
         if isinstance(value := getattr(models, field.name), keras.Model)

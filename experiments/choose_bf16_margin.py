@@ -1,9 +1,9 @@
 """Chooses the margin below which a bfloat16 classifier's answer is
 rechecked in float32 (`egan_tf.precision.BFLOAT16_RECHECK_MARGIN`), on
-held-out training images, never on the test set; writes
-saved_models/bf16_margin.json.
+held-out training images, never on the test set; writes bf16_margin.json
+into the models folder, where `evaluate --precision bfloat16` reads it.
 
-The last 2,000 MNIST training images (not the test set) are blurred at the
+The last 2,000 training images of the data set the networks learnt (not the test set) are blurred at the
 paper's 20 settings at length scales 1 and 6, and left clean; each shipped
 classifier (C, C_aug, C_mix) reads every view in float32 and in bfloat16
 (batch norm folded, mixed_bfloat16). A row whose bfloat16 label differs from
@@ -12,21 +12,25 @@ margin of any flip, rounded up to 0.05, so that rows somewhat closer to a
 tie than any seen here are rechecked too. The share of rows that margin
 rechecks is recorded as its cost.
 
-    python experiments/choose_bf16_margin.py
+    python experiments/choose_bf16_margin.py [--models saved_models/fashion_mnist]
 """
 
 from __future__ import annotations
 
 import math
+import os
 
+import click
 import numpy as np
 import tensorflow as tf
 
 from egan_tf.atomic_files import write_json_atomically
 from egan_tf.blur import apply_motion_blur
 from egan_tf.data import load_split, to_unit_interval
+from egan_tf.datasets import dataset_spec
 from egan_tf.defenses import load_defense_models
 from egan_tf.grid_spec import PAPER_GRID
+from egan_tf.model_files import BFLOAT16_MARGIN_FILE, trained_data_set
 from egan_tf.precision import bfloat16_model
 
 HELD_OUT = 2000
@@ -48,15 +52,19 @@ def margins_and_flips(model, views):
     return np.concatenate(margins), np.concatenate(flips)
 
 
-def main():
-    models = load_defense_models("saved_models")
-    images = to_unit_interval(load_split("train").images[-HELD_OUT:])
+@click.command()
+@click.option("--models", "models_dir", default="saved_models", show_default=True)
+def main(models_dir):
+    models = load_defense_models(models_dir)
+    dataset, _ = trained_data_set(models_dir)
+    images = to_unit_interval(load_split("train", dataset=dataset).images[-HELD_OUT:])
     views = [images] + [
         apply_motion_blur(images, length * scale, angle)
         for scale in SCALES
         for length, angle in PAPER_GRID.points
     ]
-    record = {"held_out": f"the last {HELD_OUT} MNIST training images",
+    title = dataset_spec(dataset).title
+    record = {"held_out": f"the last {HELD_OUT} {title} training images",
               "views": len(views), "classifiers": {}}  # fmt: skip
     largest, all_margins = 0.0, {}
     for name in ("classifier", "classifier_augment", "classifier_mixture"):
@@ -77,7 +85,7 @@ def main():
     for name, entry in record["classifiers"].items():
         margins = all_margins[name]
         entry["rechecked_share"] = round(float((margins < margin).mean()), 4)
-    write_json_atomically("saved_models/bf16_margin.json", record)
+    write_json_atomically(os.path.join(models_dir, BFLOAT16_MARGIN_FILE), record)
     print(record)
 
 

@@ -342,6 +342,8 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
         (["--methods", "none"], "--methods goes with --grid"),
         (["--grid", "--refine-steps", "3"], "--refine-steps goes with --methods"),
         (["--grid", "--methods", "none", "--refine-steps", "-1"], "--refine-steps"),
+        # A folder without its own close-call margin cannot run in bfloat16.
+        (["--precision", "bfloat16"], "has no bf16_margin.json"),
     ],
 )
 def test_bad_methods_requests_are_one_line(tiny_models_dir, arguments, needle):
