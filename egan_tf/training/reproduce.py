@@ -110,31 +110,24 @@ def reproduce_all(
         input_blur=blur,
         runtime=runtime,
     )
-    cards["classifier_augment"] = train_and_save_classifier(
-        ClassifierConfig(),
-        DEFAULT_CLASSIFIER_TRAINING,
-        train,
-        test,
-        os.path.join(work_dir, "classifier_augment"),
-        models_dir,
-        stage_logdir("classifier_augment"),
-        show_progress,
-        augmentation=blur,
-        runtime=runtime,
-    )
-    # Issue 12: C's architecture on the camera-blur training mixture.
-    cards["classifier_mixture"] = train_and_save_classifier(
-        ClassifierConfig(),
-        DEFAULT_CLASSIFIER_TRAINING,
-        train,
-        test,
-        os.path.join(work_dir, "classifier_mixture"),
-        models_dir,
-        stage_logdir("classifier_mixture"),
-        show_progress,
-        augmentation=BlurMixtureConfig(),
-        runtime=runtime,
-    )
+    # C's architecture trained on blurred images: C_aug on the Fourier
+    # model's random blur, C_mix on issue 12's camera-blur mixture.
+    for stage, augmentation in (
+        ("classifier_augment", blur),
+        ("classifier_mixture", BlurMixtureConfig()),
+    ):
+        cards[stage] = train_and_save_classifier(
+            ClassifierConfig(),
+            DEFAULT_CLASSIFIER_TRAINING,
+            train,
+            test,
+            os.path.join(work_dir, stage),
+            models_dir,
+            stage_logdir(stage),
+            show_progress,
+            augmentation=augmentation,
+            runtime=runtime,
+        )
     validation_examples = 5000
     cards["blur_estimator"] = train_and_save_blur_estimator(
         BlurEstimatorConfig(),
