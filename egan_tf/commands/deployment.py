@@ -7,6 +7,12 @@ import os
 import click
 
 from egan_tf.atomic_files import check_writable
+from egan_tf.commands.data_options import (
+    data_dir_option,
+    dataset_folder,
+    dataset_option,
+    models_option,
+)
 from egan_tf.commands.options import (
     LABELLED_SIGNATURES,
     Address,
@@ -14,11 +20,7 @@ from egan_tf.commands.options import (
     BlurLength,
     build_request,
     classifier_option,
-    data_dir_option,
-    dataset_folder,
-    dataset_option,
     import_tensorflow_quietly,
-    models_option,
     one_line_errors,
 )
 from egan_tf.data_paths import DataSource

@@ -7,6 +7,11 @@ import os
 import click
 
 from egan_tf.atomic_files import check_writable
+from egan_tf.commands.data_options import (
+    data_dir_option,
+    dataset_option,
+    models_option,
+)
 from egan_tf.commands.execution_options import precision_option
 from egan_tf.commands.options import (
     LIMIT_HELP,
@@ -16,12 +21,9 @@ from egan_tf.commands.options import (
     FloatList,
     build_request,
     classifier_option,
-    data_dir_option,
-    dataset_option,
     float_list_text,
     given,
     import_tensorflow_quietly,
-    models_option,
     one_line_errors,
     png_option,
 )

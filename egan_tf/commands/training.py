@@ -5,18 +5,20 @@ from __future__ import annotations
 import click
 
 from egan_tf.atomic_files import check_writable
+from egan_tf.commands.data_options import (
+    data_dir_option,
+    dataset_option,
+    models_option,
+    output_option,
+)
 from egan_tf.commands.execution_options import execution_options
 from egan_tf.commands.options import (
     DEFAULT_TRAININGS,
     FiniteFloat,
     blur_sampling_options,
     build_request,
-    data_dir_option,
-    dataset_option,
     import_tensorflow_quietly,
-    models_option,
     one_line_errors,
-    output_option,
     training_options,
 )
 from egan_tf.data_paths import DataSource
