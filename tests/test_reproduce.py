@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from egan_tf.config import TrainingConfig
 from egan_tf.data_paths import DataSource
 from egan_tf.training import reproduce
 
@@ -30,9 +31,11 @@ def recorded_stages(monkeypatch, work_dir):
             if isinstance(value, str) and value.startswith(work_dir)
         )
         blur = kwargs.get("augmentation") or kwargs.get("input_blur")
+        schedule = next(value for value in args if isinstance(value, TrainingConfig))
         calls.append(
             {
                 "stage": os.path.basename(checkpoint),
+                "epochs": schedule.epochs,
                 "datasets": {value.provenance.dataset for value in arrays},
                 "first_split": arrays[0].provenance.split,
                 "blur": type(blur).__name__ if blur else None,
@@ -67,3 +70,10 @@ def test_reproduce_trains_every_network_of_the_data_set(
     assert blurs["classifier"] is None
     assert blurs["classifier_augment"] == "BlurSamplingConfig"
     assert blurs["classifier_mixture"] == "BlurMixtureConfig"
+    # Fashion-MNIST's C and its blur-trained copies train for that data set's
+    # epochs; the other stages keep the paper's schedules.
+    epochs = {call["stage"]: call["epochs"] for call in recorded_stages}
+    assert epochs == {
+        "classifier": 20, "gan": 300, "encoder": 20, "encoder_blur": 20,
+        "classifier_augment": 20, "classifier_mixture": 20, "blur_estimator": 8,
+    }  # fmt: skip

@@ -8,6 +8,7 @@ import functools
 import math
 import os
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -15,6 +16,7 @@ from egan_tf import config
 from egan_tf.atomic_files import check_writable
 from egan_tf.commands.data_options import data_dir_option, dataset_option
 from egan_tf.data_paths import DataSource
+from egan_tf.datasets import DEFAULT_DATASET
 from egan_tf.execution import ExecutionConfig
 from egan_tf.grid_spec import check_blur_angle, check_blur_length
 
@@ -159,19 +161,28 @@ _RUN_OPTION_NAMES = (
 )  # fmt: skip
 
 
-def training_options(defaults):
+def training_options(defaults, epochs_of: Callable[[str], int] | None = None):
     """Adds the options every training command shares and hands the command a
     `training` TrainingConfig and a `run` RunOptions instead of loose values.
 
     Args:
         defaults: The stage's default TrainingConfig.
+        epochs_of: The default number of epochs by data set, when it
+            depends on the data set; None for `defaults.epochs` on all.
     """
+
+    def default_epochs(ctx, param, value):
+        if value is not None or epochs_of is None:
+            return value
+        return epochs_of(ctx.params.get("dataset", DEFAULT_DATASET))
+
     options = [
         click.option(
             "--epochs",
             type=click.IntRange(min=1),
-            default=defaults.epochs,
-            show_default=True,
+            default=None if epochs_of else defaults.epochs,
+            callback=default_epochs,
+            show_default="by data set" if epochs_of else True,
         ),
         click.option(
             "--batch-size",

@@ -21,11 +21,15 @@ from egan_tf.commands.options import (
     one_line_errors,
     training_options,
 )
+from egan_tf.config import classifier_training
 from egan_tf.data_paths import DataSource
 
 
 @click.command("train-classifier")
-@training_options(DEFAULT_TRAININGS["classifier"])
+@training_options(
+    DEFAULT_TRAININGS["classifier"],
+    epochs_of=lambda dataset: classifier_training(dataset).epochs,
+)
 @blur_sampling_options(
     "Beyond the paper: the augment baseline. Blur every training image at random "
     "l in [0, this] and any angle, and write classifier_augment.keras."

@@ -7,7 +7,6 @@ import os
 from egan_tf.config import (
     BLUR_ENCODER_TRAINING,
     DEFAULT_BLUR_ESTIMATOR_TRAINING,
-    DEFAULT_CLASSIFIER_TRAINING,
     PAPER_CROSS_VALIDATION,
     PAPER_ENCODER_TRAINING,
     PAPER_GAN_TRAINING,
@@ -17,6 +16,7 @@ from egan_tf.config import (
     ClassifierConfig,
     EganConfig,
     EncoderLossConfig,
+    classifier_training,
 )
 from egan_tf.data_paths import DataSource
 from egan_tf.training.blur_estimator import train_and_save_blur_estimator
@@ -51,6 +51,7 @@ def reproduce_all(
     """
     runtime = runtime or Runtime.create()
     data = data or DataSource()
+    classifier_schedule = classifier_training(data.dataset)
     train = data.load("train")
     test = data.load("test")
 
@@ -60,7 +61,7 @@ def reproduce_all(
     cards = {
         "classifier": train_and_save_classifier(
             ClassifierConfig(),
-            DEFAULT_CLASSIFIER_TRAINING,
+            classifier_schedule,
             train,
             test,
             os.path.join(work_dir, "classifier"),
@@ -118,7 +119,7 @@ def reproduce_all(
     ):
         cards[stage] = train_and_save_classifier(
             ClassifierConfig(),
-            DEFAULT_CLASSIFIER_TRAINING,
+            classifier_schedule,
             train,
             test,
             os.path.join(work_dir, stage),
