@@ -112,23 +112,23 @@ def measure_egan(
             return None
         return float(np.mean(outputs[name][where] == arrays.labels[where]))
 
-    everything = np.ones(len(arrays), bool)
+    def measured(where):
+        return {
+            "examples": int(np.sum(where)),
+            "reconstruction_mse": float(np.mean(outputs["reconstruction_mse"][where])),
+            "plain_accuracy": accuracy("plain", where),
+            "defended_accuracy": accuracy("defended", where),
+        }
+
+    overall = measured(np.ones(len(arrays), bool))
     per_class = tuple(
-        ClassMeasurement(
-            label=int(label),
-            examples=int(np.sum(arrays.labels == label)),
-            reconstruction_mse=float(
-                np.mean(outputs["reconstruction_mse"][arrays.labels == label])
-            ),
-            plain_accuracy=accuracy("plain", arrays.labels == label),
-            defended_accuracy=accuracy("defended", arrays.labels == label),
-        )
+        ClassMeasurement(label=int(label), **measured(arrays.labels == label))
         for label in np.unique(arrays.labels)
     )
     return EganMeasurement(
-        reconstruction_mse=float(np.mean(outputs["reconstruction_mse"])),
-        plain_accuracy=accuracy("plain", everything),
-        defended_accuracy=accuracy("defended", everything),
+        reconstruction_mse=overall["reconstruction_mse"],
+        plain_accuracy=overall["plain_accuracy"],
+        defended_accuracy=overall["defended_accuracy"],
         per_class=per_class,
     )
 
