@@ -104,11 +104,9 @@ def main(work_dir):
     mirrored = RUNTIMES["mirrored"]
     report = {"replicas": mirrored.num_replicas}
 
-    # Resume is exact under the mirrored strategy, dropout and noise included.
-    # Checked first: after the runs below, two uninterrupted GAN runs in one
-    # process already part by 1.7e-7 (rounding that depends on what the
-    # process ran before, not on resuming), which would hide a resume fault
-    # of that size.
+    # Resume is exact under the mirrored strategy, dropout and noise included
+    # (the GAN to rounding: two uninterrupted mirrored GAN runs in one process
+    # already part by up to 1.7e-7, more after other runs, hence first).
     for stage, train in (
         ("classifier", lambda d: classifier_run(DROPOUT, arrays, d, mirrored)),
         ("gan", lambda d: gan_run(arrays, d, mirrored)),

@@ -23,6 +23,12 @@ SCRIPTS = os.path.dirname(__file__)
 # order) into differences of this size; a wrong split or statistics per
 # replica give 1e-3 and more.
 PARITY_TOLERANCE = 2e-4
+# Two uninterrupted mirrored GAN runs in one process part by up to 1.7e-7
+# (measured; rounding that depends on which replica's thread runs first, not
+# on resuming), and CI once saw 7.5e-9 between straight and resumed runs. A
+# resume fault (a batch seen twice, noise drawn again, optimizer moments
+# lost) moves weights by about one Adam step, the learning rate of 1e-3.
+MIRRORED_GAN_RESUME_TOLERANCE = 1e-6
 
 
 def _run(arguments, env=None, timeout=300):
@@ -57,7 +63,7 @@ def test_mirrored_gives_the_networks_of_one_device(mirrored_report, stage):
 
 def test_resume_under_mirrored_is_exact(mirrored_report):
     assert mirrored_report["classifier_resume_difference"] == 0.0
-    assert mirrored_report["gan_resume_difference"] == 0.0
+    assert mirrored_report["gan_resume_difference"] < MIRRORED_GAN_RESUME_TOLERANCE
 
 
 def test_each_replica_draws_its_own_noise(mirrored_report):
