@@ -127,7 +127,7 @@ GRID_ONLY_OPTIONS = {
     "figures_dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="With --grid: write PNG heatmaps and example digits here.",
+    help="With --grid: write PNG heatmaps and example images here.",
 )
 @click.option(
     "--logdir",
