@@ -21,7 +21,6 @@ from conftest import SAVED_MODELS
 from helpers import free_port
 
 from egan_tf import serving
-from egan_tf.datasets import dataset_spec
 from egan_tf.export import Signature
 from egan_tf.serving import ServerAddress, ServingError
 
@@ -248,31 +247,6 @@ def test_make_client_and_signature_inputs_reject_bad_combinations(tmp_path):
         serving.signature_inputs(Signature.BLUR_AND_DEFEND, images, 0.1, None)
     with pytest.raises(ValueError, match="takes no blur setting"):
         serving.signature_inputs(Signature.CLASSIFY, images, None, 10.0)
-
-
-def test_prediction_table_shows_labels_truth_and_a_tally():
-    outputs = {
-        "label": np.array([3, 5]),
-        "probabilities": np.stack([np.eye(10)[3] * 0.9, np.eye(10)[5]]),
-    }
-    rows = serving.prediction_rows(["a.png", "b.png"], outputs, true_labels=[3, 4])
-    text = serving.format_prediction_rows(rows)
-    lines = text.splitlines()
-    assert lines[1].split()[:4] == ["a.png", "3", "0.900", "3"]
-    assert lines[-1] == "1 of 2 correct"
-    without_truth = serving.format_prediction_rows(
-        serving.prediction_rows(["a.png"], outputs)
-    )
-    assert "true" not in without_truth
-    assert "correct" not in without_truth
-    # Digits are their own names; other data sets' classes are named.
-    digits = serving.format_prediction_rows(rows, dataset_spec("mnist").class_names)
-    assert digits == text
-    named = serving.format_prediction_rows(
-        rows, dataset_spec("fashion_mnist").class_names
-    ).splitlines()
-    assert named[0].split()[:3] == ["source", "label", "class"]
-    assert named[1].split()[:4] == ["a.png", "3", "Dress", "0.900"]
 
 
 def test_predict_in_batches_sends_slices_and_joins_the_answers():

@@ -177,12 +177,11 @@ def predict_command(
     <label>/ folders also gives the true labels) or test images to the
     exported model, in batches, and print labels and probabilities."""
     from egan_tf.export.contract import Signature
+    from egan_tf.prediction_rows import format_prediction_rows, prediction_rows
     from egan_tf.serving import (
         ServingError,
-        format_prediction_rows,
         make_client,
         predict_in_batches,
-        prediction_rows,
         signature_inputs,
     )
     from egan_tf.user_images import expand_png_paths, load_png_images
