@@ -27,9 +27,6 @@ MAX_BLUR_LENGTH = 1.0
 MAX_ABS_ANGLE = 360.0
 # Read noise beyond this standard deviation drowns a digit.
 MAX_NOISE = 0.5
-# The rescaled grid: the paper's lengths times 6, where blur starts to cost
-# the classifier accuracy (saved_models/length_scale_scan.json).
-RESCALED_LENGTH_SCALE = 6.0
 # Camera shake: trajectory extents of 2 to 10 pixels, as fractions of the side.
 SHAKE_LENGTHS = tuple(extent / IMAGE_SIZE for extent in (2.0, 4.0, 6.0, 8.0, 10.0))
 # How fast a trail's weight falls along its path: exp(-3 t), 5 % at the end.
@@ -223,10 +220,12 @@ def find_point(points, length: float, angle: float):
     raise KeyError(f"No grid point at length={length}, angle={angle}")
 
 
-def family_grid(blur: BlurKind | str) -> GridSpec:
+def family_grid(blur: BlurKind | str, length_scale: float) -> GridSpec:
     """The settings a blur family is measured on in the shipped methods grids:
-    the rescaled paper grid, or, for shake, its five trajectory extents."""
+    the paper grid rescaled by the data set's `length_scale`
+    (`DatasetSpec.length_scale`), or, for shake, its five trajectory
+    extents."""
     blur = BlurKind(blur)
     if blur == BlurKind.SHAKE:
         return GridSpec(lengths=SHAKE_LENGTHS, angles=(0.0,), blur=blur)
-    return GridSpec(length_scale=RESCALED_LENGTH_SCALE, blur=blur)
+    return GridSpec(length_scale=length_scale, blur=blur)

@@ -34,7 +34,8 @@ from egan_tf.model_files import BFLOAT16_MARGIN_FILE, trained_data_set
 from egan_tf.precision import bfloat16_model
 
 HELD_OUT = 2000
-SCALES = (1.0, 6.0)
+# The paper's scale and the data set's rescaled grid (DatasetSpec.length_scale).
+PAPER_LENGTH_SCALE = 1.0
 STEP = 0.05
 
 
@@ -60,7 +61,7 @@ def main(models_dir):
     images = to_unit_interval(load_split("train", dataset=dataset).images[-HELD_OUT:])
     views = [images] + [
         apply_motion_blur(images, length * scale, angle)
-        for scale in SCALES
+        for scale in (PAPER_LENGTH_SCALE, dataset_spec(dataset).length_scale)
         for length, angle in PAPER_GRID.points
     ]
     title = dataset_spec(dataset).title

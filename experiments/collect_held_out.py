@@ -39,7 +39,8 @@ REFINE_STEP_CANDIDATES = (10, 20)
 # points of each other, 0.05 clearly lower.
 REFINE_KERNEL_SIZE = 15
 REFINE_KERNEL_RATE = 0.2
-LENGTH_SCALES = (1.0, 6.0)
+# The paper's scale and the data set's rescaled grid (DatasetSpec.length_scale).
+PAPER_LENGTH_SCALE = 1.0
 # Two of the paper's four angles, and 3,000 of the fold's 12,000 images: every
 # candidate's refinement over the full grid would take hours on this CPU.
 ANGLES = (0.0, 45.0)
@@ -51,8 +52,10 @@ HELD_OUT_SEED = 1234
 BATCH = 500
 
 
-def training_settings():
-    """(blur kind, noise sigma, l, theta) of every held-out setting."""
+def training_settings(rescaled_length_scale: float):
+    """(blur kind, noise sigma, l, theta) of every held-out setting: the
+    Fourier model at the paper's scale and at the data set's rescaled one,
+    and camera shake, at both noise levels."""
     from egan_tf.grid_spec import PAPER_LENGTHS, SHAKE_LENGTHS, BlurKind
 
     settings = []
@@ -60,7 +63,7 @@ def training_settings():
         settings.append((BlurKind.FOURIER, noise, 0.0, 0.0))
         settings += [
             (BlurKind.FOURIER, noise, length * scale, angle)
-            for scale in LENGTH_SCALES
+            for scale in (PAPER_LENGTH_SCALE, rescaled_length_scale)
             for length in PAPER_LENGTHS
             for angle in ANGLES
         ]
@@ -88,6 +91,7 @@ def main(examples, models_dir, stand_in_dir, output):
 
     from egan_tf.blur_kinds import blur_setting
     from egan_tf.data import load_split, to_unit_interval
+    from egan_tf.datasets import dataset_spec
     from egan_tf.deconvolution import wiener_deconvolve
     from egan_tf.defenses import (
         estimate_blur,
@@ -122,7 +126,7 @@ def main(examples, models_dir, stand_in_dir, output):
     _, held_out = kept_fold_split(card, load_split("train", dataset=dataset))
     labels = held_out.labels[:examples]
     images = to_unit_interval(held_out.images[:examples])
-    settings = training_settings()
+    settings = training_settings(dataset_spec(dataset).length_scale)
 
     def read(outputs, name, views, group="c"):
         for reader_name, reader in readers[group]:

@@ -2,11 +2,12 @@
 through tfds and its IDX files, and the guards that keep the data sets'
 networks apart."""
 
+import json
 import os
 
 import numpy as np
 import pytest
-from conftest import SHARED_FASHION_IDX, SHARED_TFDS
+from conftest import SAVED_MODELS, SHARED_FASHION_IDX, SHARED_TFDS
 
 from egan_tf.config import DataConfig
 from egan_tf.data import DataNotFoundError, dataset_of, load_split
@@ -28,6 +29,22 @@ def test_every_data_set_has_ten_classes_and_its_own_models_folder():
     folders = {spec.models_folder("/models") for spec in DATASETS.values()}
     assert folders == {"/models", "/models/fashion_mnist"}
     assert all(spec.num_classes == 10 for spec in DATASETS.values())
+
+
+@pytest.mark.parametrize("name", list(DatasetName))
+def test_the_length_scale_is_the_one_the_shipped_scan_found(name):
+    # The rule of the README: the smallest scale at which C falls below the
+    # paper's Table 2 at every l >= 0.03.
+    spec = dataset_spec(name)
+    path = os.path.join(spec.models_folder(SAVED_MODELS), "length_scale_scan.json")
+    with open(path, encoding="utf-8") as handle:
+        scan = json.load(handle)["scales"]
+    falls = [
+        record["length_scale"]
+        for record in scan
+        if record["below_paper_table_2_for_l_ge_0.03"] == "12/12"
+    ]
+    assert spec.length_scale == min(falls)
 
 
 def test_an_unknown_data_set_is_one_line_naming_the_known_ones():

@@ -227,11 +227,13 @@ def test_defend_gated_answers_as_the_method_on_every_blur_family(
 ):
     # 20 digits per family, each at another setting of the family's grid, so
     # that the gate routes some images to the restoration and keeps others.
+    from egan_tf.datasets import dataset_spec
     from egan_tf.export.equivalence import family_requests
     from egan_tf.grid_spec import BlurKind
 
     sharp = mnist_test.images[:20].astype(np.float32) / 255.0
-    images = np.concatenate([family_requests(sharp, blur) for blur in BlurKind])
+    scale = dataset_spec("mnist").length_scale
+    images = np.concatenate([family_requests(sharp, b, scale) for b in BlurKind])
     inputs = {"images": images}
     actual = loader(shipped_export, Signature.DEFEND_GATED, inputs, tmp_path)
     expected = in_memory_outputs(serving_functions, Signature.DEFEND_GATED, inputs)

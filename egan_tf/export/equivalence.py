@@ -23,7 +23,9 @@ from egan_tf.grid_spec import BlurKind, family_grid
 REQUEST_SEED = 12
 
 
-def family_requests(images: np.ndarray, blur: BlurKind | str) -> np.ndarray:
+def family_requests(
+    images: np.ndarray, blur: BlurKind | str, length_scale: float
+) -> np.ndarray:
     """Blurs each image by one setting of `blur`'s shipped grid, in turn.
 
     Image i gets setting i mod S of the grid's S blurred settings, so that a
@@ -31,11 +33,13 @@ def family_requests(images: np.ndarray, blur: BlurKind | str) -> np.ndarray:
 
     Args:
         images: float32 [N, 28, 28, 1] in [0, 1], sharp.
+        blur: The blur family.
+        length_scale: The data set's rescaled-grid length scale.
 
     Returns:
         float32 [N, 28, 28, 1] in [0, 1].
     """
-    spec = family_grid(blur)
+    spec = family_grid(blur, length_scale)
     points = spec.settings[1:]
     blurred = np.empty_like(images)
     for setting, (length, angle) in enumerate(points):
@@ -98,16 +102,21 @@ def measure_equivalence(
     exported: Callable[..., dict[str, tf.Tensor]],
     in_memory: Callable[[tf.Tensor], dict[str, tf.Tensor]],
     images: np.ndarray,
+    length_scale: float,
 ) -> dict[str, dict[str, float | int]]:
     """`compare_outputs` on `images` blurred by every family in turn.
 
     Args:
         images: float32 [N, 28, 28, 1] in [0, 1], sharp test images.
+        length_scale: The data set's rescaled-grid length scale
+            (`DatasetSpec.length_scale`).
 
     Returns:
         Family name -> what `compare_outputs` returns.
     """
     return {
-        str(blur): compare_outputs(exported, in_memory, family_requests(images, blur))
+        str(blur): compare_outputs(
+            exported, in_memory, family_requests(images, blur, length_scale)
+        )
         for blur in BlurKind
     }

@@ -21,7 +21,8 @@ import keras
 import tensorflow as tf
 
 from egan_tf.atomic_files import write_text_atomically
-from egan_tf.data import ImageArrays, to_unit_interval
+from egan_tf.data import ImageArrays, dataset_of, to_unit_interval
+from egan_tf.datasets import dataset_spec
 from egan_tf.export.checks import check_servable, measure_saved_model, record_export
 from egan_tf.export.contract import (
     DOCKER_BASE_PATH,
@@ -169,6 +170,7 @@ def export_defense(
                     ],
                     functions[Signature.DEFEND_GATED],
                     to_unit_interval(test_arrays.images[:EQUIVALENCE_EXAMPLES]).numpy(),
+                    dataset_spec(dataset_of(test_arrays)).length_scale,
                 )
         entry = record_export(result, models_dir, measured, adaptive, classifier)
         write_text_atomically(os.path.join(root, MODELS_CONFIG_FILE), config_text)
