@@ -177,6 +177,29 @@ def test_an_unknown_strategy_is_refused():
         ExecutionConfig(strategy="ring")
 
 
+def test_each_input_pipeline_yields_its_replicas_shares_without_autotuning():
+    import tensorflow as tf
+
+    from egan_tf.data import ImageArrays
+    from egan_tf.training.runtime import replica_shares_dataset
+
+    arrays = ImageArrays(
+        np.zeros((10, 28, 28, 1), np.uint8), np.arange(10, dtype=np.int64)
+    )
+    order = np.arange(10)[::-1]
+
+    def labels_of(num_pipelines, pipeline):
+        context = tf.distribute.InputContext(num_pipelines, pipeline, 2)
+        dataset = replica_shares_dataset(arrays, order, 4, 0, 2, context)
+        # Autotuning's thread stalled the iterator's deletion at epoch ends.
+        assert dataset.options().autotune.enabled is False
+        return [labels.numpy().tolist() for _, labels in dataset]
+
+    # One pipeline feeds both replicas; with two, each feeds its own.
+    assert labels_of(1, 0) == [[9, 8], [7, 6], [5, 4], [3, 2], [1], [0]]
+    assert labels_of(2, 1) == [[7, 6], [3, 2], [0]]
+
+
 def test_batches_keep_the_last_partial_batch_and_resume():
     from egan_tf.data import ImageArrays
     from egan_tf.training.runtime import Runtime
