@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from egan_tf.batching import without_autotuning
 from egan_tf.config import IMAGE_SHAPE
 from egan_tf.data import ImageArrays, to_unit_interval
 from egan_tf.execution import TF_CONFIG, ExecutionConfig, StrategyKind, check_tf_config
@@ -161,13 +162,7 @@ def replica_shares_dataset(
             tf.TensorSpec([None], tf.int64),
         ),
     ).map(lambda images, labels: (to_unit_interval(images), labels))
-    # A generator and one cheap map leave autotuning nothing to tune, and
-    # with it on, deleting the iterator at an epoch's end stalled for 1 to
-    # 5 s in about a third of epochs (none in 12 with it off), where 50 GAN
-    # steps take 2.7 s (bench/gan_step.py).
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return dataset.with_options(options)
+    return without_autotuning(dataset)
 
 
 @dataclasses.dataclass
