@@ -7,7 +7,8 @@ training digits. Ours is the replica step of `egan_tf.training.gan` compiled
 by the default `Runtime`, called once per batch by a Python loop; the Keras
 way is keras-io's "DCGAN overriding train_step" pattern under `fit`, which
 compiles its own step and iterates a `tf.data` pipeline. Ours is also run
-with its step compiled by XLA (`--jit`). Prints the median
+with its step compiled by XLA (`--jit`), and fed by the same input pipeline
+with tf.data autotuning on (as before session 9). Prints the median
 steps per second of each over repeats of `--steps` steps, the ratio, the
 network arithmetic per step and the fp32 and bf16 matmul rates measured in
 the same run.
@@ -81,7 +82,7 @@ def main(steps, repeats):
     from egan_tf.execution import ExecutionConfig
     from egan_tf.networks import build_discriminator, build_generator
     from egan_tf.training.gan import REAL_LABEL
-    from egan_tf.training.runtime import Runtime
+    from egan_tf.training.runtime import Runtime, replica_shares_dataset
 
     echo_rates("before")
     config = EganConfig()
@@ -120,6 +121,23 @@ def main(steps, repeats):
             metrics = step(batch, batch_labels, seed, global_size)
         float(metrics["d_loss"])
 
+    # The loop's input before session 9: the same pipeline with tf.data's
+    # autotuning on, whose thread could stall the iterator's deletion.
+    autotuning = tf.data.Options()
+    autotuning.autotune.enabled = True
+
+    def ours_with_autotuning_input():
+        def dataset_fn(context):
+            dataset = replica_shares_dataset(arrays, order, BATCH, 0, 1, context)
+            return dataset.with_options(autotuning)
+
+        batches = iter(runtime.strategy.distribute_datasets_from_function(dataset_fn))
+        for index in range(steps):
+            batch, batch_labels = next(batches)
+            seed = tf.constant([0, index], tf.int64)
+            metrics = step(batch, batch_labels, seed, size)
+        float(metrics["d_loss"])
+
     keras.utils.set_random_seed(0)
     gan = keras_way_gan(
         build_generator(config), build_discriminator(config), config.latent_dim,
@@ -138,6 +156,7 @@ def main(steps, repeats):
     )
     tf.config.experimental.enable_op_determinism()
     input_seconds, input_runs = median_seconds(ours_with_the_loops_input, repeats)
+    tuned_seconds, tuned_runs = median_seconds(ours_with_autotuning_input, repeats)
     xla_seconds, xla_runs = median_seconds(lambda: ours(xla_step), repeats)
     keras_seconds, keras_runs = median_seconds(keras_way, repeats)
     echo_rates("after")
@@ -148,6 +167,7 @@ def main(steps, repeats):
     for name, seconds, runs in (
         ("ours: tf.function step, Python loop", ours_seconds, ours_runs),
         ("ours, fed as the epoch loop feeds it", input_seconds, input_runs),
+        ("ours, fed with tf.data autotuning on", tuned_seconds, tuned_runs),
         ("ours, deterministic kernels off", free_seconds, free_runs),
         ("ours, step compiled by XLA (--jit)", xla_seconds, xla_runs),
         ("Keras: train_step under model.fit", keras_seconds, keras_runs),
@@ -158,7 +178,8 @@ def main(steps, repeats):
         )
     click.echo(
         f"ours / Keras steps per second: {keras_seconds / ours_seconds:.2f}x "
-        f"(fed as the loop feeds it: {keras_seconds / input_seconds:.2f}x); "
+        f"(fed as the loop feeds it: {keras_seconds / input_seconds:.2f}x, "
+        f"with autotuning on: {keras_seconds / tuned_seconds:.2f}x); "
         f"XLA / ours: {ours_seconds / xla_seconds:.2f}x; deterministic kernels / "
         f"off: {free_seconds / ours_seconds:.2f}x"
     )
