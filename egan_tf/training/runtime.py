@@ -124,6 +124,15 @@ def split_evenly(count: int, parts: int) -> list[slice]:
     return [slice(int(bounds[k]), int(bounds[k + 1])) for k in range(parts)]
 
 
+def global_batches(count: int, batch_size: int, start_batch: int) -> list[slice]:
+    """The global batches of `count` examples from batch `start_batch` on, as
+    consecutive slices of `batch_size` (the last may hold fewer)."""
+    return [
+        slice(start, min(start + batch_size, count))
+        for start in range(start_batch * batch_size, count, batch_size)
+    ]
+
+
 def replica_shares_dataset(
     arrays: ImageArrays,
     order: np.ndarray,
@@ -143,15 +152,13 @@ def replica_shares_dataset(
         A dataset of (images float32 [share, 28, 28, 1] in [0, 1], labels
         int64 [share]).
     """
-    starts = range(start_batch * batch_size, len(order), batch_size)
-    sizes = [min(batch_size, len(order) - start) for start in starts]
     local = num_replicas // context.num_input_pipelines
     first = context.input_pipeline_id * local
 
     def shares():
-        for start, size in zip(starts, sizes, strict=True):
-            indices = order[start : start + size]
-            for part in split_evenly(size, num_replicas)[first : first + local]:
+        for batch in global_batches(len(order), batch_size, start_batch):
+            indices = order[batch]
+            for part in split_evenly(len(indices), num_replicas)[first : first + local]:
                 chosen = indices[part]
                 yield arrays.images[chosen], arrays.labels[chosen].astype(np.int64)
 
@@ -321,8 +328,10 @@ class Runtime:
         (`split_evenly`), through `distribute_datasets_from_function`: each
         worker's input pipeline builds only its own replicas' shares.
         """
-        starts = range(start_batch * batch_size, len(order), batch_size)
-        sizes = [min(batch_size, len(order) - start) for start in starts]
+        sizes = [
+            batch.stop - batch.start
+            for batch in global_batches(len(order), batch_size, start_batch)
+        ]
         num_replicas = self.num_replicas
 
         def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
