@@ -11,6 +11,15 @@ TINY_EGAN = EganConfig(
     encoder_filters=(4, 8, 8),
 )
 
+# How far a resumed run's weights may be from an uninterrupted run's. The first
+# training in a process sometimes rounds differently from every later one in it
+# (measured under CPU load, in about 1 of 4 to 8 processes: 1.5e-8 to 1.7e-7,
+# in straight and in resumed runs alike, with oneDNN on or off and with
+# deterministic kernels set before any op; later runs in one process agree
+# bit for bit). A resume fault (a batch seen twice, noise drawn again, optimizer
+# moments lost) moves weights by about one Adam step, 1e-3 in these tests.
+RESUME_ROUNDING_TOLERANCE = 1e-6
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""

@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import RESUME_ROUNDING_TOLERANCE
 
 from egan_tf.execution import ExecutionConfig, check_tf_config
 from egan_tf.training.runtime import split_evenly
@@ -23,12 +24,6 @@ SCRIPTS = os.path.dirname(__file__)
 # order) into differences of this size; a wrong split or statistics per
 # replica give 1e-3 and more.
 PARITY_TOLERANCE = 2e-4
-# Two uninterrupted mirrored GAN runs in one process part by up to 1.7e-7
-# (measured; rounding that depends on which replica's thread runs first, not
-# on resuming), and CI once saw 7.5e-9 between straight and resumed runs. A
-# resume fault (a batch seen twice, noise drawn again, optimizer moments
-# lost) moves weights by about one Adam step, the learning rate of 1e-3.
-MIRRORED_GAN_RESUME_TOLERANCE = 1e-6
 
 
 def _run(arguments, env=None, timeout=300):
@@ -61,9 +56,9 @@ def test_mirrored_gives_the_networks_of_one_device(mirrored_report, stage):
     np.testing.assert_allclose(losses["mirrored"], losses["default"], rtol=1e-5)
 
 
-def test_resume_under_mirrored_is_exact(mirrored_report):
-    assert mirrored_report["classifier_resume_difference"] == 0.0
-    assert mirrored_report["gan_resume_difference"] < MIRRORED_GAN_RESUME_TOLERANCE
+def test_resume_under_mirrored_ends_where_a_straight_run_does(mirrored_report):
+    assert mirrored_report["classifier_resume_difference"] < RESUME_ROUNDING_TOLERANCE
+    assert mirrored_report["gan_resume_difference"] < RESUME_ROUNDING_TOLERANCE
 
 
 def test_each_replica_draws_its_own_noise(mirrored_report):
@@ -133,12 +128,16 @@ def test_two_workers_train_the_same_weights_and_only_the_chief_writes(tmp_path):
     trained = [name for name in chief.files if name.startswith("arr_")] + ["loss"]
     for name in trained:
         np.testing.assert_array_equal(chief[name], worker[name])
-    # One checkpoint series, one TensorBoard log, one model and card.
+    # One checkpoint series and history, one TensorBoard log, one model and
+    # card.
     checkpoints = sorted(os.listdir(shared["checkpoints"]))
     assert checkpoints == [
         "checkpoint", "ckpt-3.data-00000-of-00001", "ckpt-3.index",
         "ckpt-6.data-00000-of-00001", "ckpt-6.index", "config.json",
+        "history.json",
     ]  # fmt: skip
+    history = json.loads((tmp_path / "checkpoints" / "history.json").read_text())
+    assert sorted(history) == ["1", "2"]
     events = [name for name in os.listdir(shared["logs"]) if "tfevents" in name]
     assert len(events) == 1
     assert sorted(os.listdir(shared["models"])) == [

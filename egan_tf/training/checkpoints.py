@@ -44,8 +44,9 @@ class ResumableCheckpoint:
     seeded per-epoch data order, the state of every random-seed generator of
     the models (dropout's) and the running metric sums of the current epoch,
     they let a rerun continue exactly where the previous process stopped: an
-    interrupted and resumed run ends bit for bit where an uninterrupted one
-    does, on the same machine.
+    interrupted and resumed run ends where an uninterrupted one does, on the
+    same machine, to the last bit but for the rounding in which a process's
+    first run sometimes differs (below 1e-6; tests/helpers.py).
 
     Args:
         directory: Folder of the checkpoints; created when missing.

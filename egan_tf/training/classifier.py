@@ -77,7 +77,7 @@ class ClassifierResult:
 
     Attributes:
         classifier: The trained C.
-        history: Metrics of each epoch run by this call.
+        history: Metrics of every epoch of the run, earlier processes included.
         epochs_done: Epochs finished in total, across resumptions.
         wall_seconds: Wall time of the whole run, summed over resumptions.
     """

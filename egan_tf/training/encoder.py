@@ -212,12 +212,6 @@ def _train_fold(
             "accuracy": 0.0 if accuracy is None else accuracy,
         }
 
-    history_path = os.path.join(fold_dir, "history.json")
-    history: dict[str, dict] = {}
-    if os.path.isfile(history_path):
-        with open(history_path, encoding="utf-8") as handle:
-            history = json.load(handle)
-    history_path = runtime.writable(history_path)
     grid_inputs = to_unit_interval(fold_validation.images[:_RECONSTRUCTION_GRID_SIZE])
     if input_blur is not None:
         grid_inputs, _, _ = blur_randomly(
@@ -226,11 +220,8 @@ def _train_fold(
 
     def validate(epoch: int) -> dict[str, float]:
         measured = measure_validation()
-        metrics = {"val_mse": measured["mse"], "val_accuracy": measured["accuracy"]}
-        # Keyed by epoch so a re-run epoch after a crash overwrites, not repeats.
-        history[str(epoch + 1)] = metrics
-        write_json_atomically(history_path, history)
-        return metrics
+        del epoch
+        return {"val_mse": measured["mse"], "val_accuracy": measured["accuracy"]}
 
     def write_reconstructions(step: int) -> None:
         reconstructions = generator(
@@ -257,7 +248,7 @@ def _train_fold(
         epoch_hook=validate,
         show_progress=show_progress,
     )
-    loop.run()
+    history = loop.run()
     final = measure_validation()
     record = {
         "fold": fold,
@@ -265,9 +256,7 @@ def _train_fold(
         "validation_examples": len(fold_validation),
         "val_mse": final["mse"],
         "val_accuracy": final["accuracy"],
-        "history": [
-            history[key] | {"epoch": int(key)} for key in sorted(history, key=int)
-        ],
+        "history": history,
         "wall_seconds": round(state.update_elapsed(), 1),
     }
     return encoder, record

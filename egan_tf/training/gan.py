@@ -97,7 +97,7 @@ class GanResult:
     Attributes:
         generator: The trained G.
         discriminator: The trained D.
-        history: Metrics of each epoch run by this call.
+        history: Metrics of every epoch of the run, earlier processes included.
         epochs_done: Epochs finished in total, across resumptions.
         wall_seconds: Wall time of the whole run, summed over resumptions.
     """

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from egan_tf.atomic_files import write_json_atomically
 from egan_tf.config import DataConfig, TrainingConfig, config_to_dict, save_configs
 from egan_tf.data import ImageArrays, dataset_of, epoch_order, num_batches
 from egan_tf.errors import TrainingInterrupted
@@ -47,6 +48,10 @@ class EpochLoop:
         image_hook: Writes image summaries every `config.summary_every_steps`.
         epoch_hook: Runs validation after each epoch; its metrics are logged.
         show_progress: Whether to draw a progress bar per epoch.
+        history: Metrics of every epoch of the run, the first included, kept
+            in `HISTORY_FILE` beside the checkpoints, so that a run resumed
+            in another process, or one that is already finished, still
+            reports every epoch.
     """
 
     stage: str
@@ -70,6 +75,18 @@ class EpochLoop:
 
     def __post_init__(self):
         self._compiled_step = compile_train_step(self.runtime, self.train_step)
+        self._history_path = os.path.join(self.state.directory, HISTORY_FILE)
+        self.history = read_history(self.state.directory)
+
+    def _record_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
+        # Keyed by epoch, so that an epoch run again after a crash between
+        # this write and the checkpoint replaces its entry.
+        self.history = [row for row in self.history if row["epoch"] != epoch + 1]
+        self.history.append({"epoch": epoch + 1, **metrics})
+        path = self.runtime.writable(self._history_path)
+        write_json_atomically(
+            path, {str(row["epoch"]): _without_epoch(row) for row in self.history}
+        )
 
     def _run_epoch(self, epoch: int) -> dict[str, float]:
         state, config = self.state, self.config
@@ -138,7 +155,8 @@ class EpochLoop:
         """Trains until `config.epochs` epochs are done, resuming from the state.
 
         Returns:
-            One dict of metrics per epoch run by this call.
+            One dict of metrics per epoch of the run, with its 1-based
+            "epoch": those of earlier processes too (`history`).
 
         Raises:
             TrainingInterrupted: On Ctrl-C or SIGTERM, after saving a checkpoint.
@@ -164,7 +182,9 @@ class EpochLoop:
                 while int(self.state.epoch.numpy()) < self.config.epochs:
                     epoch = int(self.state.epoch.numpy())
                     metrics = self._run_epoch(epoch)
-                    self.history.append({"epoch": epoch + 1, **metrics})
+                    # The history is written before the checkpoint: a crash
+                    # between the two re-runs the epoch, never loses its row.
+                    self._record_epoch(epoch, metrics)
                     self.state.save()
                     outer.set_postfix(
                         {name: f"{value:.4f}" for name, value in metrics.items()}
@@ -179,6 +199,30 @@ class EpochLoop:
             if self.writer is not None:
                 self.writer.flush()
         return self.history
+
+
+HISTORY_FILE = "history.json"
+
+
+def _without_epoch(row: dict) -> dict:
+    return {name: value for name, value in row.items() if name != "epoch"}
+
+
+def read_history(checkpoint_dir: str) -> list[dict[str, float]]:
+    """The per-epoch metrics that `EpochLoop` kept in `checkpoint_dir`.
+
+    Returns:
+        One dict per finished epoch, in epoch order, each with its 1-based
+        "epoch"; empty when the run has none on record.
+    """
+    path = os.path.join(checkpoint_dir, HISTORY_FILE)
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8") as handle:
+        by_epoch = json.load(handle)
+    return [
+        {"epoch": int(epoch), **by_epoch[epoch]} for epoch in sorted(by_epoch, key=int)
+    ]
 
 
 def compile_train_step(runtime: Runtime, replica_step: ReplicaStep) -> TrainStep:
