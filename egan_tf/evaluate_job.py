@@ -353,7 +353,7 @@ def _evaluate_images(request, echo) -> list[str]:
     from egan_tf.reporting import format_images_result, images_json
     from egan_tf.user_images import load_labelled_images
 
-    images = load_labelled_images(request.images)
+    images = load_labelled_images(request.images, request.data.spec.class_names)
     models, config, methods, not_applicable, extra = _defense_setup(request, echo)
     result = evaluate_images(
         models,

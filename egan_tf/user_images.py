@@ -108,36 +108,66 @@ class LabelledImages:
         return int(self.labels.shape[0])
 
 
-def _label_folders(root: str) -> list[tuple[int, str]]:
+def _folder_key(name: str) -> str:
+    # Folder names cannot hold "/" ("T-shirt/top"), and people write "Ankle
+    # boot" as ankle_boot or ankle-boot: compare without separators or case.
+    return "".join(
+        character for character in name if character not in "/_- "
+    ).casefold()
+
+
+def _label_of_folder(name: str, class_names: Sequence[str] | None) -> int | None:
+    """The label a folder's name gives: its number, 0 to 9, or, with
+    `class_names`, the index of the class it names; None for neither."""
+    if name.isdigit():
+        return int(name) if int(name) < NUM_CLASSES else None
+    if class_names is None:
+        return None
+    keys = [_folder_key(class_name) for class_name in class_names]
+    return keys.index(_folder_key(name)) if _folder_key(name) in keys else None
+
+
+def _label_folders(
+    root: str, class_names: Sequence[str] | None
+) -> list[tuple[int, str]]:
     entries = sorted(name for name in os.listdir(root) if not name.startswith("."))
+    named = (
+        ""
+        if class_names is None
+        else f" or by class name ({', '.join(class_names)}; '/' as '_')"
+    )
     folders = []
     for name in entries:
         path = os.path.join(root, name)
         if not os.path.isdir(path):
             raise ImagesError(
                 f"{root} must hold only folders named by label, 0 to "
-                f"{NUM_CLASSES - 1}. Received: the file {path}"
+                f"{NUM_CLASSES - 1}{named}. Received: the file {path}"
             )
-        if not (name.isdigit() and int(name) < NUM_CLASSES):
+        label = _label_of_folder(name, class_names)
+        if label is None:
             raise ImagesError(
-                f"Label folders must be named 0 to {NUM_CLASSES - 1}. Received: {path}"
+                f"Label folders must be named 0 to {NUM_CLASSES - 1}{named}. "
+                f"Received: {path}"
             )
-        folders.append((int(name), path))
+        folders.append((label, path))
     return folders
 
 
-def _labelled_png_files(root: str) -> tuple[list[str], list[int]]:
+def _labelled_png_files(
+    root: str, class_names: Sequence[str] | None
+) -> tuple[list[str], list[int]]:
     """The PNG files of `root/<label>/` folders, and the label of each."""
     paths, labels = [], []
-    for label, folder in _label_folders(root):
+    for label, folder in _label_folders(root, class_names):
         files = png_files_in(folder)
         paths += files
         labels += [label] * len(files)
     return paths, labels
 
 
-def _load_folder(root: str) -> LabelledImages:
-    paths, labels = _labelled_png_files(root)
+def _load_folder(root: str, class_names: Sequence[str] | None) -> LabelledImages:
+    paths, labels = _labelled_png_files(root, class_names)
     if not paths:
         raise ImagesError(
             f"No images found. Received: {root} with no PNG files in <label>/ folders"
@@ -224,18 +254,23 @@ def _load_npz(path: str) -> LabelledImages:
     )
 
 
-def load_labelled_images(path: str) -> LabelledImages:
+def load_labelled_images(
+    path: str, class_names: Sequence[str] | None = None
+) -> LabelledImages:
     """Reads labelled images from an `.npz` or a folder `path/<label>/*.png`.
 
     An `.npz` holds `images` ([N, 28, 28] or [N, 28, 28, 1], uint8 0-255 or
     float in [0, 1]) and `labels` ([N] integers 0-9). A folder holds one
-    sub-folder per label, named 0 to 9, of 28x28 PNG files and nothing else.
+    sub-folder per label of 28x28 PNG files and nothing else, named 0 to 9
+    or, when `class_names` (the data set's, in label order) are given, by
+    class name: "Ankle boot", "ankle_boot" and "T-shirt_top" name classes
+    of Fashion-MNIST (case and the separators "/", "_", "-" and " " aside).
 
     Raises:
         ImagesError: One line naming the file and the problem.
     """
     if os.path.isdir(path):
-        return _load_folder(path)
+        return _load_folder(path, class_names)
     if not os.path.isfile(path):
         raise ImagesError(f"No such file or folder. Received: {path}")
     if not path.lower().endswith(NPZ_SUFFIX):
@@ -245,9 +280,12 @@ def load_labelled_images(path: str) -> LabelledImages:
     return _load_npz(path)
 
 
-def expand_png_paths(paths: Sequence[str]) -> tuple[list[str], list[int] | None]:
+def expand_png_paths(
+    paths: Sequence[str], class_names: Sequence[str] | None = None
+) -> tuple[list[str], list[int] | None]:
     """PNG files from files and folders, with labels when every folder is a
-    labelled one (`folder/<label>/*.png`).
+    labelled one (`folder/<label>/*.png`, labels named as
+    `load_labelled_images` reads them).
 
     A folder of PNG files contributes its files, sorted; a folder of label
     folders contributes theirs, labelled. Labels are returned only when every
@@ -268,7 +306,7 @@ def expand_png_paths(paths: Sequence[str]) -> tuple[list[str], list[int] | None]
             if os.path.isdir(os.path.join(path, name)) and not name.startswith(".")
         ]
         if subfolders:
-            found, found_labels = _labelled_png_files(path)
+            found, found_labels = _labelled_png_files(path, class_names)
             files += found
             labels += found_labels
         else:

@@ -66,6 +66,30 @@ def test_a_labelled_folder_gives_images_labels_and_names(tmp_path):
     np.testing.assert_allclose(loaded.images[2, 5, 13, 0], 100 / 255)
 
 
+def test_label_folders_may_be_named_by_class_name(tmp_path):
+    # Before, Fashion-MNIST users had to name their folders 0 to 9.
+    from egan_tf.datasets import dataset_spec
+
+    class_names = dataset_spec("fashion_mnist").class_names
+    root = _labelled_folder(
+        tmp_path / "clothes", {"ankle_boot": 1, "Sneaker": 1, "T-shirt_top": 1, "3": 1}
+    )
+    loaded = load_labelled_images(str(root), class_names)
+    assert dict(zip(loaded.names, loaded.labels.tolist(), strict=True)) == {
+        "3/0.png": 3, "Sneaker/0.png": 7, "T-shirt_top/0.png": 0,
+        "ankle_boot/0.png": 9,
+    }  # fmt: skip
+    _, labels = user_images.expand_png_paths([str(root)], class_names)
+    assert sorted(labels) == [0, 3, 7, 9]
+    # Without the data set's names only numbers are labels; a name that is no
+    # class is refused in one line that lists the names.
+    with pytest.raises(ImagesError, match=r"named 0 to 9\. Received: .*Sneaker"):
+        load_labelled_images(str(root))
+    (root / "Hat").mkdir()
+    with pytest.raises(ImagesError, match=r"or by class name \(T-shirt/top, .*Hat"):
+        load_labelled_images(str(root), class_names)
+
+
 @pytest.mark.parametrize("layout", ["uint8 [N, 28, 28]", "float [N, 28, 28, 1]"])
 def test_an_npz_of_either_dtype_and_rank_gives_the_same_images(tmp_path, layout):
     digits = np.stack([_digit(), _digit(51)])

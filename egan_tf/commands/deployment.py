@@ -194,7 +194,7 @@ def predict_command(
     except ServingError as error:
         raise click.ClickException(str(error)) from None
     if png_files:
-        sources, truth = expand_png_paths(png_files)
+        sources, truth = expand_png_paths(png_files, data.spec.class_names)
         images = load_png_images(sources)
     else:
         from egan_tf.data import to_unit_interval

@@ -176,7 +176,8 @@ GRID_ONLY_OPTIONS = {
     help="Run the methods (all by default, or --methods) on your own labelled "
     "images as they are, instead of the test set: an .npz with images "
     "([N, 28, 28] or [N, 28, 28, 1], uint8 0-255 or float 0-1) and labels "
-    "([N], 0-9), or a folder PATH/<label>/*.png.",
+    "([N], 0-9), or a folder PATH/<label>/*.png (label folders named 0-9 or "
+    "by the data set's class names, e.g. ankle_boot).",
 )
 @classifier_option()
 @precision_option()
