@@ -98,6 +98,10 @@ def _as_floats(values: Sequence[float], name: str) -> tuple[float, ...]:
     return values
 
 
+# The paper's convention: l is a fraction of the image side, as given.
+PAPER_LENGTH_SCALE = 1.0
+
+
 @dataclasses.dataclass(frozen=True)
 class GridSpec:
     """The blur settings of a grid evaluation, validated when built.
@@ -121,7 +125,7 @@ class GridSpec:
 
     lengths: tuple[float, ...] = PAPER_LENGTHS
     angles: tuple[float, ...] = PAPER_ANGLES
-    length_scale: float = 1.0
+    length_scale: float = PAPER_LENGTH_SCALE
     blur: BlurKind = BlurKind.FOURIER
     batch_size: int = DEFAULT_GRID_BATCH_SIZE
     noise: float = 0.0

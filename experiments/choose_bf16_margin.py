@@ -29,13 +29,11 @@ from egan_tf.blur import apply_motion_blur
 from egan_tf.data import load_split, to_unit_interval
 from egan_tf.datasets import dataset_spec
 from egan_tf.defenses import load_defense_models
-from egan_tf.grid_spec import PAPER_GRID
+from egan_tf.grid_spec import PAPER_GRID, PAPER_LENGTH_SCALE
 from egan_tf.model_files import BFLOAT16_MARGIN_FILE, trained_data_set
 from egan_tf.precision import bfloat16_model
 
 HELD_OUT = 2000
-# The paper's scale and the data set's rescaled grid (DatasetSpec.length_scale).
-PAPER_LENGTH_SCALE = 1.0
 STEP = 0.05
 
 

@@ -39,8 +39,6 @@ REFINE_STEP_CANDIDATES = (10, 20)
 # points of each other, 0.05 clearly lower.
 REFINE_KERNEL_SIZE = 15
 REFINE_KERNEL_RATE = 0.2
-# The paper's scale and the data set's rescaled grid (DatasetSpec.length_scale).
-PAPER_LENGTH_SCALE = 1.0
 # Two of the paper's four angles, and 3,000 of the fold's 12,000 images: every
 # candidate's refinement over the full grid would take hours on this CPU.
 ANGLES = (0.0, 45.0)
@@ -56,7 +54,12 @@ def training_settings(rescaled_length_scale: float):
     """(blur kind, noise sigma, l, theta) of every held-out setting: the
     Fourier model at the paper's scale and at the data set's rescaled one,
     and camera shake, at both noise levels."""
-    from egan_tf.grid_spec import PAPER_LENGTHS, SHAKE_LENGTHS, BlurKind
+    from egan_tf.grid_spec import (
+        PAPER_LENGTH_SCALE,
+        PAPER_LENGTHS,
+        SHAKE_LENGTHS,
+        BlurKind,
+    )
 
     settings = []
     for noise in NOISE_LEVELS:
