@@ -6,10 +6,13 @@ without hours of training."""
 import os
 
 import pytest
+from click.testing import CliRunner
 
+import cli
 from egan_tf.config import TrainingConfig
 from egan_tf.data_paths import DataSource
 from egan_tf.training import reproduce
+from egan_tf.training.stages import check_stage_inputs, parse_stages
 
 
 @pytest.fixture
@@ -77,3 +80,71 @@ def test_reproduce_trains_every_network_of_the_data_set(
         "classifier": 20, "gan": 300, "encoder": 20, "encoder_blur": 20,
         "classifier_augment": 20, "classifier_mixture": 20, "blur_estimator": 8,
     }  # fmt: skip
+
+
+def test_only_the_stages_asked_for_run_in_training_order(
+    tmp_path, work_dir, recorded_stages
+):
+    cards = reproduce.reproduce_all(
+        str(tmp_path / "models"),
+        work_dir,
+        DataSource(limit=20),
+        show_progress=False,
+        stages=parse_stages("blur_estimator, classifier_augment"),
+    )
+    assert [call["stage"] for call in recorded_stages] == [
+        "classifier_augment",
+        "blur_estimator",
+    ]
+    assert list(cards) == ["classifier_augment", "blur_estimator"]
+
+
+def test_a_stage_without_its_inputs_is_refused_before_training(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    # An earlier stage of the same run may make the inputs...
+    check_stage_inputs(str(models), parse_stages("classifier,gan,encoder,encoder_blur"))
+    # ...or they may be in the models folder already.
+    for name in ("classifier.keras", "generator.keras"):
+        (models / name).write_bytes(b"")
+    with pytest.raises(ValueError, match=r"encoder_blur trains from encoder\.keras"):
+        check_stage_inputs(str(models), parse_stages("encoder_blur"))
+    (models / "encoder.keras").write_bytes(b"")
+    check_stage_inputs(str(models), parse_stages("encoder_blur"))
+    with pytest.raises(ValueError, match=r"Unknown stage\. Received: stage='gna'"):
+        parse_stages("classifier,gna")
+
+
+@pytest.mark.parametrize(
+    ("stages", "message"),
+    [
+        ("classifier,gna", "Unknown stage. Received: stage='gna'"),
+        ("encoder", "Stage encoder trains from classifier.keras"),
+    ],
+)
+def test_reproduce_refuses_bad_stages_in_one_line(tmp_path, stages, message):
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "reproduce", "--stages", stages, "--models", str(tmp_path / "models"),
+            "--work-dir", str(tmp_path / "work"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "work").exists()
+
+
+def test_reproduce_prints_each_stage_s_headline(tmp_path, recorded_stages):
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "reproduce", "--stages", "classifier_mixture,blur_estimator",
+            "--models", str(tmp_path / "models"), "--work-dir",
+            str(tmp_path / "work"), "--quiet",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "classifier_mixture 50.00%, blur_estimator 50.00%; models in" in (
+        result.output
+    )

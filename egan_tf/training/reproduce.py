@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Callable, Sequence
 
 from egan_tf.config import (
     BLUR_ENCODER_TRAINING,
@@ -16,14 +18,20 @@ from egan_tf.config import (
     ClassifierConfig,
     EganConfig,
     EncoderLossConfig,
+    TrainingConfig,
     classifier_training,
 )
+from egan_tf.data import ImageArrays
 from egan_tf.data_paths import DataSource
 from egan_tf.training.blur_estimator import train_and_save_blur_estimator
 from egan_tf.training.classifier import train_and_save_classifier
 from egan_tf.training.encoder import train_and_save_encoder
 from egan_tf.training.gan import train_and_save_gan
 from egan_tf.training.runtime import Runtime
+from egan_tf.training.stages import ReproduceStage, check_stage_inputs
+
+# Held out of B's training images to measure it after each epoch.
+BLUR_ESTIMATOR_VALIDATION_EXAMPLES = 5000
 
 
 def reproduce_all(
@@ -33,114 +41,141 @@ def reproduce_all(
     logdir: str | None = None,
     show_progress: bool = True,
     runtime: Runtime | None = None,
+    stages: Sequence[ReproduceStage] = tuple(ReproduceStage),
 ) -> dict[str, dict]:
     """Trains C, then the GAN, then E with the default (paper) schedules, then
     the beyond-the-paper networks: E_blur, C_aug, C_mix and the blur
-    estimator B.
+    estimator B (or only `stages` of them, in that order).
 
     Each stage checkpoints under `work_dir/<stage>`, so rerunning after an
     interruption resumes the stage that was cut and skips finished ones
     (a finished stage resumes at its last epoch and only re-saves its model).
+    Stages that need no other (`STAGE_INPUTS`) may run in another process at
+    the same time, with the same folders, as long as no two processes run
+    one stage.
 
     Every stage trains on `data`'s training split (MNIST through TFDS if
     None) and is measured on its whole test split, under `runtime` (one
     device in float32 if None).
 
     Returns:
-        The model card of each stage, keyed by stage name.
+        The model card of each stage run, keyed by stage name.
+
+    Raises:
+        ValueError: Before any training, when a stage's inputs are missing
+            (`check_stage_inputs`).
     """
+    check_stage_inputs(models_dir, stages)
     runtime = runtime or Runtime.create()
     data = data or DataSource()
-    classifier_schedule = classifier_training(data.dataset)
-    train = data.load("train")
-    test = data.load("test")
+    plan = _StagePlan(
+        models_dir,
+        work_dir,
+        data.load("train"),
+        data.load("test"),
+        classifier_training(data.dataset),
+        logdir,
+        show_progress,
+        runtime,
+    )
+    return {stage.value: plan.train(stage) for stage in stages}
 
-    def stage_logdir(stage: str) -> str | None:
-        return os.path.join(logdir, stage) if logdir else None
 
-    cards = {
-        "classifier": train_and_save_classifier(
-            ClassifierConfig(),
-            classifier_schedule,
-            train,
-            test,
-            os.path.join(work_dir, "classifier"),
-            models_dir,
-            stage_logdir("classifier"),
-            show_progress,
-            runtime=runtime,
+@dataclasses.dataclass(frozen=True)
+class _StagePlan:
+    """What every stage is trained with; `train` runs one stage."""
+
+    models_dir: str
+    work_dir: str
+    train_arrays: ImageArrays
+    test_arrays: ImageArrays
+    classifier_schedule: TrainingConfig
+    logdir: str | None
+    show_progress: bool
+    runtime: Runtime
+
+    def _folders(self, stage: ReproduceStage) -> tuple[str, str | None]:
+        logdir = os.path.join(self.logdir, stage.value) if self.logdir else None
+        return os.path.join(self.work_dir, stage.value), logdir
+
+    def train(self, stage: ReproduceStage) -> dict:
+        """Trains and saves `stage`; returns its model card."""
+        trainers: dict[ReproduceStage, Callable[[str, str | None], dict]] = {
+            ReproduceStage.CLASSIFIER: self._classifier(None),
+            ReproduceStage.GAN: self._gan,
+            ReproduceStage.ENCODER: self._encoder(PAPER_ENCODER_TRAINING, None),
+            # Beyond the paper: the blur-aware encoder, the augmented
+            # classifiers and the blur estimator. E_blur, C_aug and B train on
+            # the same random blur distribution; C_mix on issue 12's
+            # camera-blur mixture.
+            ReproduceStage.ENCODER_BLUR: self._encoder(
+                BLUR_ENCODER_TRAINING, BlurSamplingConfig()
+            ),
+            ReproduceStage.CLASSIFIER_AUGMENT: self._classifier(BlurSamplingConfig()),
+            ReproduceStage.CLASSIFIER_MIXTURE: self._classifier(BlurMixtureConfig()),
+            ReproduceStage.BLUR_ESTIMATOR: self._blur_estimator,
+        }
+        return trainers[stage](*self._folders(stage))
+
+    def _classifier(self, augmentation):
+        def train(checkpoint_dir: str, logdir: str | None) -> dict:
+            return train_and_save_classifier(
+                ClassifierConfig(),
+                self.classifier_schedule,
+                self.train_arrays,
+                self.test_arrays,
+                checkpoint_dir,
+                self.models_dir,
+                logdir,
+                self.show_progress,
+                augmentation=augmentation,
+                runtime=self.runtime,
+            )
+
+        return train
+
+    def _gan(self, checkpoint_dir: str, logdir: str | None) -> dict:
+        return train_and_save_gan(
+            EganConfig(),
+            PAPER_GAN_TRAINING,
+            self.train_arrays,
+            checkpoint_dir,
+            self.models_dir,
+            logdir,
+            self.show_progress,
+            runtime=self.runtime,
         )
-    }
-    cards["gan"] = train_and_save_gan(
-        EganConfig(),
-        PAPER_GAN_TRAINING,
-        train,
-        os.path.join(work_dir, "gan"),
-        models_dir,
-        stage_logdir("gan"),
-        show_progress,
-        runtime=runtime,
-    )
-    cards["encoder"] = train_and_save_encoder(
-        PAPER_ENCODER_TRAINING,
-        EncoderLossConfig(),
-        PAPER_CROSS_VALIDATION,
-        models_dir,
-        train,
-        test,
-        os.path.join(work_dir, "encoder"),
-        models_dir,
-        stage_logdir("encoder"),
-        show_progress,
-        runtime=runtime,
-    )
-    # Beyond the paper: the blur-aware encoder, the augmented classifier and
-    # the blur estimator, all trained on the same random blur distribution.
-    blur = BlurSamplingConfig()
-    cards["encoder_blur"] = train_and_save_encoder(
-        BLUR_ENCODER_TRAINING,
-        EncoderLossConfig(),
-        PAPER_CROSS_VALIDATION,
-        models_dir,
-        train,
-        test,
-        os.path.join(work_dir, "encoder_blur"),
-        models_dir,
-        stage_logdir("encoder_blur"),
-        show_progress,
-        input_blur=blur,
-        runtime=runtime,
-    )
-    # C's architecture trained on blurred images: C_aug on the Fourier
-    # model's random blur, C_mix on issue 12's camera-blur mixture.
-    for stage, augmentation in (
-        ("classifier_augment", blur),
-        ("classifier_mixture", BlurMixtureConfig()),
-    ):
-        cards[stage] = train_and_save_classifier(
-            ClassifierConfig(),
-            classifier_schedule,
-            train,
-            test,
-            os.path.join(work_dir, stage),
-            models_dir,
-            stage_logdir(stage),
-            show_progress,
-            augmentation=augmentation,
-            runtime=runtime,
+
+    def _encoder(self, schedule, input_blur):
+        def train(checkpoint_dir: str, logdir: str | None) -> dict:
+            return train_and_save_encoder(
+                schedule,
+                EncoderLossConfig(),
+                PAPER_CROSS_VALIDATION,
+                self.models_dir,
+                self.train_arrays,
+                self.test_arrays,
+                checkpoint_dir,
+                self.models_dir,
+                logdir,
+                self.show_progress,
+                input_blur=input_blur,
+                runtime=self.runtime,
+            )
+
+        return train
+
+    def _blur_estimator(self, checkpoint_dir: str, logdir: str | None) -> dict:
+        return train_and_save_blur_estimator(
+            BlurEstimatorConfig(),
+            DEFAULT_BLUR_ESTIMATOR_TRAINING,
+            BlurSamplingConfig(),
+            self.train_arrays,
+            self.test_arrays,
+            checkpoint_dir,
+            self.models_dir,
+            logdir,
+            BLUR_ESTIMATOR_VALIDATION_EXAMPLES,
+            self.show_progress,
+            runtime=self.runtime,
         )
-    validation_examples = 5000
-    cards["blur_estimator"] = train_and_save_blur_estimator(
-        BlurEstimatorConfig(),
-        DEFAULT_BLUR_ESTIMATOR_TRAINING,
-        blur,
-        train,
-        test,
-        os.path.join(work_dir, "blur_estimator"),
-        models_dir,
-        stage_logdir("blur_estimator"),
-        validation_examples,
-        show_progress,
-        runtime=runtime,
-    )
-    return cards

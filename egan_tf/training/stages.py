@@ -1,0 +1,80 @@
+"""The stages of `reproduce`, what each needs, and how a user names them.
+
+Nothing here imports TensorFlow, so that the command line checks `--stages`
+before it loads anything.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Sequence
+
+from egan_tf.model_files import CLASSIFIER_FILE, ENCODER_FILE, GENERATOR_FILE
+
+
+class ReproduceStage(enum.StrEnum):
+    """The shipped networks, in the order `reproduce_all` trains them; each
+    checkpoints in `work_dir/<value>`."""
+
+    CLASSIFIER = "classifier"
+    GAN = "gan"
+    ENCODER = "encoder"
+    ENCODER_BLUR = "encoder_blur"
+    CLASSIFIER_AUGMENT = "classifier_augment"
+    CLASSIFIER_MIXTURE = "classifier_mixture"
+    BLUR_ESTIMATOR = "blur_estimator"
+
+
+# The files of `models_dir` a stage starts from: E trains against G and C;
+# E_blur starts from E. The other stages need nothing, so they may run in a
+# process of their own beside the rest.
+STAGE_INPUTS = {
+    ReproduceStage.ENCODER: (CLASSIFIER_FILE, GENERATOR_FILE),
+    ReproduceStage.ENCODER_BLUR: (CLASSIFIER_FILE, GENERATOR_FILE, ENCODER_FILE),
+}
+
+# The inputs above that a stage makes.
+_STAGE_OUTPUTS = {
+    ReproduceStage.CLASSIFIER: (CLASSIFIER_FILE,),
+    ReproduceStage.GAN: (GENERATOR_FILE,),
+    ReproduceStage.ENCODER: (ENCODER_FILE,),
+}
+
+
+def parse_stages(text: str) -> tuple[ReproduceStage, ...]:
+    """Stages from a comma-separated list of their names, in training order.
+
+    Raises:
+        ValueError: One line naming an unknown stage and the known ones.
+    """
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    known = [stage.value for stage in ReproduceStage]
+    for name in names:
+        if name not in known:
+            raise ValueError(
+                f"Unknown stage. Received: stage={name!r}; the stages are "
+                f"{', '.join(known)}"
+            )
+    if not names:
+        raise ValueError(f"No stage given. Received: stages={text!r}")
+    return tuple(stage for stage in ReproduceStage if stage.value in names)
+
+
+def check_stage_inputs(models_dir: str, stages: Sequence[ReproduceStage]) -> None:
+    """Refuses, before any training, a stage whose inputs neither are in
+    `models_dir` nor come from an earlier stage of `stages`.
+
+    Raises:
+        ValueError: One line naming the stage and the missing file.
+    """
+    made = set()
+    for stage in stages:
+        for name in STAGE_INPUTS.get(stage, ()):
+            if name not in made and not os.path.isfile(os.path.join(models_dir, name)):
+                raise ValueError(
+                    f"Stage {stage.value} trains from {name}, which is not in "
+                    f"{models_dir} and no earlier stage given makes. Received: "
+                    f"stages={','.join(stage.value for stage in stages)}"
+                )
+        made |= set(_STAGE_OUTPUTS.get(stage, ()))
