@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import RESUME_ROUNDING_TOLERANCE
+from helpers import RUN_ROUNDING_TOLERANCE
 
 from egan_tf.execution import ExecutionConfig, check_tf_config
 from egan_tf.training.runtime import split_evenly
@@ -57,8 +57,8 @@ def test_mirrored_gives_the_networks_of_one_device(mirrored_report, stage):
 
 
 def test_resume_under_mirrored_ends_where_a_straight_run_does(mirrored_report):
-    assert mirrored_report["classifier_resume_difference"] < RESUME_ROUNDING_TOLERANCE
-    assert mirrored_report["gan_resume_difference"] < RESUME_ROUNDING_TOLERANCE
+    assert mirrored_report["classifier_resume_difference"] < RUN_ROUNDING_TOLERANCE
+    assert mirrored_report["gan_resume_difference"] < RUN_ROUNDING_TOLERANCE
 
 
 def test_each_replica_draws_its_own_noise(mirrored_report):

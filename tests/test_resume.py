@@ -1,5 +1,5 @@
 """An interrupted and resumed run must end where an uninterrupted one does, to
-the rounding of a process's first run (`RESUME_ROUNDING_TOLERANCE`), for every
+the rounding of a process's first run (`RUN_ROUNDING_TOLERANCE`), for every
 training loop; and a resumed run must keep its settings."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import keras
 import numpy as np
 import pytest
-from helpers import RESUME_ROUNDING_TOLERANCE, TINY_EGAN, interrupting
+from helpers import RUN_ROUNDING_TOLERANCE, TINY_EGAN, interrupting
 
 from egan_tf.config import (
     ClassifierConfig,
@@ -97,13 +97,13 @@ def test_interrupted_and_resumed_equals_uninterrupted(
             expected.get_weights(), actual.get_weights(), strict=True
         ):
             np.testing.assert_allclose(
-                after, before, rtol=0, atol=RESUME_ROUNDING_TOLERANCE
+                after, before, rtol=0, atol=RUN_ROUNDING_TOLERANCE
             )
     # The resumed epoch averages its metrics over all of its batches, those
     # before the interruption included; and the epoch the interrupted process
     # finished is still reported.
     assert history == [
-        pytest.approx(row, rel=RESUME_ROUNDING_TOLERANCE) for row in expected_history
+        pytest.approx(row, rel=RUN_ROUNDING_TOLERANCE) for row in expected_history
     ]
     assert [row["epoch"] for row in history] == [1, 2]
 
