@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Callable, Sequence
 
@@ -101,38 +102,41 @@ class _StagePlan:
     def train(self, stage: ReproduceStage) -> dict:
         """Trains and saves `stage`; returns its model card."""
         trainers: dict[ReproduceStage, Callable[[str, str | None], dict]] = {
-            ReproduceStage.CLASSIFIER: self._classifier(None),
+            ReproduceStage.CLASSIFIER: functools.partial(self._classifier, None),
             ReproduceStage.GAN: self._gan,
-            ReproduceStage.ENCODER: self._encoder(PAPER_ENCODER_TRAINING, None),
+            ReproduceStage.ENCODER: functools.partial(
+                self._encoder, PAPER_ENCODER_TRAINING, None
+            ),
             # Beyond the paper: the blur-aware encoder, the augmented
             # classifiers and the blur estimator. E_blur, C_aug and B train on
             # the same random blur distribution; C_mix on issue 12's
             # camera-blur mixture.
-            ReproduceStage.ENCODER_BLUR: self._encoder(
-                BLUR_ENCODER_TRAINING, BlurSamplingConfig()
+            ReproduceStage.ENCODER_BLUR: functools.partial(
+                self._encoder, BLUR_ENCODER_TRAINING, BlurSamplingConfig()
             ),
-            ReproduceStage.CLASSIFIER_AUGMENT: self._classifier(BlurSamplingConfig()),
-            ReproduceStage.CLASSIFIER_MIXTURE: self._classifier(BlurMixtureConfig()),
+            ReproduceStage.CLASSIFIER_AUGMENT: functools.partial(
+                self._classifier, BlurSamplingConfig()
+            ),
+            ReproduceStage.CLASSIFIER_MIXTURE: functools.partial(
+                self._classifier, BlurMixtureConfig()
+            ),
             ReproduceStage.BLUR_ESTIMATOR: self._blur_estimator,
         }
         return trainers[stage](*self._folders(stage))
 
-    def _classifier(self, augmentation):
-        def train(checkpoint_dir: str, logdir: str | None) -> dict:
-            return train_and_save_classifier(
-                ClassifierConfig(),
-                self.classifier_schedule,
-                self.train_arrays,
-                self.test_arrays,
-                checkpoint_dir,
-                self.models_dir,
-                logdir,
-                self.show_progress,
-                augmentation=augmentation,
-                runtime=self.runtime,
-            )
-
-        return train
+    def _classifier(self, augmentation, checkpoint_dir: str, logdir: str | None):
+        return train_and_save_classifier(
+            ClassifierConfig(),
+            self.classifier_schedule,
+            self.train_arrays,
+            self.test_arrays,
+            checkpoint_dir,
+            self.models_dir,
+            logdir,
+            self.show_progress,
+            augmentation=augmentation,
+            runtime=self.runtime,
+        )
 
     def _gan(self, checkpoint_dir: str, logdir: str | None) -> dict:
         return train_and_save_gan(
@@ -146,24 +150,21 @@ class _StagePlan:
             runtime=self.runtime,
         )
 
-    def _encoder(self, schedule, input_blur):
-        def train(checkpoint_dir: str, logdir: str | None) -> dict:
-            return train_and_save_encoder(
-                schedule,
-                EncoderLossConfig(),
-                PAPER_CROSS_VALIDATION,
-                self.models_dir,
-                self.train_arrays,
-                self.test_arrays,
-                checkpoint_dir,
-                self.models_dir,
-                logdir,
-                self.show_progress,
-                input_blur=input_blur,
-                runtime=self.runtime,
-            )
-
-        return train
+    def _encoder(self, schedule, input_blur, checkpoint_dir: str, logdir: str | None):
+        return train_and_save_encoder(
+            schedule,
+            EncoderLossConfig(),
+            PAPER_CROSS_VALIDATION,
+            self.models_dir,
+            self.train_arrays,
+            self.test_arrays,
+            checkpoint_dir,
+            self.models_dir,
+            logdir,
+            self.show_progress,
+            input_blur=input_blur,
+            runtime=self.runtime,
+        )
 
     def _blur_estimator(self, checkpoint_dir: str, logdir: str | None) -> dict:
         return train_and_save_blur_estimator(
