@@ -390,3 +390,23 @@ def kfold_indices(
     validation = parts[fold]
     train = np.concatenate([part for index, part in enumerate(parts) if index != fold])
     return train, validation
+
+
+def kept_fold_split(card: dict, arrays: ImageArrays) -> tuple[ImageArrays, ImageArrays]:
+    """The training and validation parts of the fold an encoder card kept.
+
+    Args:
+        card: An encoder's model card (`encoder.json`, `encoder_blur.json`).
+        arrays: The training split the encoder was trained on.
+
+    Returns:
+        (the kept fold's training images, its validation images): the
+        validation images are the ones the kept encoder never trained on.
+    """
+    train_indices, validation_indices = kfold_indices(
+        len(arrays),
+        card["cross_validation"]["folds"],
+        card["best_fold"],
+        card["training"]["seed"],
+    )
+    return arrays.select(train_indices), arrays.select(validation_indices)

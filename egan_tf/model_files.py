@@ -20,7 +20,7 @@ BLUR_ESTIMATOR_FILE = "blur_estimator.keras"
 MIXTURE_CLASSIFIER_FILE = "classifier_mixture.keras"
 
 # The close-call margin of a folder's classifiers under bfloat16, chosen on
-# held-out training images by experiments/choose_bf16_margin.py: twice the
+# held-out training images by `reproduce --stages bf16_margin`: twice the
 # largest top-two logit margin at which a bfloat16 label differed from
 # float32's.
 BFLOAT16_MARGIN_FILE = "bf16_margin.json"
@@ -75,8 +75,9 @@ def load_recheck_margin(models_dir: str) -> float:
         raise ValueError(
             f"bfloat16 needs the close-call margin of these networks, and "
             f"{models_dir} has no {BFLOAT16_MARGIN_FILE}: choose it on held-out "
-            f"training images with experiments/choose_bf16_margin.py --models "
-            f"{models_dir}, or evaluate in float32. Received: models={models_dir}"
+            "training images with python cli.py reproduce --stages bf16_margin "
+            f"--models {models_dir} (and its --dataset), or evaluate in float32. "
+            f"Received: models={models_dir}"
         )
     with open(path, encoding="utf-8") as handle:
         return float(json.load(handle)["margin"])

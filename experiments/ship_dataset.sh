@@ -17,7 +17,7 @@
 # Every step whose output exists is skipped, so the script can be restarted.
 set -e
 DATASET=${DATASET:?set DATASET, e.g. fashion_mnist}
-FROM=${FROM:?set FROM, the folder reproduce and choose_defense.py wrote}
+FROM=${FROM:?set FROM, the models folder reproduce wrote}
 KEEP=${KEEP:-classifier.json}
 models="saved_models/$DATASET"
 docs="docs/$DATASET"

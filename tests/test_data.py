@@ -15,7 +15,9 @@ from conftest import REPOSITORY, SHARED_DATA, SHARED_IDX, SHARED_TFDS
 from egan_tf.data import (
     DataCorruptError,
     DataNotFoundError,
+    ImageArrays,
     epoch_order,
+    kept_fold_split,
     kfold_indices,
     load_split,
     num_batches,
@@ -88,6 +90,19 @@ def test_kfold_partitions_the_examples():
     assert sorted(np.concatenate(validations).tolist()) == list(range(103))
     with pytest.raises(ValueError, match="Received: fold=5"):
         kfold_indices(103, 5, 5, seed=0)
+
+
+def test_the_kept_fold_split_is_the_one_the_card_names():
+    arrays = ImageArrays(
+        np.zeros([103, 28, 28, 1], np.uint8), np.arange(103, dtype=np.int64)
+    )
+    card = {"cross_validation": {"folds": 5}, "best_fold": 2, "training": {"seed": 7}}
+    training, validation = kept_fold_split(card, arrays)
+    expected_training, expected_validation = kfold_indices(103, 5, 2, seed=7)
+    np.testing.assert_array_equal(training.labels, expected_training)
+    np.testing.assert_array_equal(validation.labels, expected_validation)
+    assert len(training) + len(validation) == 103
+    assert not set(training.labels) & set(validation.labels)
 
 
 # --- Faults a new user hit: relative data folders and corrupt files. ---

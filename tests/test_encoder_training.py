@@ -15,11 +15,9 @@ from egan_tf.config import (
     EncoderLossConfig,
     TrainingConfig,
 )
-from egan_tf.data import ImageArrays, kfold_indices
 from egan_tf.networks import build_classifier, build_encoder, build_generator
 from egan_tf.training.encoder import (
     EncoderRun,
-    kept_fold_split,
     make_encoder_train_step,
     train_encoder,
 )
@@ -132,16 +130,3 @@ def test_latent_size_mismatch_is_reported(tmp_path, frozen_networks, mnist_test)
             str(tmp_path),
             show_progress=False,
         )
-
-
-def test_the_kept_fold_split_is_the_one_the_card_names():
-    arrays = ImageArrays(
-        np.zeros([103, 28, 28, 1], np.uint8), np.arange(103, dtype=np.int64)
-    )
-    card = {"cross_validation": {"folds": 5}, "best_fold": 2, "training": {"seed": 7}}
-    training, validation = kept_fold_split(card, arrays)
-    expected_training, expected_validation = kfold_indices(103, 5, 2, seed=7)
-    np.testing.assert_array_equal(training.labels, expected_training)
-    np.testing.assert_array_equal(validation.labels, expected_validation)
-    assert len(training) + len(validation) == 103
-    assert not set(training.labels) & set(validation.labels)

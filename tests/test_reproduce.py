@@ -12,7 +12,11 @@ import cli
 from egan_tf.config import TrainingConfig
 from egan_tf.data_paths import DataSource
 from egan_tf.training import reproduce
-from egan_tf.training.stages import check_stage_inputs, parse_stages
+from egan_tf.training.stages import (
+    ReproduceStage,
+    check_stage_inputs,
+    parse_stages,
+)
 
 
 @pytest.fixture
@@ -48,6 +52,30 @@ def recorded_stages(monkeypatch, work_dir):
 
     for stage in ("classifier", "gan", "encoder", "blur_estimator"):
         monkeypatch.setattr(reproduce, f"train_and_save_{stage}", recorder)
+
+    def settings_recorder(stage, record):
+        def record_call(models_dir, train_arrays, *args, **kwargs):
+            calls.append(
+                {
+                    "stage": stage,
+                    "datasets": {train_arrays.provenance.dataset},
+                    "first_split": train_arrays.provenance.split,
+                }
+            )
+            return record
+
+        return record_call
+
+    monkeypatch.setattr(
+        reproduce.settings_stages,
+        "choose_and_write_defense",
+        settings_recorder("defense", {"adaptive_method": "hybrid"}),
+    )
+    monkeypatch.setattr(
+        reproduce.settings_stages,
+        "choose_and_write_bfloat16_margin",
+        settings_recorder("bf16_margin", {"margin": 0.15}),
+    )
     return calls
 
 
@@ -63,19 +91,20 @@ def test_reproduce_trains_every_network_of_the_data_set(
     stages = [call["stage"] for call in recorded_stages]
     assert stages == [
         "classifier", "gan", "encoder", "encoder_blur", "classifier_augment",
-        "classifier_mixture", "blur_estimator",
+        "classifier_mixture", "blur_estimator", "defense", "bf16_margin",
     ]  # fmt: skip
     assert list(cards) == stages
     for call in recorded_stages:
         assert call["datasets"] == {"fashion_mnist"}
         assert call["first_split"] == "train"
-    blurs = {call["stage"]: call["blur"] for call in recorded_stages}
+    networks = recorded_stages[:-2]
+    blurs = {call["stage"]: call["blur"] for call in networks}
     assert blurs["classifier"] is None
     assert blurs["classifier_augment"] == "BlurSamplingConfig"
     assert blurs["classifier_mixture"] == "BlurMixtureConfig"
     # Fashion-MNIST's C and its blur-trained copies train for that data set's
     # epochs; the other stages keep the paper's schedules.
-    epochs = {call["stage"]: call["epochs"] for call in recorded_stages}
+    epochs = {call["stage"]: call["epochs"] for call in networks}
     assert epochs == {
         "classifier": 20, "gan": 300, "encoder": 20, "encoder_blur": 20,
         "classifier_augment": 20, "classifier_mixture": 20, "blur_estimator": 8,
@@ -148,3 +177,34 @@ def test_reproduce_prints_each_stage_s_headline(tmp_path, recorded_stages):
     assert "classifier_mixture 50.00%, blur_estimator 50.00%; models in" in (
         result.output
     )
+
+
+def test_the_settings_stages_need_the_networks_they_choose_with(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    with pytest.raises(ValueError, match=r"bf16_margin trains from classifier\.keras"):
+        check_stage_inputs(str(models), parse_stages("bf16_margin"))
+    # The defence needs every network; the stages before it make them.
+    check_stage_inputs(str(models), parse_stages(",".join(ReproduceStage)))
+    (models / "classifier.keras").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"defense trains from generator\.keras"):
+        check_stage_inputs(str(models), parse_stages("defense"))
+
+
+def test_the_settings_stages_print_what_they_chose(tmp_path, recorded_stages):
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in (
+        "classifier", "generator", "encoder", "encoder_blur", "classifier_augment",
+        "classifier_mixture", "blur_estimator",
+    ):  # fmt: skip
+        (models / f"{name}.keras").write_bytes(b"")
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "reproduce", "--stages", "bf16_margin,defense", "--models", str(models),
+            "--work-dir", str(tmp_path / "work"), "--quiet",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "defense adaptive=hybrid, bf16_margin 0.15; models in" in result.output

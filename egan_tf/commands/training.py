@@ -253,9 +253,11 @@ def train_blur_estimator_command(training, run, max_length, clean_fraction, outp
     default=None,
     help="Only these stages, comma-separated, in training order (default: all): "
     "classifier, gan, encoder, encoder_blur, classifier_augment, "
-    "classifier_mixture, blur_estimator. Stages that need no other "
-    "(classifier, gan, classifier_augment, classifier_mixture, blur_estimator) "
-    "may run in a second process beside the rest, with the same folders.",
+    "classifier_mixture, blur_estimator, then defense (the defence's settings, "
+    "chosen on held-out training images: defense.json) and bf16_margin "
+    "(bf16_margin.json). Stages that need no other (classifier, gan, "
+    "classifier_augment, classifier_mixture, blur_estimator) may run in a second "
+    "process beside the rest, with the same folders.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @execution_options
@@ -264,7 +266,8 @@ def reproduce_command(
     dataset, models_dir, work_dir, data_dir, logdir, stages, quiet, execution
 ):
     """Retrain every shipped network: C, the GAN (300 epochs), E (5 x 20), E_blur,
-    C_aug, C_mix and B."""
+    C_aug, C_mix and B; then choose the defence's settings and bfloat16's margin
+    on held-out training images."""
     from egan_tf.training.stages import (
         ReproduceStage,
         check_stage_inputs,
@@ -291,10 +294,19 @@ def reproduce_command(
 
 
 def format_stage_headlines(cards: dict[str, dict]) -> str:
-    """One headline per trained stage: its test accuracy (the EGAN's for an
-    encoder), e.g. "classifier 99.46%, encoder 97.85%"."""
+    """One headline per stage: a network's test accuracy (the EGAN's for an
+    encoder), the defence's adaptive method and bfloat16's margin, e.g.
+    "classifier 99.46%, encoder 97.85%, defense adaptive=hybrid,
+    bf16_margin 0.15"."""
     headlines = []
     for stage, card in cards.items():
         accuracy = card.get("test", {}).get("egan_accuracy", card.get("test_accuracy"))
-        headlines.append(stage if accuracy is None else f"{stage} {accuracy:.2%}")
+        if accuracy is not None:
+            headlines.append(f"{stage} {accuracy:.2%}")
+        elif "adaptive_method" in card:
+            headlines.append(f"{stage} adaptive={card['adaptive_method']}")
+        elif "margin" in card:
+            headlines.append(f"{stage} {card['margin']:g}")
+        else:
+            headlines.append(stage)
     return ", ".join(headlines)

@@ -21,7 +21,7 @@ class DefenseConfig:
 
     The defaults are the shipped values of `saved_models/defense.json`, chosen
     on training images the kept blur encoder never trained on, never on the
-    test set, by `experiments/choose_defense.py` (a test keeps the two equal).
+    test set, by `reproduce --stages defense` (a test keeps the two equal).
 
     Attributes:
         refine_steps: Adam steps on the latent in `egan-refine`.

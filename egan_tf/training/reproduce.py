@@ -1,4 +1,5 @@
-"""Rebuilds every shipped model from scratch, in order, resuming what was cut."""
+"""Rebuilds every shipped model from scratch, in order, and the settings
+chosen on held-out training images with them, resuming what was cut."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ from egan_tf.config import (
     TrainingConfig,
     classifier_training,
 )
-from egan_tf.data import ImageArrays
+from egan_tf.data import ImageArrays, dataset_of
 from egan_tf.data_paths import DataSource
+from egan_tf.datasets import dataset_spec
+from egan_tf.training import settings_stages
 from egan_tf.training.blur_estimator import train_and_save_blur_estimator
 from egan_tf.training.classifier import train_and_save_classifier
 from egan_tf.training.encoder import train_and_save_encoder
@@ -46,7 +49,8 @@ def reproduce_all(
 ) -> dict[str, dict]:
     """Trains C, then the GAN, then E with the default (paper) schedules, then
     the beyond-the-paper networks: E_blur, C_aug, C_mix and the blur
-    estimator B (or only `stages` of them, in that order).
+    estimator B; then chooses the defence's settings and bfloat16's margin
+    on held-out training images (or only `stages` of them, in that order).
 
     Each stage checkpoints under `work_dir/<stage>`, so rerunning after an
     interruption resumes the stage that was cut and skips finished ones
@@ -60,7 +64,8 @@ def reproduce_all(
     device in float32 if None).
 
     Returns:
-        The model card of each stage run, keyed by stage name.
+        The model card of each stage run (the record written, for the
+        settings), keyed by stage name.
 
     Raises:
         ValueError: Before any training, when a stage's inputs are missing
@@ -121,6 +126,8 @@ class _StagePlan:
                 self._classifier, BlurMixtureConfig()
             ),
             ReproduceStage.BLUR_ESTIMATOR: self._blur_estimator,
+            ReproduceStage.DEFENSE: self._defense,
+            ReproduceStage.BF16_MARGIN: self._bf16_margin,
         }
         return trainers[stage](*self._folders(stage))
 
@@ -179,4 +186,21 @@ class _StagePlan:
             BLUR_ESTIMATOR_VALIDATION_EXAMPLES,
             self.show_progress,
             runtime=self.runtime,
+        )
+
+    def _defense(self, work_dir: str, logdir: str | None) -> dict:
+        return settings_stages.choose_and_write_defense(
+            self.models_dir,
+            self.train_arrays,
+            work_dir,
+            dataset_spec(dataset_of(self.train_arrays)).length_scale,
+            logdir,
+            self.show_progress,
+            self.runtime,
+        )
+
+    def _bf16_margin(self, work_dir: str, logdir: str | None) -> dict:
+        del work_dir, logdir  # Nothing trains; the margin is chosen in minutes.
+        return settings_stages.choose_and_write_bfloat16_margin(
+            self.models_dir, self.train_arrays, self.runtime
         )

@@ -10,12 +10,22 @@ import enum
 import os
 from collections.abc import Sequence
 
-from egan_tf.model_files import CLASSIFIER_FILE, ENCODER_FILE, GENERATOR_FILE
+from egan_tf.model_files import (
+    AUGMENTED_CLASSIFIER_FILE,
+    BLUR_ESTIMATOR_FILE,
+    CLASSIFIER_FILE,
+    ENCODER_BLUR_FILE,
+    ENCODER_FILE,
+    GENERATOR_FILE,
+    MIXTURE_CLASSIFIER_FILE,
+)
 
 
 class ReproduceStage(enum.StrEnum):
-    """The shipped networks, in the order `reproduce_all` trains them; each
-    checkpoints in `work_dir/<value>`."""
+    """The shipped networks, in the order `reproduce_all` trains them, then
+    the settings chosen on held-out training images with them: the defence's
+    (`defense.json`) and bfloat16's close-call margin (`bf16_margin.json`).
+    Each stage works in `work_dir/<value>`."""
 
     CLASSIFIER = "classifier"
     GAN = "gan"
@@ -24,21 +34,38 @@ class ReproduceStage(enum.StrEnum):
     CLASSIFIER_AUGMENT = "classifier_augment"
     CLASSIFIER_MIXTURE = "classifier_mixture"
     BLUR_ESTIMATOR = "blur_estimator"
+    DEFENSE = "defense"
+    BF16_MARGIN = "bf16_margin"
 
 
 # The files of `models_dir` a stage starts from: E trains against G and C;
-# E_blur starts from E. The other stages need nothing, so they may run in a
-# process of their own beside the rest.
+# E_blur starts from E; the defence's settings are chosen with every network
+# and bfloat16's margin with the classifiers. The other stages need nothing,
+# so they may run in a process of their own beside the rest.
 STAGE_INPUTS = {
     ReproduceStage.ENCODER: (CLASSIFIER_FILE, GENERATOR_FILE),
     ReproduceStage.ENCODER_BLUR: (CLASSIFIER_FILE, GENERATOR_FILE, ENCODER_FILE),
+    ReproduceStage.DEFENSE: (
+        CLASSIFIER_FILE,
+        GENERATOR_FILE,
+        ENCODER_FILE,
+        ENCODER_BLUR_FILE,
+        AUGMENTED_CLASSIFIER_FILE,
+        MIXTURE_CLASSIFIER_FILE,
+        BLUR_ESTIMATOR_FILE,
+    ),
+    ReproduceStage.BF16_MARGIN: (CLASSIFIER_FILE,),
 }
 
-# The inputs above that a stage makes.
+# The files a stage makes in `models_dir`.
 _STAGE_OUTPUTS = {
     ReproduceStage.CLASSIFIER: (CLASSIFIER_FILE,),
     ReproduceStage.GAN: (GENERATOR_FILE,),
     ReproduceStage.ENCODER: (ENCODER_FILE,),
+    ReproduceStage.ENCODER_BLUR: (ENCODER_BLUR_FILE,),
+    ReproduceStage.CLASSIFIER_AUGMENT: (AUGMENTED_CLASSIFIER_FILE,),
+    ReproduceStage.CLASSIFIER_MIXTURE: (MIXTURE_CLASSIFIER_FILE,),
+    ReproduceStage.BLUR_ESTIMATOR: (BLUR_ESTIMATOR_FILE,),
 }
 
 

@@ -1,5 +1,5 @@
 """Choosing defence settings on held-out images: the statistics behind
-`experiments/choose_defense.py`, as pure NumPy functions.
+`egan_tf.selection.choice`, as pure NumPy functions.
 
 Every function takes "correct" matrices: bool [settings, images], whether a
 method labelled each held-out image right at each blur setting.

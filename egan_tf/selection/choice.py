@@ -1,0 +1,308 @@
+"""Chooses the settings of the beyond-the-paper defences from the held-out
+answers (`egan_tf.selection.held_out`), never from the test set.
+
+The shipped classifiers trained on the held-out images, so their accuracy on
+them is not their accuracy on new images. Every comparison therefore reads
+the views with the stand-ins (C' for C, C_mix' for C_mix, C_aug' for C_aug);
+the settings chosen are then used with the shipped networks.
+
+* Wiener's K maximises the mean accuracy of `wiener` (B's estimate).
+* The refinement takes the fewest steps whose mean accuracy is within the
+  tolerance of the best (each step costs as much as the first).
+* The hybrid's restoration is `egan-blur`'s unless `egan-refine`'s buys more
+  than the tolerance (it costs about ten times as much); its weight maximises
+  its mean accuracy.
+* `gated` must not be below `none` anywhere, so it is chosen as a constrained
+  problem, not by its mean: a setting is admissible when, at every blur
+  setting, the lower confidence bound of its paired accuracy difference to
+  `none` is at least 0. Among admissible settings the best mean wins; if none
+  is admissible, the best worst-case bound.
+* The method with the best mean accuracy becomes `adaptive_method`, the
+  defence behind the exported `defend_adaptive` signature.
+
+Pure NumPy: nothing here runs a network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+import numpy as np
+
+from egan_tf.config import config_to_dict
+from egan_tf.defenses.config import DefenseConfig
+from egan_tf.selection.config import DefenseSearchConfig
+from egan_tf.selection.statistics import (
+    choose_constrained,
+    fewest_steps_within,
+    paired_margins,
+    routed_correct,
+    score_setting,
+)
+
+# The readers of the stored answers: the stand-ins, and the shipped networks.
+STAND_IN_READER = "proxy"
+SHIPPED_READER = "c"
+
+
+@dataclasses.dataclass(frozen=True)
+class GateSetting:
+    """One candidate of `gated`: which restoration, and when C's own answer
+    on the image is kept instead (see `DefenseConfig`)."""
+
+    restorer: str
+    gate_length: float
+    gate_confidence: float | None
+    gate_compare: bool
+
+
+class _StoredAnswers:
+    """The held-out answers, with the derived matrices computed once each.
+
+    `log_probabilities` are float32 [settings, images, classes]; `correct`
+    matrices are bool [settings, images].
+    """
+
+    def __init__(self, answers: Mapping[str, np.ndarray]):
+        self.answers = answers
+        self.labels = answers["labels"]
+        self.estimated_length = answers["estimated_length"].astype(np.float32)
+        self._log_probabilities: dict[tuple[str, str], np.ndarray] = {}
+
+    def views(self) -> list[str]:
+        return sorted({name.split("/")[0] for name in self.answers if "/" in name})
+
+    def log_probabilities(self, view: str, reader: str) -> np.ndarray:
+        key = (view, reader)
+        if key not in self._log_probabilities:
+            self._log_probabilities[key] = self.answers[f"{view}/{reader}"].astype(
+                np.float32
+            )
+        return self._log_probabilities[key]
+
+    def correct_of(self, log_probabilities: np.ndarray) -> np.ndarray:
+        return log_probabilities.argmax(-1) == self.labels
+
+    def correct(self, view: str, reader: str = STAND_IN_READER) -> np.ndarray:
+        return self.correct_of(self.log_probabilities(view, reader))
+
+
+def _confidence(log_probabilities: np.ndarray) -> np.ndarray:
+    return np.exp(log_probabilities.max(-1))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Restorers:
+    """The restorations chosen before `gated`: the refined view's name, and
+    the hybrid's restoration and weight."""
+
+    views: Mapping[str, str]
+    hybrid_restorer: str
+    hybrid_weight: float
+
+    def log_probabilities(
+        self, answers: _StoredAnswers, restorer: str, reader: str
+    ) -> np.ndarray:
+        if restorer == "hybrid":
+            return hybrid_log_probabilities(
+                answers, self.views[self.hybrid_restorer], self.hybrid_weight, reader
+            )
+        return answers.log_probabilities(self.views[restorer], reader)
+
+
+def hybrid_log_probabilities(answers, view: str, weight: float, reader: str):
+    """C_mix's log probabilities on the image plus `weight` times C's on
+    `view`: float32 [settings, images, classes], not normalised."""
+    return answers.log_probabilities("mixture", reader) + weight * (
+        answers.log_probabilities(view, reader)
+    )
+
+
+def _gated_correct(answers, restorers, setting: GateSetting, reader=STAND_IN_READER):
+    plain = answers.log_probabilities("none", reader)
+    restored = restorers.log_probabilities(answers, setting.restorer, reader)
+    keep = answers.estimated_length < setting.gate_length
+    if setting.gate_confidence is not None:
+        keep = keep | (_confidence(plain) >= setting.gate_confidence)
+    if setting.gate_compare:
+        # The hybrid's sum is not a normalised distribution; renormalise.
+        normalised = restored - np.logaddexp.reduce(restored, axis=-1, keepdims=True)
+        keep = keep | (_confidence(plain) >= _confidence(normalised))
+    return routed_correct(keep, answers.correct_of(plain), answers.correct_of(restored))
+
+
+def choose_defense(
+    answers: Mapping[str, np.ndarray],
+    stand_in_cards: Mapping[str, dict],
+    search: DefenseSearchConfig | None = None,
+) -> dict:
+    """Chooses every setting of `DefenseConfig` from the held-out answers.
+
+    Args:
+        answers: The stored answers (`held_out.collect_answers`).
+        stand_in_cards: The stand-ins' model cards, by shipped file stem;
+            quoted in the record, with the held-out fold they name.
+        search: The candidates (`DefenseSearchConfig()` if None).
+
+    Returns:
+        The record written as `defense.json`: "config" (a `DefenseConfig`),
+        "adaptive_method", how and on what it was chosen, the `gated`
+        search with its margin at every blur setting, and every method's
+        mean accuracy read by the stand-ins and by the shipped networks.
+    """
+    search = search or DefenseSearchConfig()
+    stored = _StoredAnswers(answers)
+    tolerance = search.refine_step_tolerance
+    views = stored.views()
+
+    def mean_of(view):
+        return float(stored.correct(view).mean())
+
+    wiener = {view: mean_of(view) for view in views if view.startswith("wiener ")}
+    refine = {view: mean_of(view) for view in views if view.startswith("refine ")}
+    best_wiener = max(wiener, key=wiener.get)
+    refine_rate = next(iter(refine)).split()[1]
+    best_steps = fewest_steps_within(
+        {int(view.split()[2]): value for view, value in refine.items()}, tolerance
+    )
+    restorer_views = {
+        "egan-blur": "egan-blur",
+        "egan-refine": f"refine {refine_rate} {best_steps}",
+    }
+    hybrid = {
+        (restorer, weight): float(
+            stored.correct_of(
+                hybrid_log_probabilities(stored, view, weight, STAND_IN_READER)
+            ).mean()
+        )
+        for restorer, view in restorer_views.items()
+        for weight in search.hybrid_weights
+    }
+    best_by_restorer = {
+        restorer: max(value for (name, _), value in hybrid.items() if name == restorer)
+        for restorer in restorer_views
+    }
+    hybrid_restorer = (
+        "egan-refine"
+        if best_by_restorer["egan-refine"] > best_by_restorer["egan-blur"] + tolerance
+        else "egan-blur"
+    )
+    restorers = _Restorers(
+        restorer_views,
+        hybrid_restorer,
+        max(search.hybrid_weights, key=lambda w: hybrid[(hybrid_restorer, w)]),
+    )
+    none_correct = stored.correct("none")
+    searched = [
+        score_setting(
+            dataclasses.asdict(setting),
+            _gated_correct(stored, restorers, setting),
+            none_correct,
+            search.confidence_z,
+        )
+        for setting in (
+            GateSetting(restorer, gate, confidence, compare)
+            for restorer in ("egan-blur", "egan-refine", "hybrid")
+            for gate in search.gate_lengths
+            for confidence in search.gate_confidences
+            for compare in (False, True)
+        )
+    ]
+    best = choose_constrained(searched)
+    chosen = GateSetting(**best.settings)
+    kernel_size, kernel_rate = answers["refine_kernel"]
+    config = DefenseConfig(
+        refine_steps=best_steps,
+        refine_learning_rate=float(refine_rate),
+        refine_kernel_size=int(kernel_size),
+        refine_kernel_learning_rate=float(kernel_rate),
+        wiener_noise_to_signal=float(best_wiener.split()[1]),
+        gate_length=chosen.gate_length,
+        gated_restorer=chosen.restorer,
+        gate_confidence=chosen.gate_confidence,
+        gate_compare=chosen.gate_compare,
+        hybrid_weight=restorers.hybrid_weight,
+        hybrid_restorer=restorers.hybrid_restorer,
+    )
+
+    def method_means(reader: str) -> dict[str, float]:
+        def mean(correct):
+            return float(correct.mean())
+
+        return {
+            "none": mean(stored.correct("none", reader)),
+            "egan-blur": mean(stored.correct("egan-blur", reader)),
+            "egan-refine": mean(stored.correct(restorer_views["egan-refine"], reader)),
+            "gated": mean(_gated_correct(stored, restorers, chosen, reader)),
+            "wiener": mean(stored.correct(best_wiener, reader)),
+            "augment": mean(stored.correct("augment", reader)),
+            "augment-mixture": mean(stored.correct("mixture", reader)),
+            "hybrid": mean(
+                stored.correct_of(restorers.log_probabilities(stored, "hybrid", reader))
+            ),
+        }
+
+    by_stand_ins = method_means(STAND_IN_READER)
+    margins, lower_bounds = paired_margins(
+        _gated_correct(stored, restorers, chosen), none_correct, search.confidence_z
+    )
+    return {
+        "config": config_to_dict(config),
+        "adaptive_method": max(by_stand_ins, key=by_stand_ins.get),
+        "chosen_on": _chosen_on(answers, stand_in_cards, search.confidence_z),
+        "search": config_to_dict(search),
+        "stand_in_classifiers": dict(stand_in_cards),
+        "gated": {
+            **best.to_dict(),
+            "admissible_settings": sum(setting.admissible for setting in searched),
+            "margin_by_setting": [
+                {
+                    "blur": str(kind),
+                    "noise": float(noise),
+                    "length": float(length),
+                    "angle": float(angle),
+                    "margin": float(margin),
+                    "lower_bound": float(lower),
+                }
+                for kind, noise, length, angle, margin, lower in zip(
+                    answers["kinds"],
+                    answers["noises"],
+                    answers["lengths"],
+                    answers["angles"],
+                    margins,
+                    lower_bounds,
+                    strict=True,
+                )
+            ],
+        },
+        "mean_accuracy_read_by_stand_ins": {
+            **by_stand_ins,
+            "wiener, by K": wiener,
+            "egan-refine, by rate and steps": refine,
+            "hybrid, by restorer and weight": {
+                f"{restorer} {weight:g}": value
+                for (restorer, weight), value in hybrid.items()
+            },
+        },
+        "mean_accuracy_read_by_shipped_networks": method_means(SHIPPED_READER),
+        "gated_search": [setting.to_dict() for setting in searched],
+    }
+
+
+def _chosen_on(answers: Mapping[str, np.ndarray], stand_in_cards, z: float) -> str:
+    card = next(iter(stand_in_cards.values()), {})
+    kinds = sorted({str(kind) for kind in answers["kinds"]})
+    noises = sorted({float(noise) for noise in answers["noises"]})
+    return (
+        f"{len(answers['labels'])} training images of the kept blur encoder's "
+        f"validation fold (fold {card.get('held_out_fold')}), clean and blurred by "
+        f"the training families only ({', '.join(kinds)}), each at read noise "
+        f"{', '.join(f'{noise:g}' for noise in noises)}: "
+        f"{len(answers['lengths'])} settings. Views read by stand-ins trained on "
+        f"the other folds ({card.get('train_examples')} images): C' for C, C_mix' "
+        "for C_mix, C_aug' for C_aug. gated: best mean among settings whose "
+        f"lower confidence bound (mean - {z:g} standard errors) of the paired "
+        "difference to none is >= 0 at every setting. adaptive_method: best "
+        "mean read by the stand-ins."
+    )
