@@ -1,5 +1,7 @@
-"""The models shipped in saved_models/ measured on the real MNIST test set."""
+"""The models shipped in saved_models/ measured on the real test sets: MNIST's,
+and Fashion-MNIST's for the networks shipped in saved_models/fashion_mnist/."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -10,6 +12,7 @@ from conftest import SAVED_MODELS
 from egan_tf.evaluation import evaluate_clean
 from egan_tf.model_io import (
     CLASSIFIER_FILE,
+    ENCODER_BLUR_FILE,
     ENCODER_FILE,
     GENERATOR_FILE,
     ModelFileError,
@@ -17,21 +20,67 @@ from egan_tf.model_io import (
     load_shipped_models,
 )
 
-# Issue 3's target for C(G(E(x))) on clean test images (the paper: 95.99 %).
-EGAN_ACCURACY_TARGET = 0.975
+
+@dataclasses.dataclass(frozen=True)
+class ShippedSet:
+    """One data set's shipped networks and the targets its issue set.
+
+    Attributes:
+        folder: Its models folder.
+        test_fixture: The fixture of its 10,000 test images.
+        classifier_target: C's least clean accuracy.
+        egan_target: C(G(E(x)))'s least clean accuracy, or None.
+        egan_largest_cost: How far C(G(E(x))) may fall below C(x), or None.
+    """
+
+    folder: str
+    test_fixture: str
+    classifier_target: float
+    egan_target: float | None = None
+    egan_largest_cost: float | None = None
+
+    def card(self, name: str) -> dict:
+        with open(os.path.join(self.folder, name)) as handle:
+            return json.load(handle)
+
+    def require(self, file_name: str) -> None:
+        """Skips the test until the network is shipped (Fashion-MNIST's are
+        trained over several sessions)."""
+        if not os.path.isfile(os.path.join(self.folder, file_name)):
+            pytest.skip(f"{file_name} is not shipped in {self.folder} yet")
+
+
+SHIPPED_SETS = {
+    # Issue 3's targets (the paper: 95.99 % for the EGAN).
+    "mnist": ShippedSet(SAVED_MODELS, "mnist_test", 0.992, egan_target=0.975),
+    # Issue 15's: C at least 93 %, the EGAN losing at most 4 points.
+    "fashion_mnist": ShippedSet(
+        os.path.join(SAVED_MODELS, "fashion_mnist"),
+        "fashion_test",
+        0.93,
+        egan_largest_cost=0.04,
+    ),
+}
+
+
+@pytest.fixture(params=sorted(SHIPPED_SETS))
+def shipped(request):
+    """(the data set's shipped set, its test images)."""
+    shipped_set = SHIPPED_SETS[request.param]
+    return shipped_set, request.getfixturevalue(shipped_set.test_fixture)
 
 
 def _card(name):
-    with open(os.path.join(SAVED_MODELS, name)) as handle:
-        return json.load(handle)
+    return SHIPPED_SETS["mnist"].card(name)
 
 
-def test_shipped_classifier_reaches_target_accuracy(mnist_test):
-    record = evaluate_clean(load_shipped_models(SAVED_MODELS), mnist_test)
+def test_shipped_classifier_reaches_target_accuracy(shipped):
+    shipped_set, test_arrays = shipped
+    record = evaluate_clean(load_shipped_models(shipped_set.folder), test_arrays)
     assert record.examples == 10000
-    assert record.clean_accuracy >= 0.992
+    assert record.clean_accuracy >= shipped_set.classifier_target
     assert record.clean_accuracy == pytest.approx(
-        _card("classifier.json")["test_accuracy"], abs=1e-4
+        shipped_set.card("classifier.json")["test_accuracy"], abs=1e-4
     )
 
 
@@ -56,15 +105,22 @@ def test_corrupt_model_file_is_one_clear_line(tmp_path):
         load_model(str(path))
 
 
-def test_shipped_egan_reaches_target_accuracy(mnist_test):
-    models = load_shipped_models(SAVED_MODELS, require_egan=True)
-    record = evaluate_clean(models, mnist_test)
-    card = _card("encoder.json")["test"]
+def test_shipped_egan_reaches_target_accuracy(shipped):
+    shipped_set, test_arrays = shipped
+    shipped_set.require(ENCODER_FILE)
+    models = load_shipped_models(shipped_set.folder, require_egan=True)
+    record = evaluate_clean(models, test_arrays)
+    card = shipped_set.card("encoder.json")["test"]
     assert record.egan_accuracy == pytest.approx(card["egan_accuracy"], abs=1e-4)
     assert record.reconstruction_mse == pytest.approx(
         card["reconstruction_mse"], rel=1e-3
     )
-    assert record.egan_accuracy >= EGAN_ACCURACY_TARGET
+    if shipped_set.egan_target is not None:
+        assert record.egan_accuracy >= shipped_set.egan_target
+    if shipped_set.egan_largest_cost is not None:
+        assert record.clean_accuracy - record.egan_accuracy <= (
+            shipped_set.egan_largest_cost
+        )
 
 
 def test_latent_size_mismatch_names_both_files(tmp_path):
@@ -84,35 +140,37 @@ def test_latent_size_mismatch_names_both_files(tmp_path):
     assert "latent size 100" in message
 
 
-def test_shipped_beyond_the_paper_networks_measure_what_their_cards_say(mnist_test):
+def test_shipped_beyond_the_paper_networks_measure_what_their_cards_say(shipped):
     from egan_tf.config import BlurSamplingConfig, config_from_dict
     from egan_tf.defenses import load_defense_models
     from egan_tf.evaluation import accuracy_of
     from egan_tf.model_io import ShippedModels
     from egan_tf.training.blur_estimator import measure_blur_estimator
 
-    models = load_defense_models(SAVED_MODELS)
+    shipped_set, test_arrays = shipped
+    shipped_set.require(ENCODER_BLUR_FILE)
+    models = load_defense_models(shipped_set.folder)
     for network, card_name in (
         (models.classifier_augment, "classifier_augment.json"),
         (models.classifier_mixture, "classifier_mixture.json"),
     ):
-        assert accuracy_of(network, mnist_test) == pytest.approx(
-            _card(card_name)["test_accuracy"], abs=1e-4
+        assert accuracy_of(network, test_arrays) == pytest.approx(
+            shipped_set.card(card_name)["test_accuracy"], abs=1e-4
         )
-    estimator_card = _card("blur_estimator.json")
+    estimator_card = shipped_set.card("blur_estimator.json")
     measured = measure_blur_estimator(
         models.blur_estimator,
-        mnist_test,
+        test_arrays,
         config_from_dict(BlurSamplingConfig, estimator_card["blur"]),
     )
     for key in ("length_mae", "angle_mae_degrees"):
         assert measured[key] == pytest.approx(
             estimator_card["test_random_blur"][key], rel=1e-3
         )
-    encoder_card = _card("encoder_blur.json")
+    encoder_card = shipped_set.card("encoder_blur.json")
     record = evaluate_clean(
         ShippedModels(models.classifier, models.generator, models.encoder_blur),
-        mnist_test,
+        test_arrays,
     )
     assert record.egan_accuracy == pytest.approx(
         encoder_card["test"]["egan_accuracy"], abs=1e-4
@@ -149,12 +207,17 @@ def test_the_shipped_gate_is_not_below_c_where_it_comes_closest(mnist_test):
         assert measured[method] == pytest.approx(recorded[method], abs=2e-4)
 
 
-def test_the_bfloat16_recheck_margin_is_the_one_chosen_on_held_out_images():
+@pytest.mark.parametrize("dataset", sorted(SHIPPED_SETS))
+def test_the_bfloat16_recheck_margin_is_the_one_chosen_on_held_out_images(dataset):
+    from egan_tf.model_files import BFLOAT16_MARGIN_FILE
     from egan_tf.precision import BFLOAT16_RECHECK_MARGIN
 
-    with open(os.path.join(SAVED_MODELS, "bf16_margin.json")) as handle:
-        chosen = json.load(handle)
-    assert chosen["margin"] == BFLOAT16_RECHECK_MARGIN
+    shipped_set = SHIPPED_SETS[dataset]
+    shipped_set.require(BFLOAT16_MARGIN_FILE)
+    chosen = shipped_set.card(BFLOAT16_MARGIN_FILE)
+    if dataset == "mnist":
+        # The default margin is MNIST's.
+        assert chosen["margin"] == BFLOAT16_RECHECK_MARGIN
     assert "training images" in chosen["held_out"]
     for record in chosen["classifiers"].values():
         assert record["largest_margin_of_a_flip"] * 2 <= chosen["margin"]
