@@ -57,6 +57,9 @@ python experiments/family_report.py "$models"/methods_*_noise*.json \
   --figure "$docs/family_curves.png" > "$docs/family_report.txt"
 python experiments/coverage_report.py saved_models/egan_clean.json \
   "$models/egan_clean.json" > "$docs/coverage_report.txt"
+python experiments/sample_classes.py saved_models "$models" > "$docs/sample_classes.txt"
+python experiments/grid_tables.py saved_models/grid_scale1.json saved_models/grid_scale6.json \
+  "$models/grid_scale1.json" "$models/grid_scale$SCALE.json" > "$docs/grid_tables.txt"
 [ -d "$models/egan_defense" ] || python cli.py export --dataset "$DATASET"
 du -k "$models"/* | sort -n | tail -20
 du -sh saved_models
