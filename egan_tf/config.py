@@ -110,10 +110,8 @@ class EncoderLossConfig:
             the digit's identity through the reconstruction.
     """
 
-    # Defaults from experiments/encoder_loss_ablation.py (saved_models/
-    # encoder_ablation.json): the classifier term at 0.001 lowered both the
-    # reconstruction error and the misclassifications; the latent cycle term
-    # bought nothing, and the classifier term at 0.01 hurt both.
+    # MNIST's weights (experiments/encoder_loss_ablation.py, saved_models/
+    # encoder_ablation.json); `encoder_loss` gives each data set's.
     pixel_weight: float = 1.0
     latent_cycle_weight: float = 0.0
     classifier_weight: float = 0.001
@@ -231,6 +229,19 @@ DEFAULT_CLASSIFIER_TRAINING = TrainingConfig(
 # (experiments/choose_classifier_epochs.py: 94.16 % against 93.64 % on the
 # last 5,000; saved_models/fashion_mnist/classifier_epochs.json).
 CLASSIFIER_EPOCHS = {"mnist": 10, "fashion_mnist": 20}
+
+
+# The weight of E's classifier term per data set, chosen on held-out training
+# images (experiments/encoder_loss_ablation.py; each models folder's
+# encoder_ablation.json).
+ENCODER_CLASSIFIER_WEIGHT = {"mnist": 0.001, "fashion_mnist": 0.001}
+
+
+def encoder_loss(dataset: str = DEFAULT_DATASET.value) -> EncoderLossConfig:
+    """E's (and E_blur's) default loss weights on `dataset`."""
+    return EncoderLossConfig(
+        classifier_weight=ENCODER_CLASSIFIER_WEIGHT[dataset_spec(dataset).name.value]
+    )
 
 
 def classifier_training(dataset: str = DEFAULT_DATASET.value) -> TrainingConfig:

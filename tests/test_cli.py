@@ -12,6 +12,7 @@ from conftest import REPOSITORY, SAVED_MODELS
 from PIL import Image
 
 import cli
+from egan_tf.config import config_to_dict, encoder_loss
 from egan_tf.defenses import DefenseConfig
 
 SHIPPED_EXPORT = os.path.join(SAVED_MODELS, "egan_defense")
@@ -261,6 +262,8 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
             "2",
             "--max-folds",
             "1",
+            "--latent-cycle-weight",
+            "0.5",
             "--models",
             models,
         ],
@@ -286,6 +289,11 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
     assert card["stage"] == "encoder_blur"
     assert card["input_blur"]["max_length"] == 0.3
     assert card["initialised_from"] == "encoder.keras"
+    # The weight given replaces the data set's; the others stay the data set's.
+    assert card["loss"] == {
+        **config_to_dict(encoder_loss("mnist")),
+        "latent_cycle_weight": 0.5,
+    }
 
     out = tmp_path / "out"
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from egan_tf.config import TrainingConfig
+from egan_tf.config import EncoderLossConfig, TrainingConfig, encoder_loss
 from egan_tf.data_paths import DataSource
 from egan_tf.training import reproduce
 from egan_tf.training.stages import (
@@ -39,10 +39,14 @@ def recorded_stages(monkeypatch, work_dir):
         )
         blur = kwargs.get("augmentation") or kwargs.get("input_blur")
         schedule = next(value for value in args if isinstance(value, TrainingConfig))
+        loss = next(
+            (value for value in args if isinstance(value, EncoderLossConfig)), None
+        )
         calls.append(
             {
                 "stage": os.path.basename(checkpoint),
                 "epochs": schedule.epochs,
+                "loss": loss,
                 "datasets": {value.provenance.dataset for value in arrays},
                 "first_split": arrays[0].provenance.split,
                 "blur": type(blur).__name__ if blur else None,
@@ -104,6 +108,12 @@ def test_reproduce_trains_every_network_of_the_data_set(
     assert blurs["classifier_mixture"] == "BlurMixtureConfig"
     # Fashion-MNIST's C and its blur-trained copies train for that data set's
     # epochs; the other stages keep the paper's schedules.
+    # Both encoders train with the data set's loss weights.
+    losses = {call["stage"]: call["loss"] for call in networks if call["loss"]}
+    assert losses == {
+        "encoder": encoder_loss("fashion_mnist"),
+        "encoder_blur": encoder_loss("fashion_mnist"),
+    }
     epochs = {call["stage"]: call["epochs"] for call in networks}
     assert epochs == {
         "classifier": 20, "gan": 300, "encoder": 20, "encoder_blur": 20,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from egan_tf.atomic_files import check_writable
@@ -119,19 +121,22 @@ def train_gan_command(training, run, latent_dim, output):
     help="Train only the first N folds (quick runs).",
 )
 @click.option(
-    "--pixel-weight", type=click.FloatRange(min=0), default=1.0, show_default=True
+    "--pixel-weight",
+    type=click.FloatRange(min=0),
+    default=None,
+    show_default="by data set",
 )
 @click.option(
     "--latent-cycle-weight",
     type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
+    default=None,
+    show_default="by data set",
 )
 @click.option(
     "--classifier-weight",
     type=click.FloatRange(min=0),
-    default=0.001,
-    show_default=True,
+    default=None,
+    show_default="by data set",
 )
 @blur_sampling_options(
     "Beyond the paper: fine-tune the shipped encoder.keras on inputs blurred at "
@@ -156,17 +161,22 @@ def train_encoder_command(
     output,
 ):
     """Train the encoder E (stage 2 of the EGAN) by k-fold cross-validation."""
-    from egan_tf.config import CrossValidationConfig, EncoderLossConfig
+    from egan_tf.config import CrossValidationConfig, encoder_loss
     from egan_tf.training.encoder import train_and_save_encoder
 
+    given = {
+        "pixel_weight": pixel_weight,
+        "latent_cycle_weight": latent_cycle_weight,
+        "classifier_weight": classifier_weight,
+    }
+    loss = dataclasses.replace(
+        encoder_loss(run.data.dataset),
+        **{name: value for name, value in given.items() if value is not None},
+    )
     with run.runtime() as runtime:
         card = train_and_save_encoder(
             training,
-            EncoderLossConfig(
-                pixel_weight=pixel_weight,
-                latent_cycle_weight=latent_cycle_weight,
-                classifier_weight=classifier_weight,
-            ),
+            loss,
             CrossValidationConfig(folds=folds, max_folds=max_folds),
             models_dir,
             run.training_examples(),

@@ -22,6 +22,7 @@ from egan_tf.config import (
     EncoderLossConfig,
     TrainingConfig,
     classifier_training,
+    encoder_loss,
 )
 from egan_tf.data import ImageArrays, dataset_of
 from egan_tf.data_paths import DataSource
@@ -80,6 +81,7 @@ def reproduce_all(
         data.load("train"),
         data.load("test"),
         classifier_training(data.dataset),
+        encoder_loss(data.dataset),
         logdir,
         show_progress,
         runtime,
@@ -96,6 +98,7 @@ class _StagePlan:
     train_arrays: ImageArrays
     test_arrays: ImageArrays
     classifier_schedule: TrainingConfig
+    encoder_loss: EncoderLossConfig
     logdir: str | None
     show_progress: bool
     runtime: Runtime
@@ -160,7 +163,7 @@ class _StagePlan:
     def _encoder(self, schedule, input_blur, checkpoint_dir: str, logdir: str | None):
         return train_and_save_encoder(
             schedule,
-            EncoderLossConfig(),
+            self.encoder_loss,
             PAPER_CROSS_VALIDATION,
             self.models_dir,
             self.train_arrays,
