@@ -233,8 +233,11 @@ CLASSIFIER_EPOCHS = {"mnist": 10, "fashion_mnist": 20}
 
 # The weight of E's classifier term per data set, chosen on held-out training
 # images (experiments/encoder_loss_ablation.py; each models folder's
-# encoder_ablation.json).
-ENCODER_CLASSIFIER_WEIGHT = {"mnist": 0.001, "fashion_mnist": 0.001}
+# encoder_ablation.json). On Fashion-MNIST 0.01 led the 2-epoch comparison
+# on the validation fold, and at the full 20 epochs on fold 0 it stayed
+# ahead of 0.001 from epoch 7 on (about 1.5 points of validation C(G(E(x))),
+# at a higher pixel error).
+ENCODER_CLASSIFIER_WEIGHT = {"mnist": 0.001, "fashion_mnist": 0.01}
 
 
 def encoder_loss(dataset: str = DEFAULT_DATASET.value) -> EncoderLossConfig:
