@@ -28,6 +28,8 @@ VARIANTS = {
     "pixel + latent cycle": (1.0, 0.01, 0.0),
     "pixel + classifier KL": (1.0, 0.0, 0.01),
     "pixel + latent cycle + classifier KL": (1.0, 0.01, 0.01),
+    "pixel + classifier KL at 0.1": (1.0, 0.0, 0.1),
+    "pixel + classifier KL at 0.03": (1.0, 0.0, 0.03),
     "pixel + classifier KL at 0.003": (1.0, 0.0, 0.003),
     "pixel + classifier KL at 0.001": (1.0, 0.0, 0.001),
     "pixel + classifier KL at 0.0001": (1.0, 0.0, 0.0001),
