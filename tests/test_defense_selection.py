@@ -122,7 +122,11 @@ def test_when_restoring_never_helps_the_gate_keeps_every_answer_of_c():
     [
         (HeldOutConfig, {"examples": 0}, "examples must be ≥ 1. Received: examples=0"),
         (HeldOutConfig, {"noise_levels": (-0.1,)}, "noise_levels must be finite"),
-        (HeldOutConfig, {"refine_step_candidates": ()}, "must not be empty"),
+        (
+            HeldOutConfig,
+            {"refine_step_candidates": ()},
+            "refine_step_candidates must not be empty",
+        ),
         (DefenseSearchConfig, {"gate_confidences": (1.5,)}, "gate_confidences"),
         (DefenseSearchConfig, {"hybrid_weights": (0.0,)}, "hybrid_weights must"),
         (Bfloat16MarginConfig, {"step": 0.0}, "step must hold finite values > 0"),

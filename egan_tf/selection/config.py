@@ -20,6 +20,10 @@ class StandIn(enum.StrEnum):
 
 
 def _check_positive(name: str, values) -> None:
+    """Refuses an empty sequence or one holding a value that is not finite
+    and > 0."""
+    if not values:
+        raise ValueError(f"{name} must not be empty. Received: {name}={values}")
     for value in values:
         if not (math.isfinite(value) and value > 0):
             raise ValueError(
@@ -91,12 +95,6 @@ class HeldOutConfig:
             )
         _check_positive("wiener_candidates", self.wiener_candidates)
         _check_positive("refine_step_candidates", self.refine_step_candidates)
-        if not self.wiener_candidates or not self.refine_step_candidates:
-            raise ValueError(
-                "wiener_candidates and refine_step_candidates must not be empty. "
-                f"Received: wiener_candidates={self.wiener_candidates}, "
-                f"refine_step_candidates={self.refine_step_candidates}"
-            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,12 +123,6 @@ class DefenseSearchConfig:
     def __post_init__(self):
         _check_positive("gate_lengths", self.gate_lengths)
         _check_positive("hybrid_weights", self.hybrid_weights)
-        if not self.gate_lengths or not self.hybrid_weights:
-            raise ValueError(
-                "gate_lengths and hybrid_weights must not be empty. Received: "
-                f"gate_lengths={self.gate_lengths}, "
-                f"hybrid_weights={self.hybrid_weights}"
-            )
         for confidence in self.gate_confidences:
             if confidence is not None and not 0 < confidence <= 1:
                 raise ValueError(
