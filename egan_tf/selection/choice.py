@@ -119,17 +119,51 @@ def hybrid_log_probabilities(answers, view: str, weight: float, reader: str):
     )
 
 
-def _gated_correct(answers, restorers, setting: GateSetting, reader=STAND_IN_READER):
-    plain = answers.log_probabilities("none", reader)
-    restored = restorers.log_probabilities(answers, setting.restorer, reader)
-    keep = answers.estimated_length < setting.gate_length
-    if setting.gate_confidence is not None:
-        keep = keep | (_confidence(plain) >= setting.gate_confidence)
-    if setting.gate_compare:
-        # The hybrid's sum is not a normalised distribution; renormalise.
-        normalised = restored - np.logaddexp.reduce(restored, axis=-1, keepdims=True)
-        keep = keep | (_confidence(plain) >= _confidence(normalised))
-    return routed_correct(keep, answers.correct_of(plain), answers.correct_of(restored))
+@dataclasses.dataclass(frozen=True)
+class _Route:
+    """What every gate of one restorer compares, computed once per restorer
+    and reader (the gates differ only in thresholds): bool correctness and
+    float32 top probabilities, [settings, images]."""
+
+    plain_correct: np.ndarray
+    restored_correct: np.ndarray
+    plain_confidence: np.ndarray
+    restored_confidence: np.ndarray
+
+
+class _Gates:
+    """`gated`'s correctness for any setting, from the stored answers."""
+
+    def __init__(self, answers: _StoredAnswers, restorers: _Restorers):
+        self.answers = answers
+        self.restorers = restorers
+        self._routes: dict[tuple[str, str], _Route] = {}
+
+    def _route(self, restorer: str, reader: str) -> _Route:
+        key = (restorer, reader)
+        if key not in self._routes:
+            plain = self.answers.log_probabilities("none", reader)
+            restored = self.restorers.log_probabilities(self.answers, restorer, reader)
+            # The hybrid's sum is not a normalised distribution; renormalise.
+            normalised = restored - np.logaddexp.reduce(
+                restored, axis=-1, keepdims=True
+            )
+            self._routes[key] = _Route(
+                self.answers.correct_of(plain),
+                self.answers.correct_of(restored),
+                _confidence(plain),
+                _confidence(normalised),
+            )
+        return self._routes[key]
+
+    def correct(self, setting: GateSetting, reader: str = STAND_IN_READER):
+        route = self._route(setting.restorer, reader)
+        keep = self.answers.estimated_length < setting.gate_length
+        if setting.gate_confidence is not None:
+            keep = keep | (route.plain_confidence >= setting.gate_confidence)
+        if setting.gate_compare:
+            keep = keep | (route.plain_confidence >= route.restored_confidence)
+        return routed_correct(keep, route.plain_correct, route.restored_correct)
 
 
 def choose_defense(
@@ -193,11 +227,12 @@ def choose_defense(
         hybrid_restorer,
         max(search.hybrid_weights, key=lambda w: hybrid[(hybrid_restorer, w)]),
     )
+    gates = _Gates(stored, restorers)
     none_correct = stored.correct("none")
     searched = [
         score_setting(
             dataclasses.asdict(setting),
-            _gated_correct(stored, restorers, setting),
+            gates.correct(setting),
             none_correct,
             search.confidence_z,
         )
@@ -234,7 +269,7 @@ def choose_defense(
             "none": mean(stored.correct("none", reader)),
             "egan-blur": mean(stored.correct("egan-blur", reader)),
             "egan-refine": mean(stored.correct(restorer_views["egan-refine"], reader)),
-            "gated": mean(_gated_correct(stored, restorers, chosen, reader)),
+            "gated": mean(gates.correct(chosen, reader)),
             "wiener": mean(stored.correct(best_wiener, reader)),
             "augment": mean(stored.correct("augment", reader)),
             "augment-mixture": mean(stored.correct("mixture", reader)),
@@ -245,7 +280,7 @@ def choose_defense(
 
     by_stand_ins = method_means(STAND_IN_READER)
     margins, lower_bounds = paired_margins(
-        _gated_correct(stored, restorers, chosen), none_correct, search.confidence_z
+        gates.correct(chosen), none_correct, search.confidence_z
     )
     return {
         "config": config_to_dict(config),

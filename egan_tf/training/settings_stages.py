@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from egan_tf.atomic_files import write_json_atomically
-from egan_tf.data import ImageArrays, dataset_of, kept_fold_split
+from egan_tf.data import ImageArrays, dataset_of
 from egan_tf.datasets import dataset_spec
 from egan_tf.defenses import DEFENSE_CONFIG_FILE, load_defense_models
 from egan_tf.model_files import (
@@ -21,7 +21,7 @@ from egan_tf.model_files import (
     CLASSIFIER_FILE,
     MIXTURE_CLASSIFIER_FILE,
 )
-from egan_tf.model_io import load_model, read_model_card
+from egan_tf.model_io import load_model
 from egan_tf.selection.bf16_margin import choose_bfloat16_margin
 from egan_tf.selection.choice import choose_defense
 from egan_tf.selection.config import (
@@ -38,7 +38,7 @@ from egan_tf.selection.held_out import (
     save_answers,
 )
 from egan_tf.training.runtime import Runtime
-from egan_tf.training.stand_ins import HELD_OUT_FOLD_CARD, train_stand_in
+from egan_tf.training.stand_ins import held_out_split, train_stand_in
 
 ANSWERS_FILE = "held_out.npz"
 STAND_INS_FOLDER = "stand_ins"
@@ -72,12 +72,13 @@ def choose_and_write_defense(
     runtime = runtime or Runtime.create()
     held_out_config = held_out_config or HeldOutConfig()
     stand_in_dir = os.path.join(work_dir, STAND_INS_FOLDER)
+    split = held_out_split(models_dir, train_arrays)
     stand_ins, cards = {}, {}
     for stand_in in StandIn:
         stand_ins[stand_in], cards[stand_in.value] = train_stand_in(
             stand_in,
             models_dir,
-            train_arrays,
+            split,
             os.path.join(work_dir, f"{stand_in.value}_checkpoints"),
             stand_in_dir,
             os.path.join(logdir, stand_in.value) if logdir else None,
@@ -86,10 +87,8 @@ def choose_and_write_defense(
         )
     if not runtime.is_chief:
         return {}
-    fold_card = read_model_card(os.path.join(models_dir, HELD_OUT_FOLD_CARD))
-    _, held_out = kept_fold_split(fold_card, train_arrays)
-    images = held_out.images[: held_out_config.examples]
-    labels = held_out.labels[: held_out_config.examples]
+    images = split.held_out.images[: held_out_config.examples]
+    labels = split.held_out.labels[: held_out_config.examples]
     models = load_defense_models(models_dir)
     answering = {
         "classifier": models.classifier,

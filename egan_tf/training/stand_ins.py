@@ -11,6 +11,7 @@ network on new images. Stand-ins choose settings and are never shipped.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import keras
@@ -40,19 +41,33 @@ _AUGMENTATIONS = {
 HELD_OUT_FOLD_CARD = "encoder_blur.json"
 
 
-def held_out_split(
-    models_dir: str, train_arrays: ImageArrays
-) -> tuple[ImageArrays, ImageArrays]:
-    """(the images the stand-ins train on, the held-out fold): the kept blur
-    encoder's training and validation parts of `train_arrays`."""
+@dataclasses.dataclass(frozen=True)
+class HeldOutSplit:
+    """The training split cut by the kept blur encoder's fold.
+
+    Attributes:
+        kept: The images E_blur trained on; the stand-ins train on them.
+        held_out: Its validation fold, which E_blur never trained on; the
+            settings are chosen on it.
+        fold: That fold's number.
+    """
+
+    kept: ImageArrays
+    held_out: ImageArrays
+    fold: int
+
+
+def held_out_split(models_dir: str, train_arrays: ImageArrays) -> HeldOutSplit:
+    """Cuts `train_arrays` by the fold E_blur's card in `models_dir` kept."""
     card = read_model_card(os.path.join(models_dir, HELD_OUT_FOLD_CARD))
-    return kept_fold_split(card, train_arrays)
+    kept, held_out = kept_fold_split(card, train_arrays)
+    return HeldOutSplit(kept, held_out, card["best_fold"])
 
 
 def train_stand_in(
     stand_in: StandIn,
     models_dir: str,
-    train_arrays: ImageArrays,
+    split: HeldOutSplit,
     checkpoint_dir: str,
     output_dir: str,
     logdir: str | None = None,
@@ -65,8 +80,8 @@ def train_stand_in(
     Args:
         stand_in: Which shipped classifier (its card in `models_dir` says how
             it trained).
-        models_dir: The shipped networks' folder, with E_blur's card.
-        train_arrays: The whole training split the shipped networks learnt.
+        models_dir: The shipped networks' folder.
+        split: The training split cut by E_blur's fold (`held_out_split`).
         checkpoint_dir, logdir: The stand-in's checkpoints and TensorBoard.
         output_dir: Where `<stand_in>.keras` and `<stand_in>.json` go.
 
@@ -81,12 +96,10 @@ def train_stand_in(
         if augmentation_class
         else None
     )
-    fold_card = read_model_card(os.path.join(models_dir, HELD_OUT_FOLD_CARD))
-    kept, held_out = kept_fold_split(fold_card, train_arrays)
     result = train_classifier(
         config_from_dict(ClassifierConfig, card["model"]),
         config_from_dict(TrainingConfig, card["training"]),
-        kept,
+        split.kept,
         checkpoint_dir,
         logdir,
         show_progress=show_progress,
@@ -95,9 +108,9 @@ def train_stand_in(
     )
     stand_in_card = {
         "stage": f"selection_{stand_in.value}",
-        "train_examples": len(kept),
-        "held_out_fold": fold_card["best_fold"],
-        "held_out_accuracy": accuracy_of(result.classifier, held_out),
+        "train_examples": len(split.kept),
+        "held_out_fold": split.fold,
+        "held_out_accuracy": accuracy_of(result.classifier, split.held_out),
         "epochs_run": result.epochs_done,
         "wall_seconds": round(result.wall_seconds, 1),
     }
