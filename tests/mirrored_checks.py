@@ -28,7 +28,11 @@ from egan_tf.config import (  # noqa: E402
 from egan_tf.data import load_split  # noqa: E402
 from egan_tf.errors import TrainingInterrupted  # noqa: E402
 from egan_tf.execution import ExecutionConfig  # noqa: E402
-from egan_tf.networks import build_classifier, build_generator  # noqa: E402
+from egan_tf.networks import (  # noqa: E402
+    build_classifier,
+    build_discriminator,
+    build_generator,
+)
 from egan_tf.training import loop  # noqa: E402
 from egan_tf.training.classifier import train_classifier  # noqa: E402
 from egan_tf.training.encoder import EncoderRun, train_encoder  # noqa: E402
@@ -149,6 +153,21 @@ def main(work_dir):
         value.numpy().tolist()
         for value in mirrored.strategy.experimental_local_results(seeds)
     ]
+
+    # Each replica drops its own units: the same images on both replicas
+    # must not come out with the same dropout mask.
+    with mirrored.scope():
+        discriminator = build_discriminator(TINY_EGAN)
+    images = tf.ones([4, 28, 28, 1])
+    outputs = mirrored.strategy.run(
+        lambda: discriminator.get_layer("downsample0_drop")(
+            discriminator.get_layer("downsample0")(images), training=True
+        )
+    )
+    first, second = mirrored.strategy.experimental_local_results(outputs)
+    report["replica_dropout_masks_equal"] = bool(
+        np.array_equal(first.numpy() == 0, second.numpy() == 0)
+    )
 
     # keras-team/keras#23085: without building the optimizer in the scope
     # first, the first strategy.run of a custom loop fails.

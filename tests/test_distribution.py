@@ -66,6 +66,12 @@ def test_each_replica_draws_its_own_noise(mirrored_report):
     assert first != second
 
 
+def test_each_replica_draws_its_own_dropout_mask(mirrored_report):
+    # Keras' Dropout drew the same mask on every replica (its seed generator
+    # is a mirrored variable); ReplicaDropout folds the replica's index in.
+    assert mirrored_report["replica_dropout_masks_equal"] is False
+
+
 def test_an_optimizer_not_built_in_the_scope_fails_as_keras_issue_23085(
     mirrored_report,
 ):

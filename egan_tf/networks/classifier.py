@@ -4,6 +4,7 @@ import keras
 
 from egan_tf.config import IMAGE_SHAPE, NUM_CLASSES, ClassifierConfig
 from egan_tf.networks.normalization import batch_normalization
+from egan_tf.networks.replica_dropout import ReplicaDropout
 
 CLASSIFIER_NAME = "classifier"
 
@@ -29,11 +30,11 @@ def build_classifier(config: ClassifierConfig) -> keras.Model:
             features = keras.layers.ReLU(name=f"block{block}_relu{layer}")(features)
         features = keras.layers.MaxPooling2D(name=f"block{block}_pool")(features)
     features = keras.layers.Flatten(name="flatten")(features)
-    features = keras.layers.Dropout(config.dropout_rate, name="dropout0")(features)
+    features = ReplicaDropout(config.dropout_rate, name="dropout0")(features)
     features = keras.layers.Dense(config.dense_units, activation="relu", name="hidden")(
         features
     )
-    features = keras.layers.Dropout(config.dropout_rate, name="dropout1")(features)
+    features = ReplicaDropout(config.dropout_rate, name="dropout1")(features)
     # The head stays float32 under mixed precision so the softmax is stable.
     logits = keras.layers.Dense(NUM_CLASSES, dtype="float32", name="logits")(features)
     return keras.Model(images, logits, name=CLASSIFIER_NAME)

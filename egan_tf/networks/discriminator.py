@@ -3,6 +3,7 @@
 import keras
 
 from egan_tf.config import IMAGE_SHAPE, EganConfig
+from egan_tf.networks.replica_dropout import ReplicaDropout
 
 DISCRIMINATOR_NAME = "discriminator"
 _LEAKY_SLOPE = 0.2
@@ -27,7 +28,7 @@ def build_discriminator(config: EganConfig) -> keras.Model:
         )(features)
         # Dropout rather than batch norm: real and fake batches pass separately,
         # and batch statistics would let D tell them apart by the batch alone.
-        features = keras.layers.Dropout(_DROPOUT_RATE, name=f"downsample{index}_drop")(
+        features = ReplicaDropout(_DROPOUT_RATE, name=f"downsample{index}_drop")(
             features
         )
     features = keras.layers.Flatten(name="flatten")(features)
