@@ -78,7 +78,11 @@ def test_close_calls_get_float32_logits_and_the_rest_bfloat16():
     close = margins < margin
     assert 0 < close.sum() < len(close)
     logits = np.asarray(guarded(images))
-    np.testing.assert_array_equal(logits[close], precise[close])
+    # The close calls are recomputed as a smaller batch, and float32 kernels
+    # may block a smaller batch differently (seen on an AVX2 CPU: 2e-8), so
+    # to rounding; bfloat16's logits are about 1e-3 away from float32's.
+    np.testing.assert_allclose(logits[close], precise[close], rtol=0, atol=1e-6)
+    assert np.max(np.abs(fast[close] - precise[close])) > 1e-4
     np.testing.assert_array_equal(logits[~close], fast[~close])
     # No close call at all: nothing is recomputed (an empty batch through the
     # float32 network used to fail in oneDNN).
