@@ -27,6 +27,10 @@ from egan_tf.model_files import (  # noqa: F401
     MIXTURE_CLASSIFIER_FILE,
 )
 
+# Registers the layers of egan_tf's own that saved networks hold, so that any
+# process loading them through this module can deserialise them.
+from egan_tf.networks.replica_dropout import ReplicaDropout  # noqa: F401
+
 
 def save_model_atomically(model: keras.Model, path: str) -> None:
     """Saves `model` in the `.keras` format under a temporary name, then renames.

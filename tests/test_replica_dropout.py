@@ -1,6 +1,9 @@
 """ReplicaDropout on one device (its masks on two replicas are checked in
 mirrored_checks.py, which needs a process of its own)."""
 
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -56,6 +59,22 @@ def test_config_round_trips_through_a_saved_model_file(tmp_path):
     path = str(tmp_path / "model.keras")
     model.save(path)
     assert isinstance(keras.models.load_model(path).get_layer("drop"), ReplicaDropout)
+    # A fresh process that loads it through egan_tf, importing nothing else
+    # first (an export killed in a subprocess once could not).
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from egan_tf.model_io import load_model; "
+            "print(type(load_model(sys.argv[1]).get_layer('drop')).__name__)",
+            path,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.stdout.strip() == "ReplicaDropout", completed.stderr[-2000:]
 
 
 @pytest.mark.parametrize(

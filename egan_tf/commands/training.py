@@ -162,7 +162,7 @@ def train_encoder_command(
 ):
     """Train the encoder E (stage 2 of the EGAN) by k-fold cross-validation."""
     from egan_tf.config import CrossValidationConfig, encoder_loss
-    from egan_tf.training.encoder import train_and_save_encoder
+    from egan_tf.training.encoder_stage import train_and_save_encoder
 
     given = {
         "pixel_weight": pixel_weight,

@@ -10,6 +10,7 @@ blind deconvolution inside G's range, for blur that (l, θ) cannot describe.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import keras
 import tensorflow as tf
@@ -35,35 +36,80 @@ LATENT_ADAM = AdamConstants()
 KERNEL_FLOOR = 1e-3
 
 
-@dataclasses.dataclass
-class _AdamState:
-    """Adam's moments for one tensor, updated in place by `step`."""
+def _bias_correction(beta: float, step: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
+    """1 - beta^step for Adam's step number `step` (from 1), computed in
+    float64 and rounded once to `dtype`, as a Python constant would be."""
+    power = tf.pow(tf.constant(beta, tf.float64), tf.cast(step, tf.float64))
+    return tf.cast(1.0 - power, dtype)
 
-    first: tf.Tensor
-    second: tf.Tensor
 
-    @classmethod
-    def like(cls, value: tf.Tensor) -> _AdamState:
-        return cls(tf.zeros_like(value), tf.zeros_like(value))
+def _adam_update(
+    value: tf.Tensor,
+    gradient: tf.Tensor,
+    moments: tuple[tf.Tensor, tf.Tensor],
+    step: tf.Tensor,
+    learning_rate: float,
+    adam: AdamConstants,
+) -> tuple[tf.Tensor, tuple[tf.Tensor, tf.Tensor]]:
+    """`value` and its (first, second) moments after Adam step `step`."""
+    first, second = moments
+    first = adam.beta_1 * first + (1 - adam.beta_1) * gradient
+    second = adam.beta_2 * second + (1 - adam.beta_2) * tf.square(gradient)
+    corrected_first = first / _bias_correction(adam.beta_1, step, value.dtype)
+    corrected_second = second / _bias_correction(adam.beta_2, step, value.dtype)
+    updated = value - learning_rate * corrected_first / (
+        tf.sqrt(corrected_second) + adam.epsilon
+    )
+    return updated, (first, second)
 
-    def step(
-        self,
-        value: tf.Tensor,
-        gradient: tf.Tensor,
-        step: int,
-        learning_rate: float,
-        adam: AdamConstants,
-    ) -> tf.Tensor:
-        """`value` after Adam step number `step` (from 1)."""
-        self.first = adam.beta_1 * self.first + (1 - adam.beta_1) * gradient
-        self.second = adam.beta_2 * self.second + (1 - adam.beta_2) * tf.square(
-            gradient
-        )
-        corrected_first = self.first / (1 - adam.beta_1**step)
-        corrected_second = self.second / (1 - adam.beta_2**step)
-        return value - learning_rate * corrected_first / (
-            tf.sqrt(corrected_second) + adam.epsilon
-        )
+
+def _adam_descent(
+    loss_of: Callable[[list[tf.Tensor]], tf.Tensor],
+    starts: list[tf.Tensor],
+    learning_rates: list[float],
+    steps: int,
+    adam: AdamConstants,
+    keep_path: bool,
+) -> tuple[list[tf.Tensor], tf.Tensor | None]:
+    """Adam on the tensors `starts` against `loss_of`, as a `tf.while_loop`.
+
+    One loop, not `steps` copies of the step: a traced or exported function
+    holds the step once, whatever `steps` is (the unrolled loop made the
+    SavedModel's defences slow to trace, export and load).
+
+    Returns:
+        (the final tensors; with `keep_path`, the first tensor after every
+        step, stacked: [steps + 1, ...] with element 0 its start, else None).
+    """
+    moments = [(tf.zeros_like(start), tf.zeros_like(start)) for start in starts]
+    path = tf.TensorArray(
+        starts[0].dtype, size=steps + 1, element_shape=starts[0].shape
+    )
+    path = path.write(0, starts[0]) if keep_path else path
+
+    def one_step(step, values, moments, path):
+        with tf.GradientTape() as tape:
+            tape.watch(values)
+            loss = loss_of(values)
+        gradients = tape.gradient(loss, values)
+        updates = [
+            _adam_update(value, gradient, moment, step, learning_rate, adam)
+            for value, gradient, moment, learning_rate in zip(
+                values, gradients, moments, learning_rates, strict=True
+            )
+        ]
+        values = [value for value, _ in updates]
+        moments = [moment for _, moment in updates]
+        path = path.write(step, values[0]) if keep_path else path
+        return step + 1, values, moments, path
+
+    _, values, _, path = tf.while_loop(
+        lambda step, *_: step <= steps,
+        one_step,
+        (tf.constant(1), list(starts), moments, path),
+        maximum_iterations=steps,
+    )
+    return values, (path.stack() if keep_path else None)
 
 
 def refine_latent_path(
@@ -75,7 +121,7 @@ def refine_latent_path(
     steps: int,
     learning_rate: float,
     adam: AdamConstants = LATENT_ADAM,
-) -> list[tf.Tensor]:
+) -> tf.Tensor:
     """Every latent the refinement passes through: `steps + 1` of them.
 
     Minimises ||blur_{l,θ}(G(z)) - x||² per image by Adam on z, from a learnt
@@ -96,22 +142,46 @@ def refine_latent_path(
         adam: Adam's constants.
 
     Returns:
-        `steps + 1` tensors float32 [batch, latent_dim].
+        float32 [steps + 1, batch, latent_dim].
     """
-    path = [start]
-    latent = start
-    state = _AdamState.like(start)
-    for step in range(1, steps + 1):
-        with tf.GradientTape() as tape:
-            tape.watch(latent)
-            rendered = apply_motion_blur(
-                generator(latent, training=False), length, angle
-            )
-            loss = tf.reduce_sum(tf.square(rendered - images))
-        gradient = tape.gradient(loss, latent)
-        latent = state.step(latent, gradient, step, learning_rate, adam)
-        path.append(latent)
+    loss_of = _formula_loss(generator, images, length, angle)
+    _, path = _adam_descent(
+        loss_of, [start], [learning_rate], steps, adam, keep_path=True
+    )
     return path
+
+
+def _formula_loss(generator, images, length, angle):
+    """||blur_{l,θ}(G(z)) - x||² summed over the batch, of [z]."""
+
+    def loss_of(values):
+        rendered = apply_motion_blur(
+            generator(values[0], training=False), length, angle
+        )
+        return tf.reduce_sum(tf.square(rendered - images))
+
+    return loss_of
+
+
+def _kernel_loss(generator, images):
+    """||k * G(z) - x||² summed over the batch, of [z, log k]."""
+
+    def loss_of(values):
+        latent, log_kernels = values
+        rendered = apply_kernel_blur(
+            generator(latent, training=False),
+            _kernels_of(log_kernels),
+            Boundary.ZERO,
+            validate=False,
+        )
+        return tf.reduce_sum(tf.square(rendered - images))
+
+    return loss_of
+
+
+def _start_log_kernels(length, angle, kernel_size):
+    """log of the formula's K x K streak at (l, θ), floored."""
+    return tf.math.log(fourier_kernels(length, angle, kernel_size) + KERNEL_FLOOR)
 
 
 def _kernels_of(log_kernels: tf.Tensor) -> tf.Tensor:
@@ -132,7 +202,7 @@ def refine_latent_and_kernel_path(
     kernel_learning_rate: float,
     kernel_size: int,
     adam: AdamConstants = LATENT_ADAM,
-) -> tuple[list[tf.Tensor], tf.Tensor]:
+) -> tuple[tf.Tensor, tf.Tensor]:
     """Refines each image's latent and its blur kernel together.
 
     Minimises ||k * G(z) - x||² per image by Adam on z and on log k, where k
@@ -153,32 +223,18 @@ def refine_latent_and_kernel_path(
         adam: Adam's constants.
 
     Returns:
-        (`steps + 1` latents float32 [batch, latent_dim], element 0 `start`,
-        as in `refine_latent_path`; the final kernels float32 [batch, K, K]).
+        (the latents float32 [steps + 1, batch, latent_dim], element 0
+        `start`, as in `refine_latent_path`; the final kernels float32
+        [batch, K, K]).
     """
-    log_kernels = tf.math.log(
-        fourier_kernels(length, angle, kernel_size) + KERNEL_FLOOR
+    (_, log_kernels), path = _adam_descent(
+        _kernel_loss(generator, images),
+        [start, _start_log_kernels(length, angle, kernel_size)],
+        [learning_rate, kernel_learning_rate],
+        steps,
+        adam,
+        keep_path=True,
     )
-    path = [start]
-    latent = start
-    latent_state = _AdamState.like(start)
-    kernel_state = _AdamState.like(log_kernels)
-    for step in range(1, steps + 1):
-        with tf.GradientTape() as tape:
-            tape.watch([latent, log_kernels])
-            rendered = apply_kernel_blur(
-                generator(latent, training=False),
-                _kernels_of(log_kernels),
-                Boundary.ZERO,
-                validate=False,
-            )
-            loss = tf.reduce_sum(tf.square(rendered - images))
-        latent_gradient, kernel_gradient = tape.gradient(loss, [latent, log_kernels])
-        latent = latent_state.step(latent, latent_gradient, step, learning_rate, adam)
-        log_kernels = kernel_state.step(
-            log_kernels, kernel_gradient, step, kernel_learning_rate, adam
-        )
-        path.append(latent)
     return path, _kernels_of(log_kernels)
 
 
@@ -195,13 +251,23 @@ def refine_latent(
 ) -> tf.Tensor:
     """The refined latent, float32 [batch, latent_dim]: the last of
     `refine_latent_path` when `kernel_size` is 0 (the formula's blur), else
-    of `refine_latent_and_kernel_path`."""
+    of `refine_latent_and_kernel_path`, without keeping the path."""
     if kernel_size == 0:
-        return refine_latent_path(
-            generator, start, images, length, angle, steps, learning_rate
-        )[-1]
-    path, _ = refine_latent_and_kernel_path(
-        generator, start, images, length, angle, steps, learning_rate,
-        kernel_learning_rate, kernel_size,
-    )  # fmt: skip
-    return path[-1]
+        (latent,), _ = _adam_descent(
+            _formula_loss(generator, images, length, angle),
+            [start],
+            [learning_rate],
+            steps,
+            LATENT_ADAM,
+            keep_path=False,
+        )
+        return latent
+    (latent, _), _ = _adam_descent(
+        _kernel_loss(generator, images),
+        [start, _start_log_kernels(length, angle, kernel_size)],
+        [learning_rate, kernel_learning_rate],
+        steps,
+        LATENT_ADAM,
+        keep_path=False,
+    )
+    return latent

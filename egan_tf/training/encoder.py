@@ -20,18 +20,14 @@ from egan_tf import losses
 from egan_tf.atomic_files import write_json_atomically
 from egan_tf.blur_sampling import blur_randomly
 from egan_tf.config import (
-    IMAGE_SHAPE,
     BlurSamplingConfig,
     CrossValidationConfig,
     EganConfig,
     EncoderLossConfig,
     TrainingConfig,
-    config_from_dict,
-    config_to_dict,
 )
-from egan_tf.data import ImageArrays, dataset_of, kfold_indices, to_unit_interval
+from egan_tf.data import ImageArrays, kfold_indices, to_unit_interval
 from egan_tf.evaluation import VALIDATION_BLUR_SEED, measure_egan
-from egan_tf.model_files import check_trained_on
 from egan_tf.model_io import load_model, save_model_atomically
 from egan_tf.networks import build_encoder
 from egan_tf.training.loop import (
@@ -366,113 +362,3 @@ def train_encoder(
         folds=folds,
         wall_seconds=sum(record["wall_seconds"] for record in folds),
     )
-
-
-def encoder_card(
-    result: EncoderResult,
-    configs: dict,
-    test_metrics: dict[str, float],
-    dataset: str,
-) -> dict:
-    """The JSON record of how E was trained on `dataset` and what the EGAN
-    measures."""
-    return {
-        "stage": "encoder",
-        "dataset": dataset,
-        **{name: config_to_dict(config) for name, config in configs.items()},
-        "best_fold": result.best_fold,
-        "best_means": "lowest final-epoch validation MSE between x and G(E(x))",
-        "folds": result.folds,
-        "wall_seconds": round(result.wall_seconds, 1),
-        "test": test_metrics,
-    }
-
-
-def train_and_save_encoder(
-    training_config: TrainingConfig,
-    loss_config: EncoderLossConfig,
-    cv_config: CrossValidationConfig,
-    models_dir: str,
-    train_arrays: ImageArrays,
-    test_arrays: ImageArrays,
-    checkpoint_dir: str,
-    output_dir: str,
-    logdir: str | None = None,
-    show_progress: bool = True,
-    input_blur: BlurSamplingConfig | None = None,
-    runtime: Runtime | None = None,
-) -> dict:
-    """Trains E against the G and C in `models_dir`, measures the EGAN on the
-    test set and writes the encoder and its model card into `output_dir`.
-
-    Without `input_blur` this is the paper's encoder, written as
-    `encoder.keras` and `encoder.json`. With it, the encoder of `models_dir`
-    is fine-tuned on randomly blurred inputs and written as
-    `encoder_blur.keras` and `encoder_blur.json`.
-
-    Under a multi-worker strategy only the chief writes them.
-
-    Returns:
-        The model card.
-    """
-    from egan_tf.evaluation import evaluate_clean
-    from egan_tf.model_io import (
-        CLASSIFIER_FILE,
-        ENCODER_BLUR_FILE,
-        ENCODER_FILE,
-        GENERATOR_FILE,
-        ShippedModels,
-        write_model_card,
-    )
-
-    # A G and C of another data set would train an E that inverts nothing.
-    check_trained_on(models_dir, dataset_of(train_arrays))
-    generator = load_model(
-        os.path.join(models_dir, GENERATOR_FILE), expected_output_shape=IMAGE_SHAPE
-    )
-    classifier = load_model(
-        os.path.join(models_dir, CLASSIFIER_FILE), expected_input_shape=IMAGE_SHAPE
-    )
-    gan_config_path = os.path.join(models_dir, "gan.json")
-    model_config = EganConfig(latent_dim=generator.input_shape[-1])
-    if os.path.isfile(gan_config_path):
-        with open(gan_config_path, encoding="utf-8") as handle:
-            model_config = config_from_dict(EganConfig, json.load(handle)["model"])
-    initial_encoder = None
-    output_file = ENCODER_FILE
-    if input_blur is not None:
-        initial_encoder = load_model(
-            os.path.join(models_dir, ENCODER_FILE), expected_input_shape=IMAGE_SHAPE
-        )
-        output_file = ENCODER_BLUR_FILE
-    runtime = runtime or Runtime.create()
-    run = EncoderRun(model_config, training_config, loss_config, cv_config, input_blur)
-    result = train_encoder(
-        run,
-        generator,
-        classifier,
-        train_arrays,
-        checkpoint_dir,
-        logdir,
-        show_progress,
-        initial_encoder,
-        runtime,
-    )
-    record = evaluate_clean(
-        ShippedModels(classifier, generator, result.encoder), test_arrays
-    )
-    card = encoder_card(
-        result,
-        {**run.configs, "execution": runtime.config},
-        record.to_dict(),
-        dataset_of(train_arrays),
-    )
-    if input_blur is not None:
-        card["stage"] = "encoder_blur"
-        card["initialised_from"] = ENCODER_FILE
-    if not runtime.is_chief:
-        return card
-    stem = output_file[: -len(".keras")]
-    save_model_atomically(result.encoder, os.path.join(output_dir, output_file))
-    write_model_card(os.path.join(output_dir, f"{stem}.json"), card)
-    return card

@@ -30,7 +30,7 @@ from egan_tf.datasets import dataset_spec
 from egan_tf.training import settings_stages
 from egan_tf.training.blur_estimator import train_and_save_blur_estimator
 from egan_tf.training.classifier import train_and_save_classifier
-from egan_tf.training.encoder import train_and_save_encoder
+from egan_tf.training.encoder_stage import train_and_save_encoder
 from egan_tf.training.gan import train_and_save_gan
 from egan_tf.training.runtime import Runtime
 from egan_tf.training.stages import ReproduceStage, check_stage_inputs
