@@ -421,3 +421,39 @@ def test_adding_a_method_means_one_registry_line():
     assert {m for m in Method if defenses.uses_generator(m)} == set(
         defenses.EGAN_BASED_METHODS
     )
+
+
+@pytest.mark.parametrize("kernel_size", [0, 15])
+def test_a_traced_refinement_holds_its_step_once_whatever_the_steps(
+    models, kernel_size
+):
+    # The refinement was a Python loop: a graph held one copy of the step per
+    # Adam step, which made the exported defences slow to trace and large.
+    images = tf.TensorSpec([None, 28, 28, 1], tf.float32)
+    latents = tf.TensorSpec([None, 8], tf.float32)
+    per_image = tf.TensorSpec([None], tf.float32)
+
+    def graph_size(steps):
+        function = tf.function(
+            lambda start, x, length, angle: defenses.refine_latent(
+                models.generator,
+                start,
+                x,
+                length,
+                angle,
+                steps,
+                0.05,
+                0.2,
+                kernel_size,
+            )
+        )
+        graph = function.get_concrete_function(
+            latents, images, per_image, per_image
+        ).graph
+        return len(graph.as_graph_def().node), {
+            op.type for op in graph.get_operations()
+        }
+
+    (few, few_types), (many, _) = graph_size(2), graph_size(12)
+    assert few == many
+    assert "While" in few_types or "StatelessWhile" in few_types
