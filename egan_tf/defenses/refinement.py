@@ -144,10 +144,10 @@ def refine_latent_path(
     Returns:
         float32 [steps + 1, batch, latent_dim].
     """
-    loss_of = _formula_loss(generator, images, length, angle)
-    _, path = _adam_descent(
-        loss_of, [start], [learning_rate], steps, adam, keep_path=True
-    )
+    _, path = _refine(
+        generator, start, images, length, angle, steps, learning_rate,
+        0.0, 0, adam, keep_path=True,
+    )  # fmt: skip
     return path
 
 
@@ -227,14 +227,10 @@ def refine_latent_and_kernel_path(
         `start`, as in `refine_latent_path`; the final kernels float32
         [batch, K, K]).
     """
-    (_, log_kernels), path = _adam_descent(
-        _kernel_loss(generator, images),
-        [start, _start_log_kernels(length, angle, kernel_size)],
-        [learning_rate, kernel_learning_rate],
-        steps,
-        adam,
-        keep_path=True,
-    )
+    (_, log_kernels), path = _refine(
+        generator, start, images, length, angle, steps, learning_rate,
+        kernel_learning_rate, kernel_size, adam, keep_path=True,
+    )  # fmt: skip
     return path, _kernels_of(log_kernels)
 
 
@@ -252,22 +248,26 @@ def refine_latent(
     """The refined latent, float32 [batch, latent_dim]: the last of
     `refine_latent_path` when `kernel_size` is 0 (the formula's blur), else
     of `refine_latent_and_kernel_path`, without keeping the path."""
+    values, _ = _refine(
+        generator, start, images, length, angle, steps, learning_rate,
+        kernel_learning_rate, kernel_size, LATENT_ADAM, keep_path=False,
+    )  # fmt: skip
+    return values[0]
+
+
+def _refine(
+    generator, start, images, length, angle, steps, learning_rate,
+    kernel_learning_rate, kernel_size, adam, keep_path,
+):  # fmt: skip
+    """`_adam_descent` on the formula's problem (`kernel_size` 0: values
+    [z]) or on the free kernel's (values [z, log k])."""
     if kernel_size == 0:
-        (latent,), _ = _adam_descent(
+        return _adam_descent(
             _formula_loss(generator, images, length, angle),
-            [start],
-            [learning_rate],
-            steps,
-            LATENT_ADAM,
-            keep_path=False,
-        )
-        return latent
-    (latent, _), _ = _adam_descent(
+            [start], [learning_rate], steps, adam, keep_path,
+        )  # fmt: skip
+    return _adam_descent(
         _kernel_loss(generator, images),
         [start, _start_log_kernels(length, angle, kernel_size)],
-        [learning_rate, kernel_learning_rate],
-        steps,
-        LATENT_ADAM,
-        keep_path=False,
-    )
-    return latent
+        [learning_rate, kernel_learning_rate], steps, adam, keep_path,
+    )  # fmt: skip
