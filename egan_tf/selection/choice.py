@@ -166,6 +166,156 @@ class _Gates:
         return routed_correct(keep, route.plain_correct, route.restored_correct)
 
 
+@dataclasses.dataclass(frozen=True)
+class _RestorerChoice:
+    """What the restorations' candidates measured, and the ones chosen.
+
+    Attributes:
+        wiener: Mean accuracy by Wiener view ("wiener K").
+        refine: Mean accuracy by refinement view ("refine rate steps").
+        best_wiener: The Wiener view chosen.
+        refine_rate: The refinement's step size, as written in its views.
+        refine_steps: The fewest steps within tolerance of the best.
+        hybrid: Mean accuracy by (restorer, weight) of `hybrid`.
+        restorers: The restorers' views and `hybrid`'s chosen restorer and
+            weight.
+    """
+
+    wiener: dict[str, float]
+    refine: dict[str, float]
+    best_wiener: str
+    refine_rate: str
+    refine_steps: int
+    hybrid: dict[tuple[str, float], float]
+    restorers: _Restorers
+
+
+def _choose_restorers(
+    stored: _StoredAnswers, search: DefenseSearchConfig
+) -> _RestorerChoice:
+    """Wiener's K, the refinement's steps and `hybrid`'s restorer and weight."""
+    tolerance = search.refine_step_tolerance
+    views = stored.views()
+
+    def mean_of(view):
+        return float(stored.correct(view).mean())
+
+    wiener = {view: mean_of(view) for view in views if view.startswith("wiener ")}
+    refine = {view: mean_of(view) for view in views if view.startswith("refine ")}
+    refine_rate = next(iter(refine)).split()[1]
+    refine_steps = fewest_steps_within(
+        {int(view.split()[2]): value for view, value in refine.items()}, tolerance
+    )
+    restorer_views = {
+        "egan-blur": "egan-blur",
+        "egan-refine": f"refine {refine_rate} {refine_steps}",
+    }
+    hybrid = {
+        (restorer, weight): float(
+            stored.correct_of(
+                hybrid_log_probabilities(stored, view, weight, STAND_IN_READER)
+            ).mean()
+        )
+        for restorer, view in restorer_views.items()
+        for weight in search.hybrid_weights
+    }
+    best_by_restorer = {
+        restorer: max(value for (name, _), value in hybrid.items() if name == restorer)
+        for restorer in restorer_views
+    }
+    hybrid_restorer = (
+        "egan-refine"
+        if best_by_restorer["egan-refine"] > best_by_restorer["egan-blur"] + tolerance
+        else "egan-blur"
+    )
+    return _RestorerChoice(
+        wiener=wiener,
+        refine=refine,
+        best_wiener=max(wiener, key=wiener.get),
+        refine_rate=refine_rate,
+        refine_steps=refine_steps,
+        hybrid=hybrid,
+        restorers=_Restorers(
+            restorer_views,
+            hybrid_restorer,
+            max(search.hybrid_weights, key=lambda w: hybrid[(hybrid_restorer, w)]),
+        ),
+    )
+
+
+def _search_gates(
+    gates: _Gates, none_correct: np.ndarray, search: DefenseSearchConfig
+) -> list:
+    """Every `GateSetting` of the search, scored against `none`."""
+    return [
+        score_setting(
+            dataclasses.asdict(setting),
+            gates.correct(setting),
+            none_correct,
+            search.confidence_z,
+        )
+        for setting in (
+            GateSetting(restorer, gate, confidence, compare)
+            for restorer in ("egan-blur", "egan-refine", "hybrid")
+            for gate in search.gate_lengths
+            for confidence in search.gate_confidences
+            for compare in (False, True)
+        )
+    ]
+
+
+def _method_means(
+    stored: _StoredAnswers,
+    gates: _Gates,
+    chosen: GateSetting,
+    choice: _RestorerChoice,
+    reader: str,
+) -> dict[str, float]:
+    """Each method's mean accuracy at the chosen settings, read by `reader`."""
+
+    def mean(correct):
+        return float(correct.mean())
+
+    restorers = choice.restorers
+    return {
+        "none": mean(stored.correct("none", reader)),
+        "egan-blur": mean(stored.correct("egan-blur", reader)),
+        "egan-refine": mean(stored.correct(restorers.views["egan-refine"], reader)),
+        "gated": mean(gates.correct(chosen, reader)),
+        "wiener": mean(stored.correct(choice.best_wiener, reader)),
+        "augment": mean(stored.correct("augment", reader)),
+        "augment-mixture": mean(stored.correct("mixture", reader)),
+        "hybrid": mean(
+            stored.correct_of(restorers.log_probabilities(stored, "hybrid", reader))
+        ),
+    }
+
+
+def _margin_by_setting(
+    answers: Mapping[str, np.ndarray], margins: np.ndarray, lower_bounds: np.ndarray
+) -> list[dict]:
+    """The chosen gate's margin over `none` at every held-out blur setting."""
+    return [
+        {
+            "blur": str(kind),
+            "noise": float(noise),
+            "length": float(length),
+            "angle": float(angle),
+            "margin": float(margin),
+            "lower_bound": float(lower),
+        }
+        for kind, noise, length, angle, margin, lower in zip(
+            answers["kinds"],
+            answers["noises"],
+            answers["lengths"],
+            answers["angles"],
+            margins,
+            lower_bounds,
+            strict=True,
+        )
+    ]
+
+
 def choose_defense(
     answers: Mapping[str, np.ndarray],
     stand_in_cards: Mapping[str, dict],
@@ -187,72 +337,20 @@ def choose_defense(
     """
     search = search or DefenseSearchConfig()
     stored = _StoredAnswers(answers)
-    tolerance = search.refine_step_tolerance
-    views = stored.views()
-
-    def mean_of(view):
-        return float(stored.correct(view).mean())
-
-    wiener = {view: mean_of(view) for view in views if view.startswith("wiener ")}
-    refine = {view: mean_of(view) for view in views if view.startswith("refine ")}
-    best_wiener = max(wiener, key=wiener.get)
-    refine_rate = next(iter(refine)).split()[1]
-    best_steps = fewest_steps_within(
-        {int(view.split()[2]): value for view, value in refine.items()}, tolerance
-    )
-    restorer_views = {
-        "egan-blur": "egan-blur",
-        "egan-refine": f"refine {refine_rate} {best_steps}",
-    }
-    hybrid = {
-        (restorer, weight): float(
-            stored.correct_of(
-                hybrid_log_probabilities(stored, view, weight, STAND_IN_READER)
-            ).mean()
-        )
-        for restorer, view in restorer_views.items()
-        for weight in search.hybrid_weights
-    }
-    best_by_restorer = {
-        restorer: max(value for (name, _), value in hybrid.items() if name == restorer)
-        for restorer in restorer_views
-    }
-    hybrid_restorer = (
-        "egan-refine"
-        if best_by_restorer["egan-refine"] > best_by_restorer["egan-blur"] + tolerance
-        else "egan-blur"
-    )
-    restorers = _Restorers(
-        restorer_views,
-        hybrid_restorer,
-        max(search.hybrid_weights, key=lambda w: hybrid[(hybrid_restorer, w)]),
-    )
+    choice = _choose_restorers(stored, search)
+    restorers = choice.restorers
     gates = _Gates(stored, restorers)
     none_correct = stored.correct("none")
-    searched = [
-        score_setting(
-            dataclasses.asdict(setting),
-            gates.correct(setting),
-            none_correct,
-            search.confidence_z,
-        )
-        for setting in (
-            GateSetting(restorer, gate, confidence, compare)
-            for restorer in ("egan-blur", "egan-refine", "hybrid")
-            for gate in search.gate_lengths
-            for confidence in search.gate_confidences
-            for compare in (False, True)
-        )
-    ]
+    searched = _search_gates(gates, none_correct, search)
     best = choose_constrained(searched)
     chosen = GateSetting(**best.settings)
     kernel_size, kernel_rate = answers["refine_kernel"]
     config = DefenseConfig(
-        refine_steps=best_steps,
-        refine_learning_rate=float(refine_rate),
+        refine_steps=choice.refine_steps,
+        refine_learning_rate=float(choice.refine_rate),
         refine_kernel_size=int(kernel_size),
         refine_kernel_learning_rate=float(kernel_rate),
-        wiener_noise_to_signal=float(best_wiener.split()[1]),
+        wiener_noise_to_signal=float(choice.best_wiener.split()[1]),
         gate_length=chosen.gate_length,
         gated_restorer=chosen.restorer,
         gate_confidence=chosen.gate_confidence,
@@ -260,25 +358,7 @@ def choose_defense(
         hybrid_weight=restorers.hybrid_weight,
         hybrid_restorer=restorers.hybrid_restorer,
     )
-
-    def method_means(reader: str) -> dict[str, float]:
-        def mean(correct):
-            return float(correct.mean())
-
-        return {
-            "none": mean(stored.correct("none", reader)),
-            "egan-blur": mean(stored.correct("egan-blur", reader)),
-            "egan-refine": mean(stored.correct(restorer_views["egan-refine"], reader)),
-            "gated": mean(gates.correct(chosen, reader)),
-            "wiener": mean(stored.correct(best_wiener, reader)),
-            "augment": mean(stored.correct("augment", reader)),
-            "augment-mixture": mean(stored.correct("mixture", reader)),
-            "hybrid": mean(
-                stored.correct_of(restorers.log_probabilities(stored, "hybrid", reader))
-            ),
-        }
-
-    by_stand_ins = method_means(STAND_IN_READER)
+    by_stand_ins = _method_means(stored, gates, chosen, choice, STAND_IN_READER)
     margins, lower_bounds = paired_margins(
         gates.correct(chosen), none_correct, search.confidence_z
     )
@@ -291,36 +371,20 @@ def choose_defense(
         "gated": {
             **best.to_dict(),
             "admissible_settings": sum(setting.admissible for setting in searched),
-            "margin_by_setting": [
-                {
-                    "blur": str(kind),
-                    "noise": float(noise),
-                    "length": float(length),
-                    "angle": float(angle),
-                    "margin": float(margin),
-                    "lower_bound": float(lower),
-                }
-                for kind, noise, length, angle, margin, lower in zip(
-                    answers["kinds"],
-                    answers["noises"],
-                    answers["lengths"],
-                    answers["angles"],
-                    margins,
-                    lower_bounds,
-                    strict=True,
-                )
-            ],
+            "margin_by_setting": _margin_by_setting(answers, margins, lower_bounds),
         },
         "mean_accuracy_read_by_stand_ins": {
             **by_stand_ins,
-            "wiener, by K": wiener,
-            "egan-refine, by rate and steps": refine,
+            "wiener, by K": choice.wiener,
+            "egan-refine, by rate and steps": choice.refine,
             "hybrid, by restorer and weight": {
                 f"{restorer} {weight:g}": value
-                for (restorer, weight), value in hybrid.items()
+                for (restorer, weight), value in choice.hybrid.items()
             },
         },
-        "mean_accuracy_read_by_shipped_networks": method_means(SHIPPED_READER),
+        "mean_accuracy_read_by_shipped_networks": _method_means(
+            stored, gates, chosen, choice, SHIPPED_READER
+        ),
         "gated_search": [setting.to_dict() for setting in searched],
     }
 
