@@ -262,8 +262,22 @@ def _tfrecord_files(tfds_data_dir: str, split: Split, spec: DatasetSpec) -> str:
     return ", ".join(sorted(glob.glob(pattern))) or pattern
 
 
+def _tfds_split_name(builder, split: Split, limit: int | None) -> str:
+    """`split`, or a TFDS slice of its first `limit` examples, so that a small
+    `--limit` reads only the records it uses (a slice is the same examples as
+    the split's head, in the same order)."""
+    if limit is None:
+        return split.value
+    try:
+        available = builder.info.splits[split.value].num_examples
+    except KeyError:
+        # Not prepared: reading the split raises the error reported below.
+        return split.value
+    return split.value if limit >= available else f"{split.value}[:{limit}]"
+
+
 def _load_tfds_split(
-    tfds_data_dir: str | None, split: Split, spec: DatasetSpec
+    tfds_data_dir: str | None, split: Split, spec: DatasetSpec, limit: int | None
 ) -> ImageArrays:
     # Imported here: tensorflow_datasets is slow to import and most commands that
     # only touch saved models never need it.
@@ -272,11 +286,9 @@ def _load_tfds_split(
     location = tfds_data_dir or os.path.expanduser("~/tensorflow_datasets")
     try:
         with _absl_warnings_silenced():
-            dataset = tfds.load(
-                spec.name,
-                split=split.value,
-                data_dir=tfds_data_dir,
-                download=False,
+            builder = tfds.builder(spec.name, data_dir=tfds_data_dir)
+            dataset = builder.as_dataset(
+                split=_tfds_split_name(builder, split, limit),
                 as_supervised=True,
                 batch_size=-1,
             )
@@ -303,6 +315,7 @@ def load_split(
     split: Split | str,
     data_dir: str | None = None,
     dataset: DatasetName | str = DEFAULT_DATASET,
+    limit: int | None = None,
 ) -> ImageArrays:
     """Loads one split of a data set into memory.
 
@@ -313,6 +326,8 @@ def load_split(
             directly; or a prepared TFDS data folder. Nothing is ever downloaded.
         dataset: "mnist" or "fashion_mnist". An IDX folder cannot say which
             data set it holds: this names it.
+        limit: Only the split's first `limit` examples (None: all of them).
+            From TFDS only those records are read.
 
     Returns:
         The split as uint8 images [N, 28, 28, 1] and int64 labels [N].
@@ -325,8 +340,8 @@ def load_split(
         DataNotFoundError: If the data is in none of those places.
         DataCorruptError: If a file is truncated, damaged, or does not match
             the folder's SHA256SUMS.
-        ValueError: If `split` is not "train" or "test", or `dataset` is
-            not a known data set.
+        ValueError: If `split` is not "train" or "test", `dataset` is not a
+            known data set, or `limit` is below 1.
     """
     spec = dataset_spec(dataset)
     try:
@@ -335,10 +350,15 @@ def load_split(
         raise ValueError(
             f"split must be 'train' or 'test'. Received: split={split!r}"
         ) from None
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1. Received: limit={limit}")
     if data_dir is None:
         # Read the variable now: tfds reads it only once, when first imported.
         arrays = _load_tfds_split(
-            absolute_or_none(os.environ.get(TFDS_DATA_DIR_VARIABLE)), split, spec
+            absolute_or_none(os.environ.get(TFDS_DATA_DIR_VARIABLE)),
+            split,
+            spec,
+            limit,
         )
     elif not os.path.isdir(data_dir):
         raise DataNotFoundError(
@@ -347,12 +367,12 @@ def load_split(
     elif is_idx_directory(data_dir):
         arrays = _load_idx_split(data_dir, split, spec)
     else:
-        arrays = _load_tfds_split(os.path.abspath(data_dir), split, spec)
+        arrays = _load_tfds_split(os.path.abspath(data_dir), split, spec, limit)
     if arrays.images.shape[1:] != IMAGE_SHAPE:
         raise DataCorruptError(
             f"{spec.title} images have the wrong shape. Received: shape={arrays.images.shape}"
         )
-    return arrays
+    return arrays.take(limit)
 
 
 def epoch_order(num_examples: int, seed: int, epoch: int) -> np.ndarray:

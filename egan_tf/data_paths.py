@@ -63,7 +63,7 @@ class DataSource:
         # command line can build a DataSource before TensorFlow loads.
         from egan_tf.data import load_split
 
-        return load_split(split, self.data_dir, self.dataset).take(self.limit)
+        return load_split(split, self.data_dir, self.dataset, self.limit)
 
     @property
     def spec(self) -> DatasetSpec:

@@ -218,6 +218,44 @@ def _per_example(draw, seeds: tf.Tensor, shape, dtype=tf.float32) -> tf.Tensor:
     )
 
 
+def _walk_step(
+    model: ShakeModel,
+    velocity: tf.Tensor,
+    position: tf.Tensor,
+    coin: tf.Tensor,
+    kick: tf.Tensor,
+    draws: tuple[tf.Tensor, tf.Tensor, tf.Tensor],
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """One step of the shake walk: (velocity, position), each float32
+    [batch, 2], after it. `coin` float32 [batch, 2] in [0, 1) and `kick`
+    float32 [batch, 2] are this step's draws; `draws` the path's
+    (centripetal, gaussian, big_shake) strengths, float32 [batch] each."""
+    centripetal, gaussian, big_shake = draws
+    step_length = 1.0 / (model.steps - 1)
+    reverse = coin[:, 0] < big_shake * model.anxiety
+    # An impulsive reversal: the velocity turned by about 180° and doubled.
+    turn = math.pi + (coin[:, 1] - 0.5)
+    turned = 2 * tf.stack(
+        [
+            velocity[:, 0] * tf.cos(turn) - velocity[:, 1] * tf.sin(turn),
+            velocity[:, 0] * tf.sin(turn) + velocity[:, 1] * tf.cos(turn),
+        ],
+        -1,
+    )
+    impulse = tf.where(reverse[:, tf.newaxis], turned, 0.0)
+    change = impulse + model.anxiety * step_length * (
+        gaussian[:, tf.newaxis] * kick - centripetal[:, tf.newaxis] * position
+    )
+    velocity = velocity + change
+    velocity = velocity / tf.maximum(tf.norm(velocity, axis=-1, keepdims=True), 1e-12)
+    velocity *= step_length
+    return velocity, position + velocity
+
+
+# A graph function: run eagerly, the walk's 63 steps of small ops cost about
+# 90 times what one traced loop does (bench/shake_kernels.py). Traced once per
+# model, for any batch size.
+@tf.function(reduce_retracing=True)
 def shake_trajectories(
     seeds: tf.Tensor, model: ShakeModel = DEFAULT_SHAKE
 ) -> tf.Tensor:
@@ -236,39 +274,29 @@ def shake_trajectories(
     kicks = tf.transpose(
         _per_example(tf.random.stateless_normal, seeds, [steps, 2]), [1, 0, 2]
     )
-    centripetal = model.max_centripetal * uniforms[:, 0]
-    gaussian = model.max_gaussian * uniforms[:, 1]
-    big_shake = model.max_big_shake * uniforms[:, 2]
+    draws = (
+        model.max_centripetal * uniforms[:, 0],
+        model.max_gaussian * uniforms[:, 1],
+        model.max_big_shake * uniforms[:, 2],
+    )
     start = 2 * math.pi * uniforms[:, 3]
     coins = tf.transpose(tf.reshape(uniforms[:, 4:], [-1, steps, 2]), [1, 0, 2])
-    step_length = 1.0 / (steps - 1)
     velocity = tf.stack([tf.cos(start), tf.sin(start)], -1) * model.anxiety
     position = tf.zeros_like(velocity)
-    positions = [position]
-    for step in range(steps - 1):
-        reverse = coins[step, :, 0] < big_shake * model.anxiety
-        # An impulsive reversal: the velocity turned by about 180° and doubled.
-        turn = math.pi + (coins[step, :, 1] - 0.5)
-        turned = 2 * tf.stack(
-            [
-                velocity[:, 0] * tf.cos(turn) - velocity[:, 1] * tf.sin(turn),
-                velocity[:, 0] * tf.sin(turn) + velocity[:, 1] * tf.cos(turn),
-            ],
-            -1,
+    positions = tf.TensorArray(tf.float32, size=steps).write(0, position)
+
+    def one_step(step, velocity, position, positions):
+        velocity, position = _walk_step(
+            model, velocity, position, coins[step], kicks[step], draws
         )
-        impulse = tf.where(reverse[:, tf.newaxis], turned, 0.0)
-        change = impulse + model.anxiety * step_length * (
-            gaussian[:, tf.newaxis] * kicks[step]
-            - centripetal[:, tf.newaxis] * position
-        )
-        velocity = velocity + change
-        velocity = velocity / tf.maximum(
-            tf.norm(velocity, axis=-1, keepdims=True), 1e-12
-        )
-        velocity *= step_length
-        position = position + velocity
-        positions.append(position)
-    return tf.stack(positions, axis=1)
+        return step + 1, velocity, position, positions.write(step + 1, position)
+
+    *_, positions = tf.while_loop(
+        lambda step, *_: step < steps - 1,
+        one_step,
+        (tf.constant(0), velocity, position, positions),
+    )
+    return tf.transpose(positions.stack(), [1, 0, 2])
 
 
 def shake_kernels(

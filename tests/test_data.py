@@ -209,6 +209,28 @@ def test_a_truncated_tfrecord_is_one_line_naming_it(tmp_path):
     assert str(record) in line
 
 
+def test_a_limit_reads_the_head_of_the_split(mnist_test):
+    head = load_split("test", limit=96)
+    np.testing.assert_array_equal(head.images, mnist_test.images[:96])
+    np.testing.assert_array_equal(head.labels, mnist_test.labels[:96])
+    assert head.provenance == mnist_test.take(96).provenance
+    assert len(load_split("test", limit=10_001)) == 10_000
+    with pytest.raises(ValueError, match="limit=0"):
+        load_split("test", limit=0)
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_TFDS), reason="no TFDS folder")
+def test_a_limit_reads_only_the_records_it_uses(tmp_path):
+    folder = tmp_path / "tfds"
+    shutil.copytree(SHARED_TFDS, folder, ignore=shutil.ignore_patterns("fashion*"))
+    record = folder / TFDS_VERSION_DIR / "mnist-test.tfrecord-00000-of-00001"
+    # About 300 of the 10,000 records survive the cut.
+    record.write_bytes(record.read_bytes()[:100_000])
+    assert len(load_split("test", data_dir=str(folder), limit=50)) == 50
+    with pytest.raises(DataCorruptError):
+        load_split("test", data_dir=str(folder))
+
+
 def test_an_empty_tfds_folder_is_one_line_without_warnings(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -138,31 +138,101 @@ def test_the_shipped_export_was_made_from_the_shipped_networks(shipped_export):
 
 FRESH_PROCESS_SCRIPT = textwrap.dedent(
     """
+    import json
     import sys
+
     import numpy as np
     import tensorflow as tf
 
-    export_dir, inputs_path, outputs_path, signature = sys.argv[1:]
+    export_dir, folder = sys.argv[1:]
     loaded = tf.saved_model.load(export_dir)
-    inputs = dict(np.load(inputs_path))
-    outputs = loaded.signatures[signature](
-        **{key: tf.constant(value) for key, value in inputs.items()}
-    )
-    np.savez(outputs_path, **{key: value.numpy() for key, value in outputs.items()})
+    with open(f"{folder}/requests.json") as handle:
+        requests = json.load(handle)
+    for name, signature in requests.items():
+        inputs = dict(np.load(f"{folder}/{name}.inputs.npz"))
+        outputs = loaded.signatures[signature](
+            **{key: tf.constant(value) for key, value in inputs.items()}
+        )
+        np.savez(
+            f"{folder}/{name}.outputs.npz",
+            **{key: value.numpy() for key, value in outputs.items()},
+        )
     leaked = sorted(name for name in sys.modules if name.split(".")[0] == "egan_tf")
     assert not leaked, leaked
     """
 )
+FRESH_PROCESS_BATCH_SIZES = (1, 7)
+GATED_FAMILIES_REQUEST = "defend_gated-every-blur-family"
+
+
+def gated_family_images(mnist_test) -> np.ndarray:
+    """20 digits per blur family, each at another setting of the family's
+    grid, so that the gate routes some images to the restoration and keeps
+    others: float32 [20 * families, 28, 28, 1] in [0, 1]."""
+    from egan_tf.datasets import dataset_spec
+    from egan_tf.export.equivalence import family_requests
+    from egan_tf.grid_spec import BlurKind
+
+    sharp = mnist_test.images[:20].astype(np.float32) / 255.0
+    scale = dataset_spec("mnist").length_scale
+    return np.concatenate([family_requests(sharp, b, scale) for b in BlurKind])
+
+
+def run_in_fresh_process(
+    export_dir: str, requests: dict[str, tuple[Signature, dict]], folder
+) -> dict[str, dict[str, np.ndarray]]:
+    """Runs every request, name -> (signature, inputs), in one new Python
+    process that loads the export once and never imports egan_tf; returns
+    name -> outputs by key. One process, because loading the export costs far
+    more than running it."""
+    (folder / "requests.json").write_text(
+        json.dumps({name: str(signature) for name, (signature, _) in requests.items()})
+    )
+    for name, (_, inputs) in requests.items():
+        np.savez(folder / f"{name}.inputs.npz", **inputs)
+    script = folder / "load.py"
+    script.write_text(FRESH_PROCESS_SCRIPT)
+    subprocess.run(
+        [sys.executable, str(script), export_dir, str(folder)],
+        check=True,
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    return {name: dict(np.load(folder / f"{name}.outputs.npz")) for name in requests}
+
+
+@pytest.fixture(scope="module")
+def fresh_process_requests(mnist_test) -> dict[str, tuple[Signature, dict]]:
+    requests = {
+        f"{signature}-{batch_size}": (
+            signature,
+            request_inputs(signature, mnist_test, batch_size),
+        )
+        for signature in Signature
+        for batch_size in FRESH_PROCESS_BATCH_SIZES
+    }
+    requests[GATED_FAMILIES_REQUEST] = (
+        Signature.DEFEND_GATED,
+        {"images": gated_family_images(mnist_test)},
+    )
+    return requests
+
+
+@pytest.fixture(scope="module")
+def fresh_process_outputs(shipped_export, fresh_process_requests, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fresh_process")
+    return run_in_fresh_process(shipped_export, fresh_process_requests, folder)
 
 
 @pytest.mark.parametrize("signature", list(Signature))
 def test_a_fresh_process_without_egan_tf_gets_the_in_memory_outputs(
-    signature, shipped_export, serving_functions, mnist_test, tmp_path
+    signature, fresh_process_requests, fresh_process_outputs, serving_functions
 ):
-    for batch_size in (1, 7):
-        inputs = request_inputs(signature, mnist_test, batch_size)
+    for batch_size in FRESH_PROCESS_BATCH_SIZES:
+        name = f"{signature}-{batch_size}"
+        _, inputs = fresh_process_requests[name]
         assert_outputs_match(
-            run_in_fresh_process(shipped_export, signature, inputs, tmp_path),
+            fresh_process_outputs[name],
             in_memory_outputs(serving_functions, signature, inputs),
         )
 
@@ -205,37 +275,23 @@ def run_saved_model_cli(export_dir, signature, inputs, tmp_path) -> dict:
     return {name[: -len(".npy")]: np.load(outdir / name) for name in os.listdir(outdir)}
 
 
-def run_in_fresh_process(export_dir, signature, inputs, tmp_path) -> dict:
-    """Runs a signature in a new Python process that never imports egan_tf."""
-    script = tmp_path / "load.py"
-    script.write_text(FRESH_PROCESS_SCRIPT)
-    inputs_path, outputs_path = tmp_path / "inputs.npz", tmp_path / "outputs.npz"
-    np.savez(inputs_path, **inputs)
-    subprocess.run(
-        [sys.executable, str(script), export_dir, str(inputs_path),
-         str(outputs_path), str(signature)],
-        check=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": ""},
-    )  # fmt: skip
-    return dict(np.load(outputs_path))
-
-
-@pytest.mark.parametrize("loader", [run_in_fresh_process, run_saved_model_cli])
+@pytest.mark.parametrize("loader", ["fresh process", "saved_model_cli"])
 def test_defend_gated_answers_as_the_method_on_every_blur_family(
-    loader, shipped_export, serving_functions, mnist_test, tmp_path
+    loader,
+    shipped_export,
+    serving_functions,
+    mnist_test,
+    fresh_process_outputs,
+    tmp_path,
 ):
-    # 20 digits per family, each at another setting of the family's grid, so
-    # that the gate routes some images to the restoration and keeps others.
-    from egan_tf.datasets import dataset_spec
-    from egan_tf.export.equivalence import family_requests
-    from egan_tf.grid_spec import BlurKind
-
-    sharp = mnist_test.images[:20].astype(np.float32) / 255.0
-    scale = dataset_spec("mnist").length_scale
-    images = np.concatenate([family_requests(sharp, b, scale) for b in BlurKind])
+    images = gated_family_images(mnist_test)
     inputs = {"images": images}
-    actual = loader(shipped_export, Signature.DEFEND_GATED, inputs, tmp_path)
+    if loader == "fresh process":
+        actual = fresh_process_outputs[GATED_FAMILIES_REQUEST]
+    else:
+        actual = run_saved_model_cli(
+            shipped_export, Signature.DEFEND_GATED, inputs, tmp_path
+        )
     expected = in_memory_outputs(serving_functions, Signature.DEFEND_GATED, inputs)
     np.testing.assert_array_equal(actual["label"], expected["label"])
     np.testing.assert_allclose(actual["logits"], expected["logits"], atol=1e-4)

@@ -115,6 +115,20 @@ def test_shake_is_fixed_by_its_seed_and_its_extent_is_its_strength():
     assert np.median(widths) >= 2
 
 
+def test_the_shake_walk_is_one_graph_for_every_batch_size():
+    from egan_tf.kernels import shake_trajectories
+
+    before = shake_trajectories.experimental_get_tracing_count()
+    for count in (3, 5, 9, 17):
+        paths = shake_trajectories(_seeds(count)).numpy()
+        # The traced loop walks as the same Python run step by step does.
+        np.testing.assert_allclose(
+            paths, shake_trajectories.python_function(_seeds(count)), atol=1e-6
+        )
+    # One trace for the first shape, one generic trace for all the others.
+    assert shake_trajectories.experimental_get_tracing_count() - before <= 2
+
+
 def test_sensor_noise_quantises_to_8_bits_and_has_its_sigma():
     images = tf.fill([4, 28, 28, 1], 0.5)
     noisy = add_sensor_noise(images, 0.02, _seeds(4)).numpy()

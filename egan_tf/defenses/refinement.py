@@ -35,6 +35,9 @@ LATENT_ADAM = AdamConstants()
 # still move there.
 KERNEL_FLOOR = 1e-3
 
+# A refinement's objective: the tensors it descends on -> a scalar loss.
+LossOf = Callable[[list[tf.Tensor]], tf.Tensor]
+
 
 def _bias_correction(beta: float, step: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
     """1 - beta^step for Adam's step number `step` (from 1), computed in
@@ -64,7 +67,7 @@ def _adam_update(
 
 
 def _adam_descent(
-    loss_of: Callable[[list[tf.Tensor]], tf.Tensor],
+    loss_of: LossOf,
     starts: list[tf.Tensor],
     learning_rates: list[float],
     steps: int,
@@ -151,8 +154,13 @@ def refine_latent_path(
     return path
 
 
-def _formula_loss(generator, images, length, angle):
-    """||blur_{l,θ}(G(z)) - x||² summed over the batch, of [z]."""
+def _formula_loss(
+    generator: keras.Model, images: tf.Tensor, length: tf.Tensor, angle: tf.Tensor
+) -> LossOf:
+    """||blur_{l,θ}(G(z)) - x||² summed over the batch, as a function of [z].
+
+    `images` float32 [batch, 28, 28, 1]; `length`, `angle` float32 [batch].
+    """
 
     def loss_of(values):
         rendered = apply_motion_blur(
@@ -163,8 +171,9 @@ def _formula_loss(generator, images, length, angle):
     return loss_of
 
 
-def _kernel_loss(generator, images):
-    """||k * G(z) - x||² summed over the batch, of [z, log k]."""
+def _kernel_loss(generator: keras.Model, images: tf.Tensor) -> LossOf:
+    """||k * G(z) - x||² summed over the batch, as a function of [z, log k]
+    (log k float32 [batch, K, K]); `images` float32 [batch, 28, 28, 1]."""
 
     def loss_of(values):
         latent, log_kernels = values
@@ -179,8 +188,11 @@ def _kernel_loss(generator, images):
     return loss_of
 
 
-def _start_log_kernels(length, angle, kernel_size):
-    """log of the formula's K x K streak at (l, θ), floored."""
+def _start_log_kernels(
+    length: tf.Tensor, angle: tf.Tensor, kernel_size: int
+) -> tf.Tensor:
+    """log of the formula's K x K streak at (l, θ), floored: float32
+    [batch, K, K] from `length`, `angle` float32 [batch]."""
     return tf.math.log(fourier_kernels(length, angle, kernel_size) + KERNEL_FLOOR)
 
 
@@ -256,18 +268,53 @@ def refine_latent(
 
 
 def _refine(
-    generator, start, images, length, angle, steps, learning_rate,
-    kernel_learning_rate, kernel_size, adam, keep_path,
-):  # fmt: skip
-    """`_adam_descent` on the formula's problem (`kernel_size` 0: values
-    [z]) or on the free kernel's (values [z, log k])."""
+    generator: keras.Model,
+    start: tf.Tensor,
+    images: tf.Tensor,
+    length: tf.Tensor,
+    angle: tf.Tensor,
+    steps: int,
+    learning_rate: float,
+    kernel_learning_rate: float,
+    kernel_size: int,
+    adam: AdamConstants,
+    keep_path: bool,
+) -> tuple[list[tf.Tensor], tf.Tensor | None]:
+    """`_adam_descent` on the formula's problem or on the free kernel's.
+
+    Args:
+        generator: G, frozen.
+        start: float32 [batch, latent_dim], where z starts.
+        images: float32 [batch, 28, 28, 1], the observed (blurred) images.
+        length, angle: float32 [batch], the blur to model or to start from.
+        steps: Adam steps.
+        learning_rate: Adam step size on z.
+        kernel_learning_rate: Adam step size on log k (unused with
+            `kernel_size` 0).
+        kernel_size: K, odd, for a free K x K kernel; 0 for the formula's
+            blur at (l, θ), held fixed.
+        adam: Adam's constants.
+        keep_path: whether to keep z after every step.
+
+    Returns:
+        (the final values: [z float32 [batch, latent_dim]] with `kernel_size`
+        0, else [z, log k float32 [batch, K, K]]; z's path float32
+        [steps + 1, batch, latent_dim] with `keep_path`, else None).
+    """
     if kernel_size == 0:
         return _adam_descent(
             _formula_loss(generator, images, length, angle),
-            [start], [learning_rate], steps, adam, keep_path,
-        )  # fmt: skip
+            [start],
+            [learning_rate],
+            steps,
+            adam,
+            keep_path,
+        )
     return _adam_descent(
         _kernel_loss(generator, images),
         [start, _start_log_kernels(length, angle, kernel_size)],
-        [learning_rate, kernel_learning_rate], steps, adam, keep_path,
-    )  # fmt: skip
+        [learning_rate, kernel_learning_rate],
+        steps,
+        adam,
+        keep_path,
+    )
