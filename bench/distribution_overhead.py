@@ -42,7 +42,7 @@ def main(steps, repeats):
     from egan_tf.training.runtime import Runtime
 
     echo_rates("before")
-    arrays = load_split("train").take(steps * BATCH)
+    arrays = load_split("train", limit=steps * BATCH)
     order = np.arange(len(arrays))
     runs, seconds = {}, {}
     for kind in ("default", "mirrored"):

@@ -86,7 +86,7 @@ def main(steps, repeats):
 
     echo_rates("before")
     config = EganConfig()
-    arrays = load_split("train").take(steps * BATCH)
+    arrays = load_split("train", limit=steps * BATCH)
     images = to_unit_interval(arrays.images)
     labels = tf.zeros([BATCH], tf.int64)
 

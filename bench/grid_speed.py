@@ -48,7 +48,7 @@ def main(limit, sample, repeats, batch_size, models_dir):
     from egan_tf.model_io import load_shipped_models
 
     models = load_shipped_models(models_dir, require_egan=True)
-    test = load_split("test").take(limit)
+    test = load_split("test", limit=limit)
     spec = GridSpec(batch_size=batch_size)
     settings = spec.settings
     work = len(test) * len(settings)

@@ -34,7 +34,7 @@ def main(limit, repeats, models_dir, xla):
 
     before = echo_rates("before")
     shipped = load_shipped_models(models_dir, require_egan=True)
-    test = load_split("test").take(limit)
+    test = load_split("test", limit=limit)
     settings = len(PAPER_GRID.settings)
     flops_per_image = (
         2 * model_flops(shipped.classifier)

@@ -87,7 +87,7 @@ def main(dataset, epochs, limit, models_dir, workdir, output, variants):
     output = output or os.path.join(models_dir, "encoder_ablation.json")
     classifier = load_shipped_models(models_dir).classifier
     generator = load_model(os.path.join(models_dir, GENERATOR_FILE))
-    train = load_split("train", dataset=dataset).take(limit)
+    train = load_split("train", dataset=dataset, limit=limit)
     test = load_split("test", dataset=dataset)
     training = TrainingConfig(epochs=epochs, batch_size=128, seed=0)
     records = []

@@ -54,7 +54,7 @@ def main(limit, scales, dataset, models_dir, output):
     models_dir = models_dir or dataset_spec(dataset).models_folder("saved_models")
     output = output or os.path.join(models_dir, "length_scale_scan.json")
     classifier = load_shipped_models(models_dir).classifier
-    test = load_split("test", dataset=dataset).take(limit)
+    test = load_split("test", dataset=dataset, limit=limit)
     images = to_unit_interval(test.images)
     predict = tf.function(
         lambda x, length, a: tf.argmax(classifier(apply_motion_blur(x, length, a)), -1)
