@@ -17,7 +17,7 @@ from egan_tf.config import (
     TrainingConfig,
     config_to_dict,
 )
-from egan_tf.data import ImageArrays, dataset_of, num_batches
+from egan_tf.data import ImageArrays, dataset_of
 from egan_tf.model_io import (
     AUGMENTED_CLASSIFIER_FILE,
     CLASSIFIER_FILE,
@@ -25,6 +25,7 @@ from egan_tf.model_io import (
     save_model_atomically,
 )
 from egan_tf.networks import build_classifier
+from egan_tf.splits import num_batches
 from egan_tf.training.loop import EpochLoop, record_run_configs
 from egan_tf.training.runtime import Runtime, global_mean
 

@@ -26,10 +26,11 @@ from egan_tf.config import (
     EncoderLossConfig,
     TrainingConfig,
 )
-from egan_tf.data import ImageArrays, kfold_indices, to_unit_interval
+from egan_tf.data import ImageArrays, to_unit_interval
 from egan_tf.evaluation import VALIDATION_BLUR_SEED, measure_egan
 from egan_tf.model_io import load_model, save_model_atomically
 from egan_tf.networks import build_encoder
+from egan_tf.splits import kfold_indices
 from egan_tf.training.loop import (
     EpochLoop,
     record_run_configs,

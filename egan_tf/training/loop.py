@@ -19,9 +19,10 @@ from tqdm.auto import tqdm
 
 from egan_tf.atomic_files import write_json_atomically
 from egan_tf.config import DataConfig, TrainingConfig, config_to_dict, save_configs
-from egan_tf.data import ImageArrays, dataset_of, epoch_order, num_batches
+from egan_tf.data import ImageArrays, dataset_of
 from egan_tf.errors import TrainingInterrupted
 from egan_tf.execution import ExecutionConfig
+from egan_tf.splits import epoch_order, num_batches
 from egan_tf.training.checkpoints import MAX_METRICS, ResumableCheckpoint
 from egan_tf.training.runtime import ReplicaStep, Runtime, TrainStep
 from egan_tf.training.summaries import write_config_summary

@@ -23,10 +23,11 @@ from egan_tf.config import (
     TrainingConfig,
     config_from_dict,
 )
-from egan_tf.data import ImageArrays, kept_fold_split
+from egan_tf.data import ImageArrays
 from egan_tf.evaluation import accuracy_of
 from egan_tf.model_io import read_model_card, save_model_atomically, write_model_card
 from egan_tf.selection.config import StandIn
+from egan_tf.splits import kept_fold_split
 from egan_tf.training.classifier import train_classifier
 from egan_tf.training.runtime import Runtime
 
