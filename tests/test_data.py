@@ -156,12 +156,19 @@ def test_idx_files_are_checked_against_their_checksums(tmp_path):
     assert len(load_split("train", data_dir=str(folder))) == 60000
 
 
-@pytest.mark.skipif(not os.path.isdir(SHARED_TFDS), reason="no TFDS folder")
-def test_a_truncated_tfrecord_is_one_line_naming_it(tmp_path):
+def _tfds_copy_truncating_the_test_records(tmp_path, kept_bytes):
+    """A copy of the shared MNIST TFDS folder whose test records file is cut
+    after `kept_bytes`: (the folder, the records file)."""
     folder = tmp_path / "tfds"
     shutil.copytree(SHARED_TFDS, folder, ignore=shutil.ignore_patterns("fashion*"))
     record = folder / TFDS_VERSION_DIR / "mnist-test.tfrecord-00000-of-00001"
-    record.write_bytes(record.read_bytes()[:1_000_000])
+    record.write_bytes(record.read_bytes()[:kept_bytes])
+    return folder, record
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_TFDS), reason="no TFDS folder")
+def test_a_truncated_tfrecord_is_one_line_naming_it(tmp_path):
+    folder, record = _tfds_copy_truncating_the_test_records(tmp_path, 1_000_000)
     with pytest.raises(DataCorruptError, match=r"mnist-test\.tfrecord"):
         load_split("test", data_dir=str(folder))
     line = _one_error_line(_cli(["evaluate", "--data-dir", str(folder)], tmp_path))
@@ -180,11 +187,8 @@ def test_a_limit_reads_the_head_of_the_split(mnist_test):
 
 @pytest.mark.skipif(not os.path.isdir(SHARED_TFDS), reason="no TFDS folder")
 def test_a_limit_reads_only_the_records_it_uses(tmp_path):
-    folder = tmp_path / "tfds"
-    shutil.copytree(SHARED_TFDS, folder, ignore=shutil.ignore_patterns("fashion*"))
-    record = folder / TFDS_VERSION_DIR / "mnist-test.tfrecord-00000-of-00001"
     # About 300 of the 10,000 records survive the cut.
-    record.write_bytes(record.read_bytes()[:100_000])
+    folder, _ = _tfds_copy_truncating_the_test_records(tmp_path, 100_000)
     assert len(load_split("test", data_dir=str(folder), limit=50)) == 50
     with pytest.raises(DataCorruptError):
         load_split("test", data_dir=str(folder))

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from egan_tf.export.contract import SIGNATURES, Signature
+from egan_tf.export.contract import SERVING_MODEL_NAME, SIGNATURES, Signature
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -42,6 +42,17 @@ class ServerAddress:
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerTarget:
+    """A model on a model server: where the server is, the model's name, the
+    version to ask for (None: the newest it serves) and how long to wait."""
+
+    address: ServerAddress
+    model_name: str = SERVING_MODEL_NAME
+    version: int | None = None
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
 
 class PredictionClient(Protocol):

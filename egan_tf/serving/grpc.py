@@ -10,8 +10,7 @@ import numpy as np
 
 from egan_tf.export.contract import SERVING_MODEL_NAME, Signature
 from egan_tf.serving.client import (
-    DEFAULT_TIMEOUT_SECONDS,
-    ServerAddress,
+    ServerTarget,
     ServingError,
     check_input_keys,
     typed_outputs,
@@ -52,13 +51,8 @@ def parse_grpc_response(signature: Signature, response) -> dict[str, np.ndarray]
 
 
 @dataclasses.dataclass(frozen=True)
-class GrpcClient:
+class GrpcClient(ServerTarget):
     """TF Serving's gRPC API, `PredictionService.Predict`."""
-
-    address: ServerAddress
-    model_name: str = SERVING_MODEL_NAME
-    version: int | None = None
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
     def predict(
         self, signature: Signature, inputs: Mapping[str, np.ndarray]

@@ -11,10 +11,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from egan_tf.export.contract import SERVING_MODEL_NAME, SIGNATURES, Signature
+from egan_tf.export.contract import SIGNATURES, Signature
 from egan_tf.serving.client import (
-    DEFAULT_TIMEOUT_SECONDS,
-    ServerAddress,
+    ServerTarget,
     ServingError,
     check_input_keys,
     typed_outputs,
@@ -74,13 +73,8 @@ def parse_rest_response(
 
 
 @dataclasses.dataclass(frozen=True)
-class RestClient:
+class RestClient(ServerTarget):
     """TF Serving's REST API: `POST /v1/models/<name>[/versions/<v>]:predict`."""
-
-    address: ServerAddress
-    model_name: str = SERVING_MODEL_NAME
-    version: int | None = None
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
     @property
     def url(self) -> str:
