@@ -397,11 +397,12 @@ def test_an_unwritable_output_fails_before_any_work_naming_it(
     tmp_path, arguments, is_folder
 ):
     # Beneath a regular file nothing can be written, root or not. The models
-    # folder does not exist either: the output is checked first.
+    # folder holds no networks either: the output is checked first.
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     target = str(blocker / ("out" if is_folder else "out.json"))
-    completed = _run_cli([*arguments, target, "--models", "/nonexistent/models"]
+    no_networks = os.path.join(REPOSITORY, "tests")
+    completed = _run_cli([*arguments, target, "--models", no_networks]
                          if arguments[0] != "blur" else [*arguments, target],
                          tmp_path)  # fmt: skip
     assert completed.returncode != 0
@@ -455,6 +456,18 @@ def test_an_output_path_that_is_a_folder_is_refused(tmp_path):
         (
             ["export", "--dataset", "fashion_mnist", "--models", SAVED_MODELS],
             "pass --dataset mnist",
+        ),
+        (["evaluate", "--models", "/nonexistent/models"], "/nonexistent/models"),
+        (
+            ["predict", "--local", SHIPPED_EXPORT, "/nonexistent.png"],
+            "/nonexistent.png",
+        ),
+        (["predict", "--local", SHIPPED_EXPORT, "--length", "0.1"], "no blur setting"),
+        (["predict", "--count", "2"], "exactly one of"),
+        (["predict", "--local", "/nonexistent/export"], "/nonexistent/export"),
+        (
+            ["predict", "--local", SHIPPED_EXPORT, "--signature", "blur_and_defend"],
+            "needs a blur length and angle",
         ),
     ],
 )

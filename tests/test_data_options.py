@@ -39,8 +39,8 @@ FASHION = os.path.join(DEFAULT_MODELS_DIR, "fashion_mnist")
             ["fashion_mnist", FASHION, "mine"],
         ),
         (
-            ["--models", "/m", "--dataset", "fashion_mnist"],
-            ["fashion_mnist", "/m", FASHION],
+            ["--models", DEFAULT_MODELS_DIR, "--dataset", "fashion_mnist"],
+            ["fashion_mnist", DEFAULT_MODELS_DIR, FASHION],
         ),
     ],
 )

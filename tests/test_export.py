@@ -536,6 +536,9 @@ def test_each_export_takes_the_next_integer_version(tiny_models, tmp_path):
     first, _ = export.export_defense(tiny_models, str(root))
     second, _ = export.export_defense(tiny_models, str(root), "/serving/egan_defense")
     assert (first.version, second.version) == (1, 2)
+    # Without defense.json's adaptive defence, neither defence beyond the
+    # paper is exported.
+    assert not {"defend_adaptive", "defend_gated"} & set(first.signatures)
     assert export.existing_versions(str(root)) == [1, 2]
     assert sorted(os.listdir(root)) == [
         "1", "2", "export.json", "models.config", "notes",
@@ -612,11 +615,17 @@ def test_the_defences_beyond_the_paper_are_exported_only_with_defense_json(
             {key: value.numpy() for key, value in outputs.items()},
             {key: value.numpy() for key, value in expected.items()},
         )
-    plain, _ = export.export_defense(shipped, str(tmp_path))
-    assert "defend_adaptive" not in plain.signatures
-    assert "defend_gated" not in plain.signatures
+
+
+def test_a_defence_that_needs_the_true_blur_cannot_be_exported():
+    from helpers import tiny_defense_models
+
+    from egan_tf.defenses import DefenseConfig, Method
+
     with pytest.raises(export.ExportError, match="true blur"):
-        export.AdaptiveDefense(Method.WIENER_ORACLE, defense_models, DefenseConfig())
+        export.AdaptiveDefense(
+            Method.WIENER_ORACLE, tiny_defense_models(), DefenseConfig()
+        )
 
 
 def test_defend_gated_is_left_out_when_the_gate_lacks_its_networks(tmp_path):

@@ -50,11 +50,21 @@ def dataset_folder(subfolder: str = ""):
     return fill
 
 
-def models_option(help_text: str = "Folder of the shipped models."):
+def models_option(
+    help_text: str = "Folder of the shipped models.", must_exist: bool = True
+):
+    """`--models DIR`, defaulting to the data set's models folder.
+
+    Args:
+        help_text: The option's help.
+        must_exist: Whether the command reads the folder, so that a folder
+            that is not there is refused at once, before TensorFlow loads;
+            False for a folder the command writes.
+    """
     return click.option(
         "--models",
         "models_dir",
-        type=click.Path(file_okay=False),
+        type=click.Path(file_okay=False, exists=must_exist),
         default=None,
         callback=dataset_folder(),
         show_default=MODELS_DEFAULT_TEXT,

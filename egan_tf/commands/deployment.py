@@ -102,7 +102,7 @@ def export_command(
 
 
 @click.command("predict")
-@click.argument("png_files", nargs=-1, type=click.Path())
+@click.argument("png_files", nargs=-1, type=click.Path(exists=True))
 @click.option(
     "--rest", type=Address(), help="Model server REST address, e.g. localhost:8501."
 )
@@ -111,7 +111,7 @@ def export_command(
 )
 @click.option(
     "--local",
-    type=click.Path(file_okay=False),
+    type=click.Path(file_okay=False, exists=True),
     help="Run in-process on this SavedModel (a version folder or their parent).",
 )
 @click.option(
@@ -180,6 +180,8 @@ def predict_command(
     from egan_tf.prediction_rows import format_prediction_rows, prediction_rows
     from egan_tf.serving import (
         ServingError,
+        check_blur_setting,
+        check_one_target,
         make_client,
         predict_in_batches,
         signature_inputs,
@@ -187,6 +189,12 @@ def predict_command(
     from egan_tf.user_images import expand_png_paths, load_png_images
 
     signature = Signature(signature)
+    try:
+        check_one_target(rest, grpc, local)
+        check_blur_setting(signature, length, angle)
+    except ValueError as error:
+        # Refused before TensorFlow loads, as every other bad option is.
+        raise click.UsageError(str(error)) from None
     data = build_request(DataSource, data_dir, None, dataset)
     import_tensorflow_quietly()
     try:

@@ -243,7 +243,7 @@ def train_blur_estimator_command(training, run, max_length, clean_fraction, outp
 
 @click.command("reproduce")
 @dataset_option()
-@models_option("Folder the rebuilt models are written to.")
+@models_option("Folder the rebuilt models are written to.", must_exist=False)
 @click.option(
     "--work-dir",
     type=click.Path(file_okay=False),

@@ -20,7 +20,13 @@ from egan_tf.serving.client import (
 )
 from egan_tf.serving.grpc import GrpcClient, grpc_predict_request, parse_grpc_response
 from egan_tf.serving.local import LocalClient, latest_version_dir
-from egan_tf.serving.requests import make_client, predict_in_batches, signature_inputs
+from egan_tf.serving.requests import (
+    check_blur_setting,
+    check_one_target,
+    make_client,
+    predict_in_batches,
+    signature_inputs,
+)
 from egan_tf.serving.rest import RestClient, parse_rest_response, rest_request_body
 
 __all__ = [
@@ -31,6 +37,8 @@ __all__ = [
     "RestClient",
     "ServerAddress",
     "ServingError",
+    "check_blur_setting",
+    "check_one_target",
     "grpc_predict_request",
     "latest_version_dir",
     "make_client",

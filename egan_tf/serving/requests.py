@@ -14,6 +14,22 @@ from egan_tf.serving.local import LocalClient, latest_version_dir
 from egan_tf.serving.rest import RestClient
 
 
+def check_one_target(
+    rest: ServerAddress | None, grpc: ServerAddress | None, local: str | None
+) -> None:
+    """Refuses anything but exactly one of the three targets.
+
+    Raises:
+        ValueError: Saying how many were given.
+    """
+    given = [target for target in (rest, grpc, local) if target is not None]
+    if len(given) != 1:
+        raise ValueError(
+            "Give exactly one of a REST address, a gRPC address or a local "
+            f"SavedModel. Received: {len(given)}"
+        )
+
+
 def make_client(
     rest: ServerAddress | None = None,
     grpc: ServerAddress | None = None,
@@ -27,12 +43,7 @@ def make_client(
         ValueError: When not exactly one target is given.
         ServingError: When the local folder holds no SavedModel.
     """
-    given = [target for target in (rest, grpc, local) if target is not None]
-    if len(given) != 1:
-        raise ValueError(
-            "Give exactly one of a REST address, a gRPC address or a local "
-            f"SavedModel. Received: {len(given)}"
-        )
+    check_one_target(rest, grpc, local)
     if rest is not None:
         return RestClient(rest, model_name)
     if grpc is not None:
@@ -40,14 +51,11 @@ def make_client(
     return LocalClient(latest_version_dir(local))
 
 
-def signature_inputs(
-    signature: Signature,
-    images: np.ndarray,
-    length: float | None = None,
-    angle: float | None = None,
-) -> dict[str, np.ndarray]:
-    """The inputs of `signature` for a batch of images, with one blur setting
-    for all of them when the signature takes one.
+def check_blur_setting(
+    signature: Signature, length: float | None, angle: float | None
+) -> bool:
+    """Whether `signature` takes a blur setting, checking that one is given
+    exactly when it does.
 
     Raises:
         ValueError: When the blur setting is missing for a signature that
@@ -65,6 +73,22 @@ def signature_inputs(
             f"Signature {signature} takes no blur setting. "
             f"Received: length={length}, angle={angle}"
         )
+    return takes_blur
+
+
+def signature_inputs(
+    signature: Signature,
+    images: np.ndarray,
+    length: float | None = None,
+    angle: float | None = None,
+) -> dict[str, np.ndarray]:
+    """The inputs of `signature` for a batch of images, with one blur setting
+    for all of them when the signature takes one.
+
+    Raises:
+        ValueError: As `check_blur_setting`.
+    """
+    takes_blur = check_blur_setting(signature, length, angle)
     inputs = {"images": np.asarray(images, np.float32)}
     if takes_blur:
         inputs["length"] = np.full([len(images)], length, np.float32)
