@@ -280,12 +280,12 @@ def test_defend_gated_answers_as_the_method_on_every_blur_family(
     loader,
     shipped_export,
     serving_functions,
-    mnist_test,
+    fresh_process_requests,
     fresh_process_outputs,
     tmp_path,
 ):
-    images = gated_family_images(mnist_test)
-    inputs = {"images": images}
+    _, inputs = fresh_process_requests[GATED_FAMILIES_REQUEST]
+    images = inputs["images"]
     if loader == "fresh process":
         actual = fresh_process_outputs[GATED_FAMILIES_REQUEST]
     else:
