@@ -29,7 +29,7 @@ VALIDATION_BLUR_SEED = (2024, 11)
 
 # One compiled function for every call: Keras models and the blur config are
 # part of its trace key, so measuring the same networks again does not retrace.
-@tf.function(reduce_retracing=True)
+@tf.function(reduce_retracing=True, autograph=False)
 def _egan_batch(classifier, generator, encoder, images, input_blur):
     sharp = to_unit_interval(images)
     inputs = sharp
@@ -154,7 +154,7 @@ def predict_labels(
     return np.zeros([0], np.int64) if labels is None else labels
 
 
-@tf.function(reduce_retracing=True)
+@tf.function(reduce_retracing=True, autograph=False)
 def _classifier_labels(model, images):
     return tf.argmax(model(to_unit_interval(images), training=False), axis=-1)
 

@@ -92,6 +92,7 @@ def make_grid_forward(
     @tf.function(
         input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8)],
         jit_compile=jit_compile,
+        autograph=False,
     )
     def forward(images):
         batch_size = tf.shape(images)[0]

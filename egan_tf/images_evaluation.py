@@ -112,7 +112,10 @@ def make_images_forward(
     check_methods_available(models, methods, config.gated_restorer)
     has_estimator = models.blur_estimator is not None
 
-    @tf.function(input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.float32)])
+    @tf.function(
+        input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.float32)],
+        autograph=False,
+    )
     def forward(images):
         unknown = tf.zeros(tf.shape(images)[:1])
         observation = observe(

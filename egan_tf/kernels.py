@@ -255,7 +255,7 @@ def _walk_step(
 # A graph function: run eagerly, the walk's 63 steps of small ops cost about
 # 90 times what one traced loop does (bench/shake_kernels.py). Traced per
 # model once for the first batch shape and once for every other.
-@tf.function(reduce_retracing=True)
+@tf.function(reduce_retracing=True, autograph=False)
 def shake_trajectories(
     seeds: tf.Tensor, model: ShakeModel = DEFAULT_SHAKE
 ) -> tf.Tensor:

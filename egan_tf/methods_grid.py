@@ -186,7 +186,8 @@ def make_methods_forward(
         input_signature=[
             tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8),
             tf.TensorSpec([None], tf.int64),
-        ]
+        ],
+        autograph=False,
     )
     def forward(images, indices):
         batch_size = tf.shape(images)[0]
@@ -371,7 +372,8 @@ def time_methods(
                 run_methods(
                     models, config, [method], *args, true_kernels=blurred.kernels
                 )[Method(method)].logits
-            )
+            ),
+            autograph=False,
         )
         compiled(blurred.images, true_length, true_angle).numpy()
         seconds = []

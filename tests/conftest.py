@@ -33,3 +33,27 @@ def fashion_test():
     from egan_tf.data import load_split
 
     return load_split("test", dataset="fashion_mnist")
+
+
+# Enough for a training command's few steps and its test-set measurement,
+# small enough that the measurement costs nothing: a command's test split is
+# always read whole (`--limit` cuts training data only).
+SMALL_TRAIN_EXAMPLES = 256
+SMALL_TEST_EXAMPLES = 200
+
+
+@pytest.fixture(scope="session")
+def small_mnist_dir(tmp_path_factory):
+    """A `--data-dir` of the four standard IDX .gz files holding the first
+    256 MNIST training and 200 test examples (read by the real IDX reader)."""
+    from helpers import write_idx_folder
+
+    from egan_tf.data import load_split
+
+    folder = tmp_path_factory.mktemp("small_mnist")
+    write_idx_folder(
+        str(folder),
+        load_split("train", limit=SMALL_TRAIN_EXAMPLES),
+        load_split("test", limit=SMALL_TEST_EXAMPLES),
+    )
+    return str(folder)

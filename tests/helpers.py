@@ -1,6 +1,10 @@
 """Small shared pieces of the test suite."""
 
+import gzip
+import os
 import socket
+
+import numpy as np
 
 from egan_tf.config import EganConfig
 
@@ -21,6 +25,35 @@ TINY_EGAN = EganConfig(
 # drawn again, optimizer moments lost) or a seed not honoured moves weights by
 # about one Adam step, 2e-4 to 1e-3 in these tests.
 RUN_ROUNDING_TOLERANCE = 1e-6
+
+
+# The IDX format's magic numbers: unsigned bytes in 3 and in 1 dimensions.
+IDX_IMAGES_MAGIC = 0x0803
+IDX_LABELS_MAGIC = 0x0801
+
+
+def _write_idx(path: str, magic: int, array: np.ndarray) -> None:
+    header = magic.to_bytes(4, "big") + b"".join(
+        int(size).to_bytes(4, "big") for size in array.shape
+    )
+    with open(path, "wb") as handle:
+        handle.write(gzip.compress(header + array.astype(np.uint8).tobytes()))
+
+
+def write_idx_folder(folder: str, train, test) -> None:
+    """Writes `train` and `test` (ImageArrays) as the four standard IDX .gz
+    files of MNIST into `folder`."""
+    for prefix, arrays in (("train", train), ("t10k", test)):
+        _write_idx(
+            os.path.join(folder, f"{prefix}-images-idx3-ubyte.gz"),
+            IDX_IMAGES_MAGIC,
+            arrays.images[..., 0],
+        )
+        _write_idx(
+            os.path.join(folder, f"{prefix}-labels-idx1-ubyte.gz"),
+            IDX_LABELS_MAGIC,
+            arrays.labels,
+        )
 
 
 def free_port() -> int:

@@ -82,7 +82,7 @@ def test_a_train_step_can_draw_from_the_blur_mixture(mnist_test):
     assert np.isfinite(float(metrics["loss"]))
 
 
-def test_train_classifier_on_the_mixture_writes_its_own_file(tmp_path):
+def test_train_classifier_on_the_mixture_writes_its_own_file(tmp_path, small_mnist_dir):
     from click.testing import CliRunner
 
     import cli
@@ -92,7 +92,7 @@ def test_train_classifier_on_the_mixture_writes_its_own_file(tmp_path):
         cli.main,
         [
             "train-classifier", "--blur-mixture", "--epochs", "1", "--limit", "64",
-            "--batch-size", "32", "--quiet", "--output", str(output),
+            "--data-dir", small_mnist_dir, "--batch-size", "32", "--quiet", "--output", str(output),
             "--checkpoint-dir", str(tmp_path / "checkpoints"),
         ],
     )  # fmt: skip

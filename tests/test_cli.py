@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPOSITORY, SAVED_MODELS
+from conftest import REPOSITORY, SAVED_MODELS, SMALL_TEST_EXAMPLES
 from PIL import Image
 
 import cli
@@ -255,9 +255,14 @@ def test_export_then_predict_locally(tmp_path, mnist_test, tiny_models_dir):
     assert lines[-1].endswith("of 4 correct")
 
 
-def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
+def test_beyond_the_paper_trainers_then_every_method(
+    tmp_path, tiny_models_dir, small_mnist_dir
+):
     models = str(tiny_models_dir)
-    common = ["--limit", "96", "--epochs", "1", "--batch-size", "32", "--quiet"]
+    common = [
+        "--data-dir", small_mnist_dir, "--limit", "96", "--epochs", "1",
+        "--batch-size", "32", "--quiet",
+    ]  # fmt: skip
     trainings = [
         [
             "train-encoder",
@@ -294,6 +299,8 @@ def test_beyond_the_paper_trainers_then_every_method(tmp_path, tiny_models_dir):
     assert card["stage"] == "encoder_blur"
     assert card["input_blur"]["max_length"] == 0.3
     assert card["initialised_from"] == "encoder.keras"
+    augment_card = json.loads((tiny_models_dir / "classifier_augment.json").read_text())
+    assert augment_card["test_examples"] == SMALL_TEST_EXAMPLES  # the --data-dir's
     # The weight given replaces the data set's; the others stay the data set's.
     assert card["loss"] == {
         **config_to_dict(encoder_loss("mnist")),

@@ -29,7 +29,7 @@ FASHION = pytest.param(
     ],
 )
 def test_notebook_executes(monkeypatch, name, needles, figures, dataset):
-    monkeypatch.setenv("EGAN_NOTEBOOK_LIMIT", "30")
+    monkeypatch.setenv("EGAN_NOTEBOOK_LIMIT", "10")
     monkeypatch.setenv("EGAN_NOTEBOOK_DATASET", dataset)
     path = os.path.join(NOTEBOOKS, name)
     notebook = nbformat.read(path, as_version=4)
@@ -55,3 +55,23 @@ def test_notebook_executes(monkeypatch, name, needles, figures, dataset):
         if "image/png" in output.get("data", {})
     ]
     assert len(images) >= figures
+
+
+@pytest.mark.parametrize("name", ["reproduce_paper.ipynb", "beyond_the_paper.ipynb"])
+def test_the_rescaled_grid_takes_the_data_set_s_length_scale(monkeypatch, name):
+    from egan_tf.datasets import dataset_spec
+
+    monkeypatch.setenv("EGAN_NOTEBOOK_DATASET", "fashion_mnist")
+    monkeypatch.delenv("EGAN_NOTEBOOK_LENGTH_SCALE", raising=False)
+    notebook = nbformat.read(os.path.join(NOTEBOOKS, name), as_version=4)
+    # The first code cell holds the parameters; it needs no networks.
+    notebook.cells = [cell for cell in notebook.cells if cell.cell_type == "code"][:1]
+    NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": NOTEBOOKS}},
+    ).execute()
+    printed = "".join(output.get("text", "") for output in notebook.cells[0].outputs)
+    scale = dataset_spec("fashion_mnist").length_scale
+    assert f"rescaled grid: lengths x {scale:g}" in printed

@@ -74,7 +74,7 @@ def compare_outputs(
         {"examples", "labels_equal" (count), "max_logit_difference",
         "max_probability_difference"}.
     """
-    compiled = tf.function(in_memory)
+    compiled = tf.function(in_memory, autograph=False)
 
     def both(batch):
         from_disk = exported(images=batch)

@@ -39,9 +39,11 @@ def margins_and_flips(
 ) -> tuple[np.ndarray, np.ndarray]:
     """For every row of every view: bfloat16's top-two logit margin (float32,
     ≥ 0) and whether its label differs from float32's (bool)."""
-    single = tf.function(lambda images: model(images, training=False))
+    single = tf.function(lambda images: model(images, training=False), autograph=False)
     half_model = bfloat16_model(model)
-    half = tf.function(lambda images: half_model(images, training=False))
+    half = tf.function(
+        lambda images: half_model(images, training=False), autograph=False
+    )
     margins, flips = [], []
     for images in views:
         reference = single(images).numpy()

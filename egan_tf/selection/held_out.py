@@ -133,7 +133,7 @@ def _answers_function(models: DefenseModels, readers: _Readers, config: HeldOutC
     """A tf.function from a blurred batch to every view's answers."""
     refine_steps = max(config.refine_step_candidates)
 
-    @tf.function
+    @tf.function(autograph=False)
     def answers(blurred: tf.Tensor) -> dict[str, tf.Tensor]:
         estimate = estimate_blur(models, blurred)
         length, angle = estimate.length, estimate.angle

@@ -96,7 +96,9 @@ def measure_blur_estimator(
         l ≥ 0.05 (shorter blurs barely have a direction), and `examples`.
     """
 
-    @tf.function(input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8)])
+    @tf.function(
+        input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8)], autograph=False
+    )
     def estimate(images):
         blurred, length, angle = blur_randomly(
             to_unit_interval(images),

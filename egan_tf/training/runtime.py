@@ -289,13 +289,13 @@ class Runtime:
         """The train step over a distributed batch: `replica_step` under
         `strategy.run` on every replica, its scalars summed over replicas."""
         replica_fn = (
-            tf.function(replica_step, jit_compile=True)
+            tf.function(replica_step, jit_compile=True, autograph=False)
             if self.config.jit
             else replica_step
         )
 
         # Shapes relax after the first retrace: the last batch is smaller.
-        @tf.function(reduce_retracing=True)
+        @tf.function(reduce_retracing=True, autograph=False)
         def train_step(images, labels, seed, global_batch_size):
             def run_replica(replica_images, replica_labels):
                 return replica_fn(
