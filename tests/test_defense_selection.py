@@ -199,8 +199,10 @@ def test_the_answers_are_the_networks_log_probabilities(mnist_test):
 
 
 def _write_tiny_models_folder(folder):
-    """Every shipped network at toy size, with the cards the stages read."""
-    from egan_tf.model_io import write_model_card
+    """Every shipped network at toy size, with the cards the stages read
+    (only what they read: written as plain JSON, without measuring the
+    machine's matmul rate as a training run's card does)."""
+    from egan_tf.atomic_files import write_json_atomically
 
     folder.mkdir()
     models = tiny_defense_models()
@@ -212,7 +214,7 @@ def _write_tiny_models_folder(folder):
     }
     for name, augmentation in augmentations.items():
         getattr(models, name).save(str(folder / f"{name}.keras"))
-        write_model_card(
+        write_json_atomically(
             str(folder / f"{name}.json"),
             {
                 "stage": name,
@@ -224,7 +226,7 @@ def _write_tiny_models_folder(folder):
         )
     for name in ("generator", "encoder", "encoder_blur", "blur_estimator"):
         getattr(models, name).save(str(folder / f"{name}.keras"))
-    write_model_card(
+    write_json_atomically(
         str(folder / "encoder_blur.json"),
         {
             "model": config_to_dict(TINY_EGAN),
