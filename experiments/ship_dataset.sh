@@ -16,6 +16,9 @@
 # 3. the reports and the export.
 # Every step whose output exists is skipped, so the script can be restarted.
 # PARALLEL=2 runs the methods grids of the two noise levels side by side.
+# LIMIT=N measures on the first N test images only: a rehearsal of the whole
+# script in minutes, to run in a scratch clone (its outputs are not the
+# shipped numbers).
 set -e
 DATASET=${DATASET:?set DATASET, e.g. fashion_mnist}
 FROM=${FROM:?set FROM, the models folder reproduce wrote}
@@ -38,19 +41,22 @@ done
 for scale in 1 "$SCALE"; do
   json="$models/grid_scale$scale.json"
   [ -f "$json" ] || python cli.py evaluate --grid --quiet --dataset "$DATASET" \
-    --length-scale "$scale" --json "$json" --figures "$docs/grid_scale$scale"
+    --length-scale "$scale" ${LIMIT:+--limit "$LIMIT"} --json "$json" \
+    --figures "$docs/grid_scale$scale"
 done
 [ -f "$models/egan_clean.json" ] || python cli.py evaluate --quiet \
-  --dataset "$DATASET" --json "$models/egan_clean.json"
+  --dataset "$DATASET" ${LIMIT:+--limit "$LIMIT"} --json "$models/egan_clean.json"
 if [ "${PARALLEL:-1}" = 2 ]; then
   # The two noise levels side by side, one intra-op thread each (two training
   # processes did at least 1.1x the work of one on this 2-core machine).
-  DATASET=$DATASET NOISES=0 TF_NUM_INTRAOP_THREADS=1 sh experiments/family_grids.sh &
+  DATASET=$DATASET LIMIT=$LIMIT NOISES=0 TF_NUM_INTRAOP_THREADS=1 \
+    sh experiments/family_grids.sh &
   first=$!
-  DATASET=$DATASET NOISES=0.02 TF_NUM_INTRAOP_THREADS=1 sh experiments/family_grids.sh
+  DATASET=$DATASET LIMIT=$LIMIT NOISES=0.02 TF_NUM_INTRAOP_THREADS=1 \
+    sh experiments/family_grids.sh
   wait $first
 else
-  DATASET=$DATASET sh experiments/family_grids.sh
+  DATASET=$DATASET LIMIT=$LIMIT sh experiments/family_grids.sh
 fi
 
 python experiments/family_report.py "$models"/methods_*_noise*.json \
@@ -60,6 +66,7 @@ python experiments/coverage_report.py saved_models/egan_clean.json \
 python experiments/sample_classes.py saved_models "$models" > "$docs/sample_classes.txt"
 python experiments/grid_tables.py saved_models/grid_scale1.json saved_models/grid_scale6.json \
   "$models/grid_scale1.json" "$models/grid_scale$SCALE.json" > "$docs/grid_tables.txt"
-[ -d "$models/egan_defense" ] || python cli.py export --dataset "$DATASET"
+[ -d "$models/egan_defense" ] || python cli.py export --dataset "$DATASET" \
+  ${LIMIT:+--limit "$LIMIT"}
 du -k "$models"/* | sort -n | tail -20
 du -sh saved_models
