@@ -182,6 +182,10 @@ def make_methods_forward(
     has_estimator = models.blur_estimator is not None
     settings = spec.settings
 
+    # Without AutoGraph, as every graph function here: the methods loop with
+    # tf.while_loop and branch with tf.cond, so the graph is the same, and
+    # converting the source of every function called (Keras' layers too) was
+    # more than half the trace (bench/trace_time.py).
     @tf.function(
         input_signature=[
             tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8),

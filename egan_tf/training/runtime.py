@@ -294,7 +294,8 @@ class Runtime:
             else replica_step
         )
 
-        # Shapes relax after the first retrace: the last batch is smaller.
+        # Shapes relax after the first retrace: the last batch is smaller. No
+        # AutoGraph: the steps have no Python control flow on tensors.
         @tf.function(reduce_retracing=True, autograph=False)
         def train_step(images, labels, seed, global_batch_size):
             def run_replica(replica_images, replica_labels):
