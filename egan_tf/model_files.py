@@ -25,6 +25,19 @@ MIXTURE_CLASSIFIER_FILE = "classifier_mixture.keras"
 # float32's.
 BFLOAT16_MARGIN_FILE = "bf16_margin.json"
 
+# The `reproduce` stage (`ReproduceStage` value) that trains each network file,
+# so that a missing file's error can say how to make it.
+TRAINING_STAGE_OF_FILE = {
+    CLASSIFIER_FILE: "classifier",
+    GENERATOR_FILE: "gan",
+    DISCRIMINATOR_FILE: "gan",
+    ENCODER_FILE: "encoder",
+    ENCODER_BLUR_FILE: "encoder_blur",
+    AUGMENTED_CLASSIFIER_FILE: "classifier_augment",
+    MIXTURE_CLASSIFIER_FILE: "classifier_mixture",
+    BLUR_ESTIMATOR_FILE: "blur_estimator",
+}
+
 # The model cards that say which data set a models folder's networks learnt.
 _CARDS_NAMING_THE_DATA_SET = ("classifier.json", "gan.json", "encoder.json")
 
@@ -43,6 +56,32 @@ def trained_data_set(models_dir: str) -> tuple[str, str] | None:
                     continue
             return str(card.get("dataset", DEFAULT_DATASET.value)), path
     return None
+
+
+def missing_models_message(paths: list[str]) -> str:
+    """One line naming missing network files and the command that trains them.
+
+    A shipped folder can lack networks that are still training (a second
+    data set's, shipped stage by stage), so the line says which `reproduce`
+    stages make them, for the data set the folder's cards name.
+    """
+    message = f"Model file not found: {', '.join(paths)}"
+    stages = []
+    for path in paths:
+        stage = TRAINING_STAGE_OF_FILE.get(os.path.basename(path))
+        if stage is not None and stage not in stages:
+            stages.append(stage)
+    folders = {os.path.dirname(path) for path in paths}
+    if not stages or len(folders) != 1:
+        return message
+    (models_dir,) = folders
+    trained = trained_data_set(models_dir)
+    dataset = trained[0] if trained else DEFAULT_DATASET.value
+    return (
+        f"{message}. Train {'it' if len(paths) == 1 else 'them'} with: "
+        f"python cli.py reproduce --dataset {dataset} --stages {','.join(stages)} "
+        f"--models {models_dir or '.'}"
+    )
 
 
 def check_trained_on(models_dir: str, dataset: str) -> None:

@@ -25,6 +25,7 @@ from egan_tf.model_files import (  # noqa: F401
     ENCODER_FILE,
     GENERATOR_FILE,
     MIXTURE_CLASSIFIER_FILE,
+    missing_models_message,
 )
 
 # Registers the layers of egan_tf's own that saved networks hold, so that any
@@ -64,7 +65,7 @@ def load_model(
         ModelFileError: One line naming the file and what is wrong with it.
     """
     if not os.path.isfile(path):
-        raise ModelFileError(f"Model file not found: {path}")
+        raise ModelFileError(missing_models_message([path]))
     # Keras reports a truncated or foreign file as "File not found"; a
     # `.keras` archive is a zip file with the model's config inside.
     if not _is_keras_archive(path):
@@ -160,7 +161,7 @@ def load_shipped_models(models_dir: str, require_egan: bool = False) -> ShippedM
             missing = [
                 p for p in (generator_path, encoder_path) if not os.path.isfile(p)
             ]
-            raise ModelFileError(f"Model file not found: {', '.join(missing)}")
+            raise ModelFileError(missing_models_message(missing))
         return ShippedModels(classifier)
     generator = load_model(generator_path, expected_output_shape=IMAGE_SHAPE)
     encoder = load_model(encoder_path, expected_input_shape=IMAGE_SHAPE)

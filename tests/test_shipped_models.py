@@ -92,6 +92,24 @@ def test_missing_model_file_is_one_clear_line(tmp_path):
         load_shipped_models(str(tmp_path))
 
 
+def test_missing_networks_name_the_stages_that_train_them(tmp_path):
+    # A second data set's folder ships stage by stage: with only its
+    # classifier, the defence must say which `reproduce` stages make the
+    # rest, for that data set (it used to name the files only).
+    for name in (CLASSIFIER_FILE, "classifier.json"):
+        shutil.copy(os.path.join(SAVED_MODELS, "fashion_mnist", name), tmp_path)
+    with pytest.raises(ModelFileError) as raised:
+        load_shipped_models(str(tmp_path), require_egan=True)
+    message = str(raised.value)
+    assert os.path.join(str(tmp_path), GENERATOR_FILE) in message
+    assert os.path.join(str(tmp_path), ENCODER_FILE) in message
+    assert (
+        f"reproduce --dataset fashion_mnist --stages gan,encoder --models {tmp_path}"
+        in message
+    )
+    assert "\n" not in message
+
+
 def test_shape_mismatch_names_file_and_shapes():
     path = os.path.join(SAVED_MODELS, CLASSIFIER_FILE)
     with pytest.raises(ModelFileError) as raised:

@@ -14,10 +14,12 @@ from egan_tf.model_files import (
     AUGMENTED_CLASSIFIER_FILE,
     BLUR_ESTIMATOR_FILE,
     CLASSIFIER_FILE,
+    DISCRIMINATOR_FILE,
     ENCODER_BLUR_FILE,
     ENCODER_FILE,
     GENERATOR_FILE,
     MIXTURE_CLASSIFIER_FILE,
+    TRAINING_STAGE_OF_FILE,
 )
 
 
@@ -57,15 +59,12 @@ STAGE_INPUTS = {
     ReproduceStage.BF16_MARGIN: (CLASSIFIER_FILE,),
 }
 
-# The files a stage makes in `models_dir`.
+# The networks a stage makes in `models_dir` (the discriminator too, for the
+# GAN, but nothing starts from it).
 _STAGE_OUTPUTS = {
-    ReproduceStage.CLASSIFIER: (CLASSIFIER_FILE,),
-    ReproduceStage.GAN: (GENERATOR_FILE,),
-    ReproduceStage.ENCODER: (ENCODER_FILE,),
-    ReproduceStage.ENCODER_BLUR: (ENCODER_BLUR_FILE,),
-    ReproduceStage.CLASSIFIER_AUGMENT: (AUGMENTED_CLASSIFIER_FILE,),
-    ReproduceStage.CLASSIFIER_MIXTURE: (MIXTURE_CLASSIFIER_FILE,),
-    ReproduceStage.BLUR_ESTIMATOR: (BLUR_ESTIMATOR_FILE,),
+    ReproduceStage(stage): (file_name,)
+    for file_name, stage in TRAINING_STAGE_OF_FILE.items()
+    if file_name != DISCRIMINATOR_FILE
 }
 
 
