@@ -24,7 +24,8 @@ from egan_tf.commands import deployment, evaluation, training
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main():
-    """Measure how motion blur hurts an MNIST classifier and undo it with an EGAN."""
+    """Measure how motion blur hurts an image classifier (MNIST or Fashion-MNIST)
+    and undo it with an EGAN."""
 
 
 for _module in (training, evaluation, deployment):
