@@ -58,29 +58,22 @@ def trained_data_set(models_dir: str) -> tuple[str, str] | None:
     return None
 
 
-def missing_models_message(paths: list[str]) -> str:
-    """One line naming missing network files and the command that trains them.
+def missing_models_message(models_dir: str, file_names: list[str]) -> str:
+    """One line naming the networks missing from a models folder and the
+    command that trains them.
 
     A shipped folder can lack networks that are still training (a second
     data set's, shipped stage by stage), so the line says which `reproduce`
     stages make them, for the data set the folder's cards name.
     """
-    message = f"Model file not found: {', '.join(paths)}"
-    stages = []
-    for path in paths:
-        stage = TRAINING_STAGE_OF_FILE.get(os.path.basename(path))
-        if stage is not None and stage not in stages:
-            stages.append(stage)
-    folders = {os.path.dirname(path) for path in paths}
-    if not stages or len(folders) != 1:
-        return message
-    (models_dir,) = folders
+    paths = [os.path.join(models_dir, name) for name in file_names]
+    stages = list(dict.fromkeys(TRAINING_STAGE_OF_FILE[name] for name in file_names))
     trained = trained_data_set(models_dir)
     dataset = trained[0] if trained else DEFAULT_DATASET.value
     return (
-        f"{message}. Train {'it' if len(paths) == 1 else 'them'} with: "
-        f"python cli.py reproduce --dataset {dataset} --stages {','.join(stages)} "
-        f"--models {models_dir or '.'}"
+        f"Model file not found: {', '.join(paths)}. Train "
+        f"{'it' if len(paths) == 1 else 'them'} with: python cli.py reproduce "
+        f"--dataset {dataset} --stages {','.join(stages)} --models {models_dir}"
     )
 
 

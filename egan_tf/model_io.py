@@ -65,7 +65,7 @@ def load_model(
         ModelFileError: One line naming the file and what is wrong with it.
     """
     if not os.path.isfile(path):
-        raise ModelFileError(missing_models_message([path]))
+        raise ModelFileError(f"Model file not found: {path}")
     # Keras reports a truncated or foreign file as "File not found"; a
     # `.keras` archive is a zip file with the model's config inside.
     if not _is_keras_archive(path):
@@ -151,18 +151,23 @@ def load_shipped_models(models_dir: str, require_egan: bool = False) -> ShippedM
     """
     if not os.path.isdir(models_dir):
         raise ModelFileError(f"Models folder not found: {models_dir}")
+    # A folder's networks are checked here, not in `load_model`, so that the
+    # error can name the stages that train them (a user's own file has none).
+    egan_files = [GENERATOR_FILE, ENCODER_FILE]
+    missing = [
+        name
+        for name in [CLASSIFIER_FILE, *(egan_files if require_egan else [])]
+        if not os.path.isfile(os.path.join(models_dir, name))
+    ]
+    if missing:
+        raise ModelFileError(missing_models_message(models_dir, missing))
     classifier = load_model(
         os.path.join(models_dir, CLASSIFIER_FILE), IMAGE_SHAPE, (NUM_CLASSES,)
     )
+    if not all(os.path.isfile(os.path.join(models_dir, name)) for name in egan_files):
+        return ShippedModels(classifier)
     generator_path = os.path.join(models_dir, GENERATOR_FILE)
     encoder_path = os.path.join(models_dir, ENCODER_FILE)
-    if not (os.path.isfile(generator_path) and os.path.isfile(encoder_path)):
-        if require_egan:
-            missing = [
-                p for p in (generator_path, encoder_path) if not os.path.isfile(p)
-            ]
-            raise ModelFileError(missing_models_message(missing))
-        return ShippedModels(classifier)
     generator = load_model(generator_path, expected_output_shape=IMAGE_SHAPE)
     encoder = load_model(encoder_path, expected_input_shape=IMAGE_SHAPE)
     latent_dim = generator.input_shape[-1]
