@@ -36,8 +36,11 @@ def _nearest_existing_folder(path: str) -> str:
 def check_writable(path: str, is_folder: bool = False) -> None:
     """Checks that `path` (a file, or a folder with `is_folder`) can be written.
 
-    Nothing is created. A missing folder on the way is fine as long as the
-    nearest existing ancestor is a writable folder, since writers create it.
+    A missing folder on the way is fine as long as the nearest existing
+    ancestor is a folder that takes new entries, since writers create it. That
+    is tried, not asked: an empty file is made there and removed at once.
+    `os.access` alone says yes to root everywhere, also in folders no one can
+    create files in (`/proc`), and the job would fail after its work.
 
     Raises:
         OutputPathError: One line naming `path` as given and what is wrong.
@@ -48,21 +51,25 @@ def check_writable(path: str, is_folder: bool = False) -> None:
             raise OutputPathError(
                 f"Cannot write to {path}: it is a file, not a folder."
             )
-        if os.path.isdir(absolute):
-            if not os.access(absolute, os.W_OK | os.X_OK):
-                raise OutputPathError(f"Cannot write to {path}: permission denied.")
-            return
     elif os.path.isdir(absolute):
         raise OutputPathError(f"Cannot write {path}: it is a folder.")
     elif os.path.exists(absolute) and not os.access(absolute, os.W_OK):
         # The file is replaced by a rename, which needs only the folder's
         # permission; a read-only file is still a sign the user did not mean it.
         raise OutputPathError(f"Cannot write {path}: the file is read-only.")
-    folder = _nearest_existing_folder(absolute)
+    folder = absolute if is_folder and os.path.isdir(absolute) else None
+    folder = folder or _nearest_existing_folder(absolute)
     if not os.path.isdir(folder):
         raise OutputPathError(f"Cannot write {path}: {folder} is not a folder.")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputPathError(f"Cannot write {path}: permission denied in {folder}.")
+    try:
+        descriptor, probe = tempfile.mkstemp(prefix=".egan-tf-write-check.", dir=folder)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise OutputPathError(
+            f"Cannot write {path}: no file can be created in {folder} ({reason})."
+        ) from None
+    os.close(descriptor)
+    os.remove(probe)
 
 
 def _fsync_path(path: str) -> None:
