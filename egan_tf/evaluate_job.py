@@ -16,7 +16,13 @@ from egan_tf.data_paths import DataSource
 from egan_tf.defenses import DefenseConfig, Method, load_defense_config
 from egan_tf.execution import Precision
 from egan_tf.grid_spec import DEFAULT_GRID_BATCH_SIZE, BlurKind, GridSpec
-from egan_tf.model_files import check_trained_on, load_recheck_margin
+from egan_tf.model_files import (
+    EGAN_FILES,
+    check_trained_on,
+    load_recheck_margin,
+    missing_files,
+    missing_models_message,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,6 +276,14 @@ def _evaluate_clean(request, echo) -> list[str]:
     models, extra = _shipped_models(request, echo, require_egan=False)
     record = evaluate_clean(models, _test_images(request), request.batch_size)
     echo(format_clean_record(record))
+    missing = missing_files(request.models_dir, EGAN_FILES)
+    if missing:
+        # A folder shipped stage by stage may hold C alone; say so rather
+        # than leave the EGAN's lines out without a word.
+        echo(
+            "EGAN accuracy C(G(E(x))):     not measured. "
+            + missing_models_message(request.models_dir, missing)
+        )
     if not request.outputs.json_path:
         return []
     write_json_atomically(request.outputs.json_path, {**record.to_dict(), **extra})

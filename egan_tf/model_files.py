@@ -19,6 +19,9 @@ BLUR_ESTIMATOR_FILE = "blur_estimator.keras"
 # shake, with sensor noise).
 MIXTURE_CLASSIFIER_FILE = "classifier_mixture.keras"
 
+# The paper's EGAN: without both, a folder measures its classifier only.
+EGAN_FILES = (GENERATOR_FILE, ENCODER_FILE)
+
 # The close-call margin of a folder's classifiers under bfloat16, chosen on
 # held-out training images by `reproduce --stages bf16_margin`: twice the
 # largest top-two logit margin at which a bfloat16 label differed from
@@ -56,6 +59,15 @@ def trained_data_set(models_dir: str) -> tuple[str, str] | None:
                     continue
             return str(card.get("dataset", DEFAULT_DATASET.value)), path
     return None
+
+
+def missing_files(models_dir: str, file_names) -> list[str]:
+    """The names in `file_names` that `models_dir` lacks, in their order."""
+    return [
+        name
+        for name in file_names
+        if not os.path.isfile(os.path.join(models_dir, name))
+    ]
 
 
 def missing_models_message(models_dir: str, file_names: list[str]) -> str:

@@ -21,10 +21,12 @@ from egan_tf.model_files import (  # noqa: F401
     BLUR_ESTIMATOR_FILE,
     CLASSIFIER_FILE,
     DISCRIMINATOR_FILE,
+    EGAN_FILES,
     ENCODER_BLUR_FILE,
     ENCODER_FILE,
     GENERATOR_FILE,
     MIXTURE_CLASSIFIER_FILE,
+    missing_files,
     missing_models_message,
 )
 
@@ -153,18 +155,15 @@ def load_shipped_models(models_dir: str, require_egan: bool = False) -> ShippedM
         raise ModelFileError(f"Models folder not found: {models_dir}")
     # A folder's networks are checked here, not in `load_model`, so that the
     # error can name the stages that train them (a user's own file has none).
-    egan_files = [GENERATOR_FILE, ENCODER_FILE]
-    missing = [
-        name
-        for name in [CLASSIFIER_FILE, *(egan_files if require_egan else [])]
-        if not os.path.isfile(os.path.join(models_dir, name))
-    ]
+    missing = missing_files(
+        models_dir, [CLASSIFIER_FILE, *(EGAN_FILES if require_egan else [])]
+    )
     if missing:
         raise ModelFileError(missing_models_message(models_dir, missing))
     classifier = load_model(
         os.path.join(models_dir, CLASSIFIER_FILE), IMAGE_SHAPE, (NUM_CLASSES,)
     )
-    if not all(os.path.isfile(os.path.join(models_dir, name)) for name in egan_files):
+    if missing_files(models_dir, EGAN_FILES):
         return ShippedModels(classifier)
     generator_path = os.path.join(models_dir, GENERATOR_FILE)
     encoder_path = os.path.join(models_dir, ENCODER_FILE)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -54,6 +55,26 @@ def test_evaluate_prints_and_writes_json(tmp_path):
     record = json.loads(json_path.read_text())
     assert record["examples"] == 200
     assert 0.9 <= record["clean_accuracy"] <= 1.0
+
+
+def test_evaluate_says_why_a_folder_without_the_egan_measures_c_only(tmp_path):
+    # A second data set's folder ships stage by stage. With only its
+    # classifier, `evaluate` used to print C's line and leave the EGAN's out
+    # without a word.
+    for name in ("classifier.keras", "classifier.json"):
+        shutil.copy(os.path.join(SAVED_MODELS, "fashion_mnist", name), tmp_path)
+    shutil.copy(os.path.join(SAVED_MODELS, "generator.keras"), tmp_path)
+    arguments = ["evaluate", "--dataset", "fashion_mnist", "--limit", "20"]
+    result = CliRunner().invoke(cli.main, [*arguments, "--models", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Classifier accuracy C(x)" in result.output
+    (note,) = [line for line in result.output.splitlines() if "not measured" in line]
+    assert os.path.join(str(tmp_path), "encoder.keras") in note
+    assert "generator.keras" not in note
+    assert (
+        f"reproduce --dataset fashion_mnist --stages encoder --models {tmp_path}"
+        in note
+    )
 
 
 def test_blur_writes_a_png(tmp_path):
