@@ -22,11 +22,16 @@ def check_one_target(
     Raises:
         ValueError: Saying how many were given.
     """
-    given = [target for target in (rest, grpc, local) if target is not None]
+    given = {
+        name: target
+        for name, target in (("rest", rest), ("grpc", grpc), ("local", local))
+        if target is not None
+    }
     if len(given) != 1:
+        received = ", ".join(f"{name}={target}" for name, target in given.items())
         raise ValueError(
             "Give exactly one of a REST address, a gRPC address or a local "
-            f"SavedModel. Received: {len(given)}"
+            f"SavedModel. Received: {received or 'none of them'}"
         )
 
 
