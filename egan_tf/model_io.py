@@ -85,6 +85,27 @@ def load_model(
     return model
 
 
+def load_folder_model(
+    models_dir: str,
+    file_name: str,
+    expected_input_shape: tuple[int, ...] | None = None,
+    expected_output_shape: tuple[int, ...] | None = None,
+) -> keras.Model:
+    """Loads the network `file_name` of a models folder (`load_model`).
+
+    Raises:
+        ModelFileError: As `load_model`; for a missing file, the line also
+            names the `reproduce` stage that trains it.
+    """
+    if not os.path.isfile(os.path.join(models_dir, file_name)):
+        raise ModelFileError(missing_models_message(models_dir, [file_name]))
+    return load_model(
+        os.path.join(models_dir, file_name),
+        expected_input_shape,
+        expected_output_shape,
+    )
+
+
 def _is_keras_archive(path: str) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:

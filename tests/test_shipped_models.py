@@ -17,6 +17,7 @@ from egan_tf.model_io import (
     GENERATOR_FILE,
     ModelFileError,
     ShippedModels,
+    load_folder_model,
     load_model,
     load_shipped_models,
 )
@@ -108,6 +109,23 @@ def test_missing_networks_name_the_stages_that_train_them(tmp_path):
         in message
     )
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("file_name", "stage"), [(GENERATOR_FILE, "gan"), (ENCODER_FILE, "encoder")]
+)
+def test_one_missing_network_of_a_folder_names_its_stage(tmp_path, file_name, stage):
+    # `samples` and `train-encoder` load one network of a folder; a missing
+    # one used to be named without the stage that trains it.
+    shutil.copy(
+        os.path.join(SAVED_MODELS, "fashion_mnist", "classifier.json"), tmp_path
+    )
+    with pytest.raises(ModelFileError) as raised:
+        load_folder_model(str(tmp_path), file_name)
+    assert str(raised.value) == (
+        f"Model file not found: {tmp_path / file_name}. Train it with: python cli.py "
+        f"reproduce --dataset fashion_mnist --stages {stage} --models {tmp_path}"
+    )
 
 
 def test_shape_mismatch_names_file_and_shapes():

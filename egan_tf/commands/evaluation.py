@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from egan_tf.atomic_files import check_writable
@@ -50,10 +48,10 @@ def samples_command(dataset, models_dir, count, seed, output):
     """Write a PNG grid of images drawn from the shipped generator G."""
     build_request(check_writable, output)
     import_tensorflow_quietly()
-    from egan_tf.model_io import GENERATOR_FILE, load_model
+    from egan_tf.model_io import GENERATOR_FILE, load_folder_model
     from egan_tf.plotting import generator_samples_figure, save_figure
 
-    generator = load_model(os.path.join(models_dir, GENERATOR_FILE))
+    generator = load_folder_model(models_dir, GENERATOR_FILE)
     save_figure(generator_samples_figure(generator, count, seed), output)
     click.echo(f"Wrote {output}")
 

@@ -29,7 +29,7 @@ from egan_tf.model_io import (
     ENCODER_FILE,
     GENERATOR_FILE,
     ShippedModels,
-    load_model,
+    load_folder_model,
     save_model_atomically,
     write_model_card,
 )
@@ -86,11 +86,11 @@ def train_and_save_encoder(
     """
     # A G and C of another data set would train an E that inverts nothing.
     check_trained_on(models_dir, dataset_of(train_arrays))
-    generator = load_model(
-        os.path.join(models_dir, GENERATOR_FILE), expected_output_shape=IMAGE_SHAPE
+    generator = load_folder_model(
+        models_dir, GENERATOR_FILE, expected_output_shape=IMAGE_SHAPE
     )
-    classifier = load_model(
-        os.path.join(models_dir, CLASSIFIER_FILE), expected_input_shape=IMAGE_SHAPE
+    classifier = load_folder_model(
+        models_dir, CLASSIFIER_FILE, expected_input_shape=IMAGE_SHAPE
     )
     gan_config_path = os.path.join(models_dir, "gan.json")
     model_config = EganConfig(latent_dim=generator.input_shape[-1])
@@ -100,8 +100,8 @@ def train_and_save_encoder(
     initial_encoder = None
     output_file = ENCODER_FILE
     if input_blur is not None:
-        initial_encoder = load_model(
-            os.path.join(models_dir, ENCODER_FILE), expected_input_shape=IMAGE_SHAPE
+        initial_encoder = load_folder_model(
+            models_dir, ENCODER_FILE, expected_input_shape=IMAGE_SHAPE
         )
         output_file = ENCODER_BLUR_FILE
     runtime = runtime or Runtime.create()
