@@ -17,3 +17,7 @@ class TrainingInterrupted(Exception):
         )
         self.checkpoint_path = checkpoint_path
         self.step = step
+
+
+class FolderInUseError(ValueError):
+    """Another process is training into the same checkpoint folder."""

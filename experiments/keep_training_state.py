@@ -17,6 +17,8 @@ import shutil
 
 import click
 
+from egan_tf.folder_lock import LOCK_FILE
+
 
 def _newest_checkpoint(folder: str) -> str | None:
     import tensorflow as tf
@@ -47,6 +49,8 @@ def main(stage_dir, destination):
         for name in files:
             is_checkpoint = name == "checkpoint" or name.startswith("ckpt-")
             if is_checkpoint and not (keep and name.startswith(keep + ".")):
+                continue
+            if name == LOCK_FILE:  # the running process's, not the run's
                 continue
             shutil.copy2(os.path.join(root, name), os.path.join(target, name))
             copied += os.path.getsize(os.path.join(target, name))

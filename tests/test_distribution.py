@@ -138,7 +138,7 @@ def test_two_workers_train_the_same_weights_and_only_the_chief_writes(tmp_path):
     # card.
     checkpoints = sorted(os.listdir(shared["checkpoints"]))
     assert checkpoints == [
-        "checkpoint", "ckpt-3.data-00000-of-00001", "ckpt-3.index",
+        ".lock", "checkpoint", "ckpt-3.data-00000-of-00001", "ckpt-3.index",
         "ckpt-6.data-00000-of-00001", "ckpt-6.index", "config.json",
         "history.json",
     ]  # fmt: skip

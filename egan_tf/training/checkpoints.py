@@ -9,6 +9,8 @@ import time
 import keras
 import tensorflow as tf
 
+from egan_tf.folder_lock import FolderLock
+
 logger = logging.getLogger(__name__)
 
 _MAX_TO_KEEP = 3
@@ -54,6 +56,10 @@ class ResumableCheckpoint:
             other than the chief restores the chief's checkpoints and writes
             its own to a temporary folder.
         **trackables: Models, optimizers and other trackable objects to save.
+
+    Raises:
+        FolderInUseError: Another process is training into `write_directory`
+            (`FolderLock`, held until `release` or the end of the process).
     """
 
     def __init__(
@@ -61,6 +67,7 @@ class ResumableCheckpoint:
     ):
         write_directory = write_directory or directory
         os.makedirs(write_directory, exist_ok=True)
+        self.lock = FolderLock(write_directory)
         self.directory = directory
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")

@@ -1,0 +1,102 @@
+"""Tests of the checkpoint folder's lock, with a real second process."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+import cli
+from egan_tf.errors import FolderInUseError
+from egan_tf.folder_lock import FolderLock
+
+# A second process that takes the lock, says so, and holds it until its
+# standard input closes. No TensorFlow: it starts in a fraction of a second.
+_HOLDER = (
+    "import sys\n"
+    "from egan_tf.folder_lock import FolderLock\n"
+    "lock = FolderLock(sys.argv[1])\n"
+    "print('locked', flush=True)\n"
+    "sys.stdin.read()\n"
+)
+
+
+@contextlib.contextmanager
+def _lock_held_by_another_process(folder):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(folder)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield holder
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+
+def test_a_folder_another_process_holds_is_refused_naming_it(tmp_path):
+    with (
+        _lock_held_by_another_process(tmp_path) as holder,
+        pytest.raises(FolderInUseError) as raised,
+    ):
+        FolderLock(str(tmp_path))
+    message = str(raised.value)
+    assert str(tmp_path) in message
+    assert f"pid {holder.pid}" in message
+    assert "\n" not in message
+
+
+def test_the_lock_is_free_once_its_process_is_killed(tmp_path):
+    with _lock_held_by_another_process(tmp_path) as holder:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+        lock = FolderLock(str(tmp_path))
+    assert lock.held
+    lock.release()
+    lock.release()
+    assert not lock.held
+
+
+def test_one_process_may_take_its_folder_again(tmp_path):
+    first = FolderLock(str(tmp_path))
+    second = FolderLock(str(tmp_path))
+    assert first.held
+    assert second.held
+    with open(tmp_path / ".lock", encoding="utf-8") as handle:
+        assert handle.read().strip() == str(os.getpid())
+
+
+def test_a_second_training_run_into_one_folder_is_one_line_and_writes_nothing(
+    tmp_path,
+):
+    # "Rerun the same command to resume" invites a second terminal while the
+    # first run trains; the two used to overwrite each other's checkpoints.
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    arguments = ["train-classifier", "--epochs", "1", "--limit", "64", "--quiet"]
+    with _lock_held_by_another_process(checkpoints) as holder:
+        result = CliRunner().invoke(
+            cli.main,
+            [
+                *arguments,
+                *("--checkpoint-dir", str(checkpoints)),
+                *("--output", str(tmp_path / "models")),
+            ],
+        )
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert errors == [line for line in result.output.splitlines() if line.strip()], (
+        result.output
+    )
+    assert (
+        f"Another process (pid {holder.pid}) is training into {checkpoints}"
+        in (errors[0])
+    )
+    assert sorted(os.listdir(checkpoints)) == [".lock"]
+    assert not (tmp_path / "models").exists()
