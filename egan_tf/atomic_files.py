@@ -57,8 +57,11 @@ def check_writable(path: str, is_folder: bool = False) -> None:
         # The file is replaced by a rename, which needs only the folder's
         # permission; a read-only file is still a sign the user did not mean it.
         raise OutputPathError(f"Cannot write {path}: the file is read-only.")
-    folder = absolute if is_folder and os.path.isdir(absolute) else None
-    folder = folder or _nearest_existing_folder(absolute)
+    folder = (
+        absolute
+        if is_folder and os.path.isdir(absolute)
+        else _nearest_existing_folder(absolute)
+    )
     if not os.path.isdir(folder):
         raise OutputPathError(f"Cannot write {path}: {folder} is not a folder.")
     try:

@@ -276,10 +276,10 @@ def _evaluate_clean(request, echo) -> list[str]:
     models, extra = _shipped_models(request, echo, require_egan=False)
     record = evaluate_clean(models, _test_images(request), request.batch_size)
     echo(format_clean_record(record))
-    missing = missing_files(request.models_dir, EGAN_FILES)
-    if missing:
+    if models.generator is None:
         # A folder shipped stage by stage may hold C alone; say so rather
         # than leave the EGAN's lines out without a word.
+        missing = missing_files(request.models_dir, EGAN_FILES)
         echo(
             "EGAN accuracy C(G(E(x))):     not measured. "
             + missing_models_message(request.models_dir, missing)

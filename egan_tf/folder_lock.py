@@ -24,8 +24,9 @@ LOCK_FILE = ".lock"
 
 
 class FolderLock:
-    """Holds the lock on `folder` from construction until `release` or the
-    end of the process.
+    """Holds the lock on `folder` from construction until `release`, until
+    the object is collected (its file handle then closes), or until the end
+    of the process.
 
     Args:
         folder: An existing folder.
@@ -62,6 +63,7 @@ class FolderLock:
 
     @property
     def held(self) -> bool:
+        """Whether this object still holds the lock."""
         return self._handle is not None
 
     def release(self) -> None:

@@ -59,7 +59,8 @@ class ResumableCheckpoint:
 
     Raises:
         FolderInUseError: Another process is training into `write_directory`
-            (`FolderLock`, held until `release` or the end of the process).
+            (`FolderLock`; this checkpoint holds it while it lives, and
+            `lock.release()` lets it go earlier).
     """
 
     def __init__(
