@@ -9,8 +9,9 @@ its process ends, however it ends, so a killed run leaves no stale lock, and
 it belongs to the process, so one process may take it again (a second run
 into the folder after the first returned, as the tests do). The price of
 POSIX locks: closing any handle of the file in the process drops the
-process's lock, so an earlier run's lock, collected while a later run of the
-same process trains into the folder, unlocks it early.
+process's lock. So the epoch loop releases its lock when its run ends rather
+than leaving it to the collector, which could close an earlier run's handle
+while a later run of the same process trains into the folder.
 """
 
 from __future__ import annotations

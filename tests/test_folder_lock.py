@@ -6,11 +6,15 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers import interrupting
 
 import cli
-from egan_tf.errors import FolderInUseError
+from egan_tf.config import TrainingConfig
+from egan_tf.data import ImageArrays
+from egan_tf.errors import FolderInUseError, TrainingInterrupted
 from egan_tf.folder_lock import FolderLock
 
 # A second process that takes the lock, says so, and holds it until its
@@ -100,3 +104,55 @@ def test_a_second_training_run_into_one_folder_is_one_line_and_writes_nothing(
     )
     assert sorted(os.listdir(checkpoints)) == [".lock"]
     assert not (tmp_path / "models").exists()
+
+
+def _mean_pixel_step(images, labels, seed, global_batch_size):
+    """A replica step with nothing to train: the loop's bookkeeping alone."""
+    import tensorflow as tf
+
+    del labels, seed
+    return {
+        "mean": tf.reduce_sum(tf.reduce_mean(images, axis=[1, 2, 3]))
+        / tf.cast(global_batch_size, tf.float32)
+    }
+
+
+@pytest.mark.parametrize("interrupted", [False, True], ids=["finished", "interrupted"])
+def test_a_run_lets_its_folder_go_when_it_ends_though_its_state_lives(
+    tmp_path, monkeypatch, interrupted
+):
+    # A run's state can outlive the run (a notebook keeps it; reference
+    # cycles keep it until the collector runs). The lock used to live as long,
+    # so that a second process was refused a folder nobody trained into, and
+    # collecting the state later, while a newer run of the same process held
+    # the folder, dropped that run's lock too (a POSIX lock is the process's).
+    from egan_tf.training import loop as loop_module
+    from egan_tf.training.checkpoints import ResumableCheckpoint
+    from egan_tf.training.runtime import Runtime
+
+    if interrupted:
+        monkeypatch.setattr(
+            loop_module,
+            "compile_train_step",
+            interrupting(loop_module.compile_train_step, at_call=2),
+        )
+    state = ResumableCheckpoint(str(tmp_path))
+    loop = loop_module.EpochLoop(
+        stage="toy",
+        state=state,
+        arrays=ImageArrays(np.zeros([8, 28, 28, 1], np.uint8), np.zeros([8], np.int64)),
+        config=TrainingConfig(epochs=1, batch_size=4),
+        train_step=_mean_pixel_step,
+        runtime=Runtime.create(),
+        show_progress=False,
+    )
+    if interrupted:
+        with pytest.raises(TrainingInterrupted):
+            loop.run()
+    else:
+        loop.run()
+    assert not state.lock.held
+    with pytest.raises(ValueError, match="lock was released"):
+        state.save()
+    with _lock_held_by_another_process(tmp_path) as holder:
+        assert holder.poll() is None

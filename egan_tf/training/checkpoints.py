@@ -59,8 +59,9 @@ class ResumableCheckpoint:
 
     Raises:
         FolderInUseError: Another process is training into `write_directory`
-            (`FolderLock`; this checkpoint holds it while it lives, and
-            `lock.release()` lets it go earlier).
+            (`FolderLock`; this checkpoint holds it until `lock.release()`,
+            which the epoch loop calls when its run ends, or until it is
+            collected).
     """
 
     def __init__(
@@ -146,6 +147,17 @@ class ResumableCheckpoint:
         return float(self.elapsed_seconds.numpy())
 
     def save(self) -> str:
-        """Writes a new checkpoint numbered by the step counter."""
+        """Writes a new checkpoint numbered by the step counter.
+
+        Raises:
+            ValueError: The folder's lock was released: another process may
+                be training into it.
+        """
+        if not self.lock.held:
+            raise ValueError(
+                "This checkpoint's folder lock was released when its run ended; "
+                "a new run makes a new checkpoint. Received: "
+                f"directory={self.lock.folder}"
+            )
         self.update_elapsed()
         return self.manager.save(checkpoint_number=int(self.step.numpy()))

@@ -159,6 +159,9 @@ class EpochLoop:
             One dict of metrics per epoch of the run, with its 1-based
             "epoch": those of earlier processes too (`history`).
 
+        The state's folder lock is released when the run ends, and the state
+        saves no more: a later run makes a new one.
+
         Raises:
             TrainingInterrupted: On Ctrl-C or SIGTERM, after saving a checkpoint.
         """
@@ -199,6 +202,12 @@ class EpochLoop:
                 signal.signal(number, handler)
             if self.writer is not None:
                 self.writer.flush()
+            # The folder is free once the run ends, however it ends, not once
+            # its state is collected: a notebook may keep the state, and
+            # collecting it while a later run of this process trains into the
+            # folder would drop that run's lock too (a POSIX lock belongs to
+            # the process).
+            self.state.lock.release()
         return self.history
 
 
