@@ -26,7 +26,12 @@ SCRIPTS = os.path.dirname(__file__)
 PARITY_TOLERANCE = 2e-4
 
 
-def _run(arguments, env=None, timeout=300):
+# Beside two training processes (session 17) the mirrored checks took more
+# than 300 s, their limit then; the limit is there to catch a hang.
+_SUBPROCESS_TIMEOUT = 900
+
+
+def _run(arguments, env=None, timeout=_SUBPROCESS_TIMEOUT):
     return subprocess.run(
         [sys.executable, *arguments],
         capture_output=True,
