@@ -155,12 +155,12 @@ class EpochLoop:
     def run(self) -> list[dict[str, float]]:
         """Trains until `config.epochs` epochs are done, resuming from the state.
 
+        The state's folder lock is released when the run ends, and the state
+        saves no more: a later run makes a new one.
+
         Returns:
             One dict of metrics per epoch of the run, with its 1-based
             "epoch": those of earlier processes too (`history`).
-
-        The state's folder lock is released when the run ends, and the state
-        saves no more: a later run makes a new one.
 
         Raises:
             TrainingInterrupted: On Ctrl-C or SIGTERM, after saving a checkpoint.
