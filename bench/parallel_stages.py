@@ -9,8 +9,9 @@ are timed, not the data feed nor the per-epoch validation) in fresh
 processes:
 
 - each stage alone, with the machine's default intra-op threads;
-- each stage alone with one intra-op thread (for reference);
-- both at once, one intra-op thread each, started together.
+- each stage alone with one thread (one intra-op and one inter-op thread),
+  for reference;
+- both at once, one thread each, started together.
 
 It prints steps per second of each, and the pair's work as a multiple of
 running the stages one after the other alone: the sum over the two stages of
@@ -126,7 +127,10 @@ def run_worker(stage: Stage, seconds: float) -> None:
 def _start(stage: Stage, seconds: float, threads: int | None) -> subprocess.Popen:
     env = dict(os.environ)
     if threads is not None:
+        # Both pools: with the default inter-op pool, a one-intra-op-thread
+        # process still runs two compute threads.
         env["TF_NUM_INTRAOP_THREADS"] = str(threads)
+        env["TF_NUM_INTEROP_THREADS"] = str(threads)
     worker = subprocess.Popen(
         [
             sys.executable,

@@ -47,12 +47,12 @@ done
 [ -f "$models/egan_clean.json" ] || python cli.py evaluate --quiet \
   --dataset "$DATASET" ${LIMIT:+--limit "$LIMIT"} --json "$models/egan_clean.json"
 if [ "${PARALLEL:-1}" = 2 ]; then
-  # The two noise levels side by side, one intra-op thread each (two training
+  # The two noise levels side by side, one thread each (two training
   # processes did at least 1.1x the work of one on this 2-core machine).
-  DATASET=$DATASET LIMIT=$LIMIT NOISES=0 TF_NUM_INTRAOP_THREADS=1 \
+  DATASET=$DATASET LIMIT=$LIMIT NOISES=0 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
     sh experiments/family_grids.sh &
   first=$!
-  DATASET=$DATASET LIMIT=$LIMIT NOISES=0.02 TF_NUM_INTRAOP_THREADS=1 \
+  DATASET=$DATASET LIMIT=$LIMIT NOISES=0.02 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
     sh experiments/family_grids.sh
   wait $first
 else

@@ -9,7 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from egan_tf.config import EncoderLossConfig, TrainingConfig, encoder_loss
+from egan_tf.config import (
+    CrossValidationConfig,
+    EncoderLossConfig,
+    TrainingConfig,
+    encoder_loss,
+)
 from egan_tf.data_paths import DataSource
 from egan_tf.training import reproduce
 from egan_tf.training.stages import (
@@ -42,11 +47,17 @@ def recorded_stages(monkeypatch, work_dir):
         loss = next(
             (value for value in args if isinstance(value, EncoderLossConfig)), None
         )
+        folds = next(
+            (value for value in args if isinstance(value, CrossValidationConfig)),
+            None,
+        )
         calls.append(
             {
                 "stage": os.path.basename(checkpoint),
                 "epochs": schedule.epochs,
                 "loss": loss,
+                "folds": folds,
+                "note": kwargs.get("note"),
                 "datasets": {value.provenance.dataset for value in arrays},
                 "first_split": arrays[0].provenance.split,
                 "blur": type(blur).__name__ if blur else None,
@@ -119,6 +130,17 @@ def test_reproduce_trains_every_network_of_the_data_set(
         "classifier": 20, "gan": 300, "encoder": 20, "encoder_blur": 20,
         "classifier_augment": 20, "classifier_mixture": 20, "blur_estimator": 8,
     }  # fmt: skip
+    # E keeps the paper's five folds; E_blur trains only the first on
+    # Fashion-MNIST, and its card says why.
+    folds = {
+        call["stage"]: (call["folds"].folds, call["folds"].max_folds)
+        for call in networks
+        if call["folds"]
+    }
+    assert folds == {"encoder": (5, None), "encoder_blur": (5, 1)}
+    notes = {call["stage"]: call["note"] for call in networks if call["note"]}
+    assert list(notes) == ["encoder_blur"]
+    assert "Only the first 1 of the paper's 5 folds" in notes["encoder_blur"]
 
 
 def test_only_the_stages_asked_for_run_in_training_order(
@@ -136,6 +158,23 @@ def test_only_the_stages_asked_for_run_in_training_order(
         "blur_estimator",
     ]
     assert list(cards) == ["classifier_augment", "blur_estimator"]
+
+
+def test_mnist_e_blur_keeps_every_fold(tmp_path, work_dir, recorded_stages):
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("classifier.keras", "generator.keras", "encoder.keras"):
+        (models / name).write_bytes(b"")
+    reproduce.reproduce_all(
+        str(models),
+        work_dir,
+        DataSource(limit=20),
+        show_progress=False,
+        stages=parse_stages("encoder_blur"),
+    )
+    (call,) = recorded_stages
+    assert (call["folds"].folds, call["folds"].max_folds) == (5, None)
+    assert call["note"] is None
 
 
 def test_a_stage_without_its_inputs_is_refused_before_training(tmp_path):

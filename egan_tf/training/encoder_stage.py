@@ -70,6 +70,7 @@ def train_and_save_encoder(
     show_progress: bool = True,
     input_blur: BlurSamplingConfig | None = None,
     runtime: Runtime | None = None,
+    note: str | None = None,
 ) -> dict:
     """Trains E against the G and C in `models_dir`, measures the EGAN on the
     test set and writes the encoder and its model card into `output_dir`.
@@ -77,7 +78,8 @@ def train_and_save_encoder(
     Without `input_blur` this is the paper's encoder, written as
     `encoder.keras` and `encoder.json`. With it, the encoder of `models_dir`
     is fine-tuned on randomly blurred inputs and written as
-    `encoder_blur.keras` and `encoder_blur.json`.
+    `encoder_blur.keras` and `encoder_blur.json`. `note`, when given, is
+    the card's "note": why the schedule is not the default one.
 
     Under a multi-worker strategy only the chief writes them.
 
@@ -129,6 +131,8 @@ def train_and_save_encoder(
     if input_blur is not None:
         card["stage"] = "encoder_blur"
         card["initialised_from"] = ENCODER_FILE
+    if note is not None:
+        card["note"] = note
     if not runtime.is_chief:
         return card
     stem = output_file[: -len(".keras")]

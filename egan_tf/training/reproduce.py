@@ -21,6 +21,8 @@ from egan_tf.config import (
     EganConfig,
     EncoderLossConfig,
     TrainingConfig,
+    blur_encoder_cross_validation,
+    blur_encoder_note,
     classifier_training,
     encoder_loss,
 )
@@ -113,14 +115,18 @@ class _StagePlan:
             ReproduceStage.CLASSIFIER: functools.partial(self._classifier, None),
             ReproduceStage.GAN: self._gan,
             ReproduceStage.ENCODER: functools.partial(
-                self._encoder, PAPER_ENCODER_TRAINING, None
+                self._encoder, PAPER_ENCODER_TRAINING, PAPER_CROSS_VALIDATION, None
             ),
             # Beyond the paper: the blur-aware encoder, the augmented
             # classifiers and the blur estimator. E_blur, C_aug and B train on
             # the same random blur distribution; C_mix on issue 12's
             # camera-blur mixture.
             ReproduceStage.ENCODER_BLUR: functools.partial(
-                self._encoder, BLUR_ENCODER_TRAINING, BlurSamplingConfig()
+                self._encoder,
+                BLUR_ENCODER_TRAINING,
+                blur_encoder_cross_validation(self.dataset),
+                BlurSamplingConfig(),
+                note=blur_encoder_note(self.dataset),
             ),
             ReproduceStage.CLASSIFIER_AUGMENT: functools.partial(
                 self._classifier, BlurSamplingConfig()
@@ -160,11 +166,19 @@ class _StagePlan:
             runtime=self.runtime,
         )
 
-    def _encoder(self, schedule, input_blur, checkpoint_dir: str, logdir: str | None):
+    def _encoder(
+        self,
+        schedule,
+        cross_validation,
+        input_blur,
+        checkpoint_dir: str,
+        logdir: str | None,
+        note: str | None = None,
+    ):
         return train_and_save_encoder(
             schedule,
             self.encoder_loss,
-            PAPER_CROSS_VALIDATION,
+            cross_validation,
             self.models_dir,
             self.train_arrays,
             self.test_arrays,
@@ -174,7 +188,13 @@ class _StagePlan:
             self.show_progress,
             input_blur=input_blur,
             runtime=self.runtime,
+            note=note,
         )
+
+    @property
+    def dataset(self) -> str:
+        """The data set every stage trains on."""
+        return dataset_of(self.train_arrays)
 
     def _blur_estimator(self, checkpoint_dir: str, logdir: str | None) -> dict:
         return train_and_save_blur_estimator(
@@ -196,7 +216,7 @@ class _StagePlan:
             self.models_dir,
             self.train_arrays,
             work_dir,
-            dataset_spec(dataset_of(self.train_arrays)).length_scale,
+            dataset_spec(self.dataset).length_scale,
             logdir,
             self.show_progress,
             self.runtime,
