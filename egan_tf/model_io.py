@@ -130,12 +130,13 @@ def write_model_card(path: str, card: dict[str, Any]) -> None:
 
     The card gets this machine's fp32 matmul rate beside its wall times
     (`machine_fp32_matmul_gflops`): machines of one kind differ by 2x, so a
-    training time means little without it.
+    training time means little without it. The rate is this process's, so
+    the card also says on how many threads and at what load it was measured
+    (`egan_tf.machine.machine_record`).
     """
-    from egan_tf.machine import matmul_rate
+    from egan_tf.machine import machine_record
 
-    rate = round(matmul_rate(repeats=3), 1)
-    write_json_atomically(path, {**card, "machine_fp32_matmul_gflops": rate})
+    write_json_atomically(path, {**card, **machine_record()})
 
 
 def read_model_card(path: str) -> dict[str, Any]:
