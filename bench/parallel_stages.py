@@ -11,11 +11,14 @@ processes:
 - each stage alone, with the machine's default intra-op threads;
 - each stage alone with one thread (one intra-op and one inter-op thread),
   for reference;
-- both at once, one thread each, started together.
+- both at once, one thread each, started together;
+- both at once with one intra-op thread each but TensorFlow's default
+  inter-op pool (one thread per core), as the stages trained until session
+  18: each process then runs two compute threads.
 
-It prints steps per second of each, and the pair's work as a multiple of
-running the stages one after the other alone: the sum over the two stages of
-(rate side by side / rate alone). Above 1, side by side finishes sooner.
+It prints steps per second of each, and for each side-by-side way the pair's
+work as a multiple of running the stages one after the other alone: the sum
+over the two stages of (rate side by side / rate alone). Above 1, side by side finishes sooner.
 Medians over `--rounds`; the fp32 and bf16 matmul rates measured before and
 after, in this process, with no worker running.
 
@@ -124,13 +127,31 @@ def run_worker(stage: Stage, seconds: float) -> None:
     print(json.dumps({"stage": stage.value, "steps_per_second": steps / elapsed}))
 
 
-def _start(stage: Stage, seconds: float, threads: int | None) -> subprocess.Popen:
-    env = dict(os.environ)
-    if threads is not None:
-        # Both pools: with the default inter-op pool, a one-intra-op-thread
-        # process still runs two compute threads.
-        env["TF_NUM_INTRAOP_THREADS"] = str(threads)
-        env["TF_NUM_INTEROP_THREADS"] = str(threads)
+class Threads(enum.Enum):
+    """A worker's thread pools. TensorFlow runs an op's work on its intra-op
+    pool and independent ops at once on its inter-op pool, each one thread
+    per core by default."""
+
+    DEFAULT = "default"
+    ONE = "one thread"
+    ONE_INTRA_OP = "one intra-op thread"
+
+    def environment(self) -> dict[str, str]:
+        """The variables that set the pools, read when TensorFlow starts."""
+        return {
+            Threads.DEFAULT: {},
+            Threads.ONE: {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"},
+            Threads.ONE_INTRA_OP: {"TF_NUM_INTRAOP_THREADS": "1"},
+        }[self]
+
+
+def _start(stage: Stage, seconds: float, threads: Threads) -> subprocess.Popen:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+    }
+    env.update(threads.environment())
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -153,7 +174,7 @@ def _start(stage: Stage, seconds: float, threads: int | None) -> subprocess.Pope
     return worker
 
 
-def _measure(stages: tuple[Stage, ...], seconds: float, threads: int | None):
+def _measure(stages: tuple[Stage, ...], seconds: float, threads: Threads):
     """Steps per second of each of `stages`, run at the same time."""
     workers = [_start(stage, seconds, threads) for stage in stages]
     for worker in workers:
@@ -178,29 +199,35 @@ def main(worker, seconds, rounds):
         return
     echo_rates("before")
     pair = (Stage.ENCODER, Stage.CLASSIFIER_AUGMENT)
-    ways = {
-        "alone, default threads": lambda stage: _measure((stage,), seconds, None)[0],
-        "alone, one thread": lambda stage: _measure((stage,), seconds, 1)[0],
+    alone = {
+        "alone, default threads": Threads.DEFAULT,
+        "alone, one thread": Threads.ONE,
     }
-    samples = {(way, stage): [] for way in [*ways, "side by side"] for stage in pair}
+    side_by_side = {
+        "side by side, one thread": Threads.ONE,
+        "side by side, 1 intra-op": Threads.ONE_INTRA_OP,
+    }
+    samples = {(way, stage): [] for way in [*alone, *side_by_side] for stage in pair}
     for _ in range(rounds):
-        for way, measure in ways.items():
+        for way, threads in alone.items():
             for stage in pair:
-                samples[way, stage].append(measure(stage))
-        for stage, rate in zip(pair, _measure(pair, seconds, 1), strict=True):
-            samples["side by side", stage].append(rate)
+                samples[way, stage].append(_measure((stage,), seconds, threads)[0])
+        for way, threads in side_by_side.items():
+            for stage, rate in zip(pair, _measure(pair, seconds, threads), strict=True):
+                samples[way, stage].append(rate)
     medians = {key: statistics.median(values) for key, values in samples.items()}
     click.echo(f"steps per second, batch {BATCH}, median of {rounds} x {seconds:g} s:")
     for (way, stage), rate in medians.items():
-        click.echo(f"  {stage.value:<19} {way:<24} {rate:6.3f}")
-    work = sum(
-        medians["side by side", stage] / medians["alone, default threads", stage]
-        for stage in pair
-    )
-    click.echo(
-        f"side by side, the pair does {work:.2f}x the work of the two stages run "
-        "one after the other alone"
-    )
+        click.echo(f"  {stage.value:<19} {way:<26} {rate:6.3f}")
+    for way in side_by_side:
+        work = sum(
+            medians[way, stage] / medians["alone, default threads", stage]
+            for stage in pair
+        )
+        click.echo(
+            f"{way}: the pair does {work:.2f}x the work of the two stages run "
+            "one after the other alone"
+        )
     echo_rates("after")
 
 
