@@ -3,7 +3,9 @@ checkpoint only, so that the run survives the machine it ran on.
 
 Every file that is not a checkpoint (config.json, history.json, finished
 folds' .keras files and records) is copied; of each checkpoint folder only
-the newest checkpoint, with a `checkpoint` index naming it alone. Run it
+the newest checkpoint, with a `checkpoint` index naming it alone, and none of
+a finished fold's (`fold_1/` beside `fold_1.keras`): the fold is not trained
+again. Run it
 after stopping the training (SIGTERM saves a checkpoint first).
 
     python experiments/keep_training_state.py /work/runs/fashion/work/gan \\
@@ -37,7 +39,9 @@ def main(stage_dir, destination):
     for root, _, files in os.walk(stage_dir):
         target = os.path.join(staging, os.path.relpath(root, stage_dir))
         os.makedirs(target, exist_ok=True)
-        newest = _newest_checkpoint(root) if "checkpoint" in files else None
+        finished = os.path.isfile(root.rstrip("/") + ".keras")
+        has_checkpoints = "checkpoint" in files and not finished
+        newest = _newest_checkpoint(root) if has_checkpoints else None
         keep = None
         if newest is not None:
             keep = os.path.basename(newest)
@@ -49,6 +53,7 @@ def main(stage_dir, destination):
         for name in files:
             is_checkpoint = name == "checkpoint" or name.startswith("ckpt-")
             if is_checkpoint and not (keep and name.startswith(keep + ".")):
+                # A finished fold's checkpoints, or all but the newest.
                 continue
             if name == LOCK_FILE:  # the running process's, not the run's
                 continue
