@@ -19,5 +19,19 @@ class TrainingInterrupted(Exception):
         self.step = step
 
 
+class StagesInterrupted(TrainingInterrupted):
+    """`reproduce --jobs` stopped on Ctrl-C or SIGTERM after each running
+    stage saved a checkpoint."""
+
+    def __init__(self, stages: list[str], work_dir: str):
+        Exception.__init__(
+            self,
+            f"Interrupted; the running stages ({', '.join(stages) or 'none'}) "
+            f"saved checkpoints in {work_dir}. Rerun the same command to resume.",
+        )
+        self.stages = stages
+        self.work_dir = work_dir
+
+
 class FolderInUseError(ValueError):
     """Another process is training into the same checkpoint folder."""

@@ -269,11 +269,21 @@ def train_blur_estimator_command(training, run, max_length, clean_fraction, outp
     "classifier_augment, classifier_mixture, blur_estimator) may run in a second "
     "process beside the rest, with the same folders.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Run up to this many stages at once, each in a process of its own "
+    "with the cores shared out, each started as soon as the networks it needs "
+    "are made; each logs to <work-dir>/<stage>.log. On a CPU two stages side "
+    "by side do more work than one after the other (bench/parallel_stages.py).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @execution_options
 @one_line_errors
 def reproduce_command(
-    dataset, models_dir, work_dir, data_dir, logdir, stages, quiet, execution
+    dataset, models_dir, work_dir, data_dir, logdir, stages, jobs, quiet, execution
 ):
     """Retrain every shipped network: C, the GAN (300 epochs), E (5 x 20), E_blur,
     C_aug, C_mix and B; then choose the defence's settings and bfloat16's margin
@@ -292,6 +302,22 @@ def reproduce_command(
             build_request(check_writable, folder, is_folder=True)
     build_request(check_stage_inputs, models_dir, stages)
     data = build_request(DataSource, data_dir, None, dataset)
+    if jobs > 1:
+        from egan_tf.training.stage_jobs import StageJobsRequest
+
+        request = build_request(
+            StageJobsRequest,
+            models_dir,
+            work_dir,
+            data,
+            stages,
+            jobs,
+            logdir,
+            execution,
+        )
+        cards = run_jobs_with_progress(request, show_progress=not quiet)
+        click.echo(f"{format_stage_headlines(cards)}; models in {models_dir}")
+        return
     import_tensorflow_quietly()
     from egan_tf.training.reproduce import reproduce_all
     from egan_tf.training.runtime import Runtime
@@ -301,6 +327,51 @@ def reproduce_command(
             models_dir, work_dir, data, logdir, not quiet, runtime, stages
         )
     click.echo(f"{format_stage_headlines(cards)}; models in {models_dir}")
+
+
+def run_jobs_with_progress(request, show_progress: bool) -> dict[str, dict]:
+    """Runs `reproduce --jobs` with a bar over its stages and a line each time
+    a stage starts or finishes."""
+    from tqdm.auto import tqdm
+
+    from egan_tf.training.stage_jobs import StageFailed, run_stage_jobs
+
+    with tqdm(
+        total=len(request.stages),
+        desc="stages",
+        disable=not show_progress,
+        dynamic_ncols=True,
+    ) as bar:
+
+        def report(event):
+            running = ", ".join(stage.value for stage in event.running) or "none"
+            if event.finished:
+                bar.update(1)
+                bar.write(
+                    f"finished {event.stage.value} in "
+                    f"{format_duration(event.seconds)}; running: {running}"
+                )
+            else:
+                bar.write(
+                    f"started {event.stage.value} (log: "
+                    f"{request.log_path(event.stage)}); running: {running}"
+                )
+            bar.set_postfix_str(running)
+
+        try:
+            return run_stage_jobs(request, report)
+        except StageFailed as error:
+            raise click.ClickException(str(error)) from None
+
+
+def format_duration(seconds: float) -> str:
+    """A duration in the unit a person reads it in: "40 s", "12.5 min",
+    "3.20 h"."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.2f} h"
 
 
 def format_stage_headlines(cards: dict[str, dict]) -> str:

@@ -61,7 +61,7 @@ STAGE_INPUTS = {
 
 # The networks a stage makes in `models_dir` (the discriminator too, for the
 # GAN, but nothing starts from it).
-_STAGE_OUTPUTS = {
+STAGE_OUTPUTS = {
     ReproduceStage(stage): (file_name,)
     for file_name, stage in TRAINING_STAGE_OF_FILE.items()
     if file_name != DISCRIMINATOR_FILE
@@ -103,4 +103,4 @@ def check_stage_inputs(models_dir: str, stages: Sequence[ReproduceStage]) -> Non
                     f"{models_dir} and no earlier stage given makes. Received: "
                     f"stages={','.join(stage.value for stage in stages)}"
                 )
-        made |= set(_STAGE_OUTPUTS.get(stage, ()))
+        made |= set(STAGE_OUTPUTS.get(stage, ()))

@@ -1,0 +1,250 @@
+"""`reproduce --jobs N`: the stages in N processes at once, each started as
+soon as the networks it needs are made.
+
+One training step of these small networks uses a second core poorly, so on a
+CPU machine two stages side by side, one thread each, do more work than one
+after the other on every core (`bench/parallel_stages.py`). Each stage runs
+in its own process (`egan_tf.training.stage_worker`) with `cores / N`
+intra-op threads and one inter-op thread, logs to `<work_dir>/<stage>.log`,
+and checkpoints as usual, so an interrupted run resumes by running the same
+command again.
+
+Nothing here imports TensorFlow: this process only schedules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from egan_tf.data_paths import DataSource
+from egan_tf.errors import StagesInterrupted
+from egan_tf.execution import ExecutionConfig, StrategyKind
+from egan_tf.training.stages import STAGE_INPUTS, STAGE_OUTPUTS, ReproduceStage
+
+# How often the scheduler looks at its processes, in seconds.
+_POLL_SECONDS = 0.5
+# How long a stopped stage may take to save its checkpoint and exit.
+_STOP_TIMEOUT_SECONDS = 300
+
+
+@dataclasses.dataclass(frozen=True)
+class StageJobsRequest:
+    """What `run_stage_jobs` runs.
+
+    Attributes:
+        models_dir: Where the networks are read and written.
+        work_dir: One checkpoint folder per stage, and each stage's log.
+        data: The data set and where it is read from.
+        logdir: TensorBoard folder (one sub-folder per stage), or None.
+        execution: How each stage computes; one device only.
+        stages: The stages, in training order.
+        jobs: How many stages may run at once, at least 1.
+    """
+
+    models_dir: str
+    work_dir: str
+    data: DataSource
+    stages: tuple[ReproduceStage, ...]
+    jobs: int
+    logdir: str | None = None
+    execution: ExecutionConfig = dataclasses.field(default_factory=ExecutionConfig)
+
+    def __post_init__(self):
+        if not (isinstance(self.jobs, int) and self.jobs >= 1):
+            raise ValueError(f"jobs must be at least 1. Received: jobs={self.jobs!r}")
+        if self.jobs > 1 and self.execution.strategy != StrategyKind.DEFAULT:
+            raise ValueError(
+                "Stages run side by side in processes of one device each; "
+                "--jobs above 1 takes --strategy default. Received: "
+                f"jobs={self.jobs}, strategy={self.execution.strategy}"
+            )
+
+    def worker_request(self, stage: ReproduceStage) -> dict:
+        """The JSON request `stage_worker` runs `stage` from."""
+        return {
+            "stage": stage.value,
+            "models_dir": os.path.abspath(self.models_dir),
+            "work_dir": os.path.abspath(self.work_dir),
+            "logdir": os.path.abspath(self.logdir) if self.logdir else None,
+            "data": dataclasses.asdict(self.data),
+            "execution": dataclasses.asdict(self.execution),
+        }
+
+    def log_path(self, stage: ReproduceStage) -> str:
+        """Where `stage`'s process writes its output."""
+        return os.path.join(self.work_dir, f"{stage.value}.log")
+
+
+@dataclasses.dataclass(frozen=True)
+class StageEvent:
+    """A stage started or finished.
+
+    Attributes:
+        stage: The stage.
+        finished: False when it started, True when it ended well.
+        running: The stages running after the event.
+        seconds: How long the stage ran, when it finished.
+    """
+
+    stage: ReproduceStage
+    finished: bool
+    running: tuple[ReproduceStage, ...]
+    seconds: float | None = None
+
+
+class StageFailed(RuntimeError):
+    """A stage's process exited with an error."""
+
+    def __init__(self, stage: ReproduceStage, log_path: str):
+        super().__init__(
+            f"Stage {stage.value} failed: {_last_line(log_path)} (its log: "
+            f"{log_path}). The other stages were stopped after a checkpoint; "
+            "rerun the same command to resume."
+        )
+
+
+def threads_per_job(jobs: int, cores: int | None = None) -> int:
+    """Intra-op threads of each stage's process: the cores shared out."""
+    return max(1, (cores or os.cpu_count() or 1) // jobs)
+
+
+def ready_stages(
+    pending: list[ReproduceStage],
+    running: set[ReproduceStage] | dict,
+    models_dir: str,
+) -> list[ReproduceStage]:
+    """The pending stages whose inputs are made: in `models_dir`, and not
+    about to be made again by a stage that is pending or running.
+
+    Returns:
+        Those stages, in training order.
+    """
+    unfinished = set(pending) | set(running)
+    remade = {name for stage in unfinished for name in STAGE_OUTPUTS.get(stage, ())}
+    ready = []
+    for stage in pending:
+        inputs = STAGE_INPUTS.get(stage, ())
+        if all(
+            name not in remade and os.path.isfile(os.path.join(models_dir, name))
+            for name in inputs
+        ):
+            ready.append(stage)
+    return ready
+
+
+def run_stage_jobs(
+    request: StageJobsRequest,
+    on_event: Callable[[StageEvent], None] = lambda event: None,
+) -> dict[str, dict]:
+    """Runs `request.stages`, up to `request.jobs` at once, each in a process
+    of its own, starting each as soon as its inputs are made.
+
+    SIGTERM and Ctrl-C stop every running stage after its checkpoint.
+
+    Returns:
+        The model card of each stage (`<models_dir>/<stage>.json`), keyed by
+        stage name, in training order.
+
+    Raises:
+        StageFailed: A stage's process failed; the others were stopped.
+        StagesInterrupted: On SIGTERM or Ctrl-C, once the running stages
+            saved their checkpoints.
+    """
+    os.makedirs(request.work_dir, exist_ok=True)
+    pending = list(request.stages)
+    running: dict[ReproduceStage, tuple[subprocess.Popen, float]] = {}
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        while pending or running:
+            for stage in ready_stages(pending, running, request.models_dir):
+                if len(running) >= request.jobs:
+                    break
+                pending.remove(stage)
+                running[stage] = (_start(request, stage), time.monotonic())
+                on_event(StageEvent(stage, False, tuple(running)))
+            if not running:
+                # `check_stage_inputs` refuses such a list before this runs.
+                raise ValueError(
+                    "No stage can start: their inputs are missing. Received: "
+                    f"stages={','.join(stage.value for stage in pending)}"
+                )
+            time.sleep(_POLL_SECONDS)
+            for stage, (process, started) in list(running.items()):
+                if process.poll() is None:
+                    continue
+                del running[stage]
+                if process.returncode != 0:
+                    _stop(running)
+                    raise StageFailed(stage, request.log_path(stage))
+                on_event(
+                    StageEvent(stage, True, tuple(running), time.monotonic() - started)
+                )
+    except KeyboardInterrupt:
+        _stop(running)
+        raise StagesInterrupted(
+            [stage.value for stage in running], request.work_dir
+        ) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return {stage.value: _card(request.models_dir, stage) for stage in request.stages}
+
+
+def _start(request: StageJobsRequest, stage: ReproduceStage) -> subprocess.Popen:
+    environment = dict(os.environ)
+    environment["TF_NUM_INTRAOP_THREADS"] = str(threads_per_job(request.jobs))
+    # The default inter-op pool (one thread per core) would let each process
+    # run two compute threads, which then spin against each other.
+    environment["TF_NUM_INTEROP_THREADS"] = "1"
+    with open(request.log_path(stage), "a", encoding="utf-8") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "egan_tf.training.stage_worker",
+                json.dumps(request.worker_request(stage)),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
+
+
+def _stop(running: dict) -> None:
+    """Asks every running stage to save its checkpoint and stop, and waits."""
+    for process, _ in running.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process, _ in running.values():
+        try:
+            process.wait(timeout=_STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _card(models_dir: str, stage: ReproduceStage) -> dict:
+    path = os.path.join(models_dir, f"{stage.value}.json")
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _last_line(path: str) -> str:
+    """The last non-empty line of a log: a failed process's error."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        lines = [line.strip() for line in handle if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    del signum, frame
+    raise KeyboardInterrupt

@@ -1,0 +1,54 @@
+"""One stage of `reproduce --jobs`, in a process of its own.
+
+    python -m egan_tf.training.stage_worker '{"stage": "gan", ...}'
+
+The JSON request is `StageJobsRequest.worker_request`'s. The stage runs as
+`reproduce --stages <stage>` would, without progress bars; its card is
+written to the models folder. Exit status 0 when it finished, 130 when it
+was stopped after a checkpoint, 1 on an error (its message last on the
+output).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from egan_tf.config import config_from_dict
+from egan_tf.data_paths import DataSource
+from egan_tf.errors import TrainingInterrupted
+from egan_tf.execution import ExecutionConfig
+from egan_tf.training.stages import ReproduceStage
+
+
+def run_stage(request: dict) -> None:
+    """Trains `request["stage"]` as `reproduce_all` does."""
+    from egan_tf.training.reproduce import reproduce_all
+    from egan_tf.training.runtime import Runtime
+
+    data = DataSource(**request["data"])
+    execution = config_from_dict(ExecutionConfig, request["execution"])
+    with Runtime.create(execution) as runtime:
+        reproduce_all(
+            request["models_dir"],
+            request["work_dir"],
+            data,
+            request["logdir"],
+            show_progress=False,
+            runtime=runtime,
+            stages=(ReproduceStage(request["stage"]),),
+        )
+
+
+def main(argv: list[str]) -> int:
+    request = json.loads(argv[1])
+    try:
+        run_stage(request)
+    except TrainingInterrupted as error:
+        print(error, flush=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,149 @@
+"""`reproduce --jobs`: stages in processes of their own, each started once the
+networks it needs are made. The end-to-end tests run real stage processes on
+256 training images."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+from conftest import REPOSITORY
+
+import cli
+from egan_tf.data_paths import DataSource
+from egan_tf.execution import ExecutionConfig
+from egan_tf.training.stage_jobs import StageJobsRequest, ready_stages
+from egan_tf.training.stages import ReproduceStage, parse_stages
+
+
+def _touch(folder, *names):
+    for name in names:
+        (folder / name).write_bytes(b"")
+
+
+def test_a_stage_waits_for_the_networks_it_needs(tmp_path):
+    every_stage = list(ReproduceStage)
+    # Nothing is made yet: only the stages that need no network may start.
+    assert ready_stages(every_stage, set(), str(tmp_path)) == list(
+        parse_stages(
+            "classifier,gan,classifier_augment,classifier_mixture,blur_estimator"
+        )
+    )
+    # A network on disk that a pending or running stage makes again is not
+    # made yet.
+    _touch(tmp_path, "classifier.keras", "generator.keras")
+    pending = parse_stages("encoder,encoder_blur,bf16_margin")
+    assert ready_stages(list(pending), {ReproduceStage.GAN}, str(tmp_path)) == [
+        ReproduceStage.BF16_MARGIN
+    ]
+    assert ready_stages(list(pending), set(), str(tmp_path)) == [
+        ReproduceStage.ENCODER,
+        ReproduceStage.BF16_MARGIN,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("jobs", "execution", "message"),
+    [
+        (0, ExecutionConfig(), "jobs must be at least 1. Received: jobs=0"),
+        (
+            2,
+            ExecutionConfig(strategy="mirrored"),
+            "takes --strategy default. Received: jobs=2, strategy=mirrored",
+        ),
+    ],
+)
+def test_a_request_the_jobs_cannot_run_is_refused(tmp_path, jobs, execution, message):
+    with pytest.raises(ValueError, match=message):
+        StageJobsRequest(
+            str(tmp_path), str(tmp_path), DataSource(), (ReproduceStage.GAN,), jobs,
+            execution=execution,
+        )  # fmt: skip
+
+
+def _reproduce_arguments(tmp_path, small_mnist_dir, stages):
+    return [
+        "reproduce", "--jobs", "2", "--stages", stages, "--data-dir", small_mnist_dir,
+        "--models", str(tmp_path / "models"), "--work-dir", str(tmp_path / "work"),
+    ]  # fmt: skip
+
+
+def test_two_stages_run_at_once_and_a_third_waits_for_its_network(
+    tmp_path, small_mnist_dir
+):
+    result = CliRunner().invoke(
+        cli.main,
+        _reproduce_arguments(
+            tmp_path, small_mnist_dir, "classifier,classifier_augment,bf16_margin"
+        ),
+    )
+    assert result.exit_code == 0, result.output
+    events = [
+        " ".join(match)
+        for match in re.findall(r"(started|finished) (\w+)[ ;]", result.output)
+    ]
+    # C and C_aug need nothing and start together; bf16_margin needs C.
+    assert events[:2] == ["started classifier", "started classifier_augment"]
+    assert events.index("started bf16_margin") > events.index("finished classifier")
+    assert len(events) == 6
+    for name in ("classifier.keras", "classifier_augment.keras", "bf16_margin.json"):
+        assert (tmp_path / "models" / name).is_file()
+    for stage in ("classifier", "classifier_augment", "bf16_margin"):
+        assert (tmp_path / "work" / f"{stage}.log").is_file()
+    headline = result.output.strip().splitlines()[-1]
+    assert headline.startswith("classifier ")
+    assert "bf16_margin " in headline
+
+
+def test_a_failed_stage_is_one_line_naming_its_log(tmp_path, small_mnist_dir):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "classifier.keras").write_bytes(b"not a Keras file")
+    result = CliRunner().invoke(
+        cli.main, _reproduce_arguments(tmp_path, small_mnist_dir, "bf16_margin")
+    )
+    assert result.exit_code == 1
+    (error,) = [line for line in result.output.splitlines() if "Error" in line]
+    assert error.startswith("Error: Stage bf16_margin failed: ")
+    assert str(tmp_path / "work" / "bf16_margin.log") in error
+    assert "Traceback" not in result.output
+
+
+def test_sigterm_stops_every_stage_after_its_checkpoint(tmp_path, small_mnist_dir):
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            os.path.join(REPOSITORY, "cli.py"),
+            *_reproduce_arguments(tmp_path, small_mnist_dir, "gan"),
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # The GAN's 300 epochs take minutes. Once its first epoch's checkpoint
+    # is written, the stage is in its loop, which saves on SIGTERM.
+    started = time.monotonic()
+    while not (tmp_path / "work" / "gan" / "checkpoint").is_file():
+        assert parent.poll() is None, parent.communicate()
+        assert time.monotonic() - started < 300
+        time.sleep(0.5)
+    parent.send_signal(signal.SIGTERM)
+    output, errors = parent.communicate(timeout=300)
+    assert parent.returncode == 130, (output, errors)
+    assert "Interrupted; the running stages (gan) saved checkpoints" in errors
+    assert "Training interrupted at step" in (tmp_path / "work" / "gan.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(40.2, "40 s"), (750, "12.5 min"), (11520, "3.20 h")],
+)
+def test_a_stage_s_time_is_printed_in_a_readable_unit(seconds, text):
+    from egan_tf.commands.training import format_duration
+
+    assert format_duration(seconds) == text
