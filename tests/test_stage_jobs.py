@@ -110,6 +110,9 @@ def test_a_failed_stage_is_one_line_naming_its_log(tmp_path, small_mnist_dir):
     (error,) = [line for line in result.output.splitlines() if "Error" in line]
     assert error.startswith("Error: Stage bf16_margin failed: ")
     assert str(tmp_path / "work" / "bf16_margin.log") in error
+    # The stage's own one-line reason, not a traceback's last line.
+    assert "failed: Cannot load " in error
+    assert "classifier.keras" in error
     assert "Traceback" not in result.output
 
 

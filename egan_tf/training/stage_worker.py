@@ -5,8 +5,8 @@
 The JSON request is `StageJobsRequest.worker_request`'s. The stage runs as
 `reproduce --stages <stage>` would, without progress bars; its card is
 written to the models folder. Exit status 0 when it finished, 130 when it
-was stopped after a checkpoint, 1 on an error (its message last on the
-output).
+was stopped after a checkpoint, 1 on an error a user can fix (its message in
+one line, last on the output; any other error ends with its traceback).
 """
 
 from __future__ import annotations
@@ -47,6 +47,12 @@ def main(argv: list[str]) -> int:
     except TrainingInterrupted as error:
         print(error, flush=True)
         return 130
+    except (ValueError, OSError) as error:
+        # What a user can fix, in one line, last on the output, which is
+        # what `reproduce --jobs` reports; other errors keep their traceback.
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        print(lines[0], flush=True)
+        return 1
     return 0
 
 
