@@ -156,3 +156,40 @@ def test_a_run_lets_its_folder_go_when_it_ends_though_its_state_lives(
         state.save()
     with _lock_held_by_another_process(tmp_path) as holder:
         assert holder.poll() is None
+
+
+def test_a_stop_during_an_epoch_s_validation_keeps_the_epoch_s_row(tmp_path):
+    # SIGTERM used to stop the run inside the epoch's validation: the state
+    # saved on the way out was past the epoch, whose row was never written,
+    # so a resumed run's history missed it (Fashion-MNIST's E fold 2 lost its
+    # epoch 3 so).
+    from egan_tf.training import loop as loop_module
+    from egan_tf.training.checkpoints import ResumableCheckpoint
+    from egan_tf.training.runtime import Runtime
+
+    def validation(epoch):
+        if epoch == 0:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return {"validation": float(epoch)}
+
+    def run():
+        state = ResumableCheckpoint(str(tmp_path))
+        state.restore_latest()
+        return loop_module.EpochLoop(
+            stage="toy",
+            state=state,
+            arrays=ImageArrays(
+                np.zeros([8, 28, 28, 1], np.uint8), np.zeros([8], np.int64)
+            ),
+            config=TrainingConfig(epochs=3, batch_size=4),
+            train_step=_mean_pixel_step,
+            runtime=Runtime.create(),
+            epoch_hook=validation,
+            show_progress=False,
+        ).run()
+
+    with pytest.raises(TrainingInterrupted):
+        run()
+    history = run()
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert [row["validation"] for row in history] == [0.0, 1.0, 2.0]

@@ -89,7 +89,9 @@ class EpochLoop:
             path, {str(row["epoch"]): _without_epoch(row) for row in self.history}
         )
 
-    def _run_epoch(self, epoch: int) -> dict[str, float]:
+    def _run_batches(self, epoch: int) -> list[str]:
+        """Runs the epoch's batches not yet run; returns the step's metric
+        names."""
         state, config = self.state, self.config
         order = epoch_order(len(self.arrays), config.seed, epoch)
         total = num_batches(len(order), config.batch_size)
@@ -137,6 +139,12 @@ class EpochLoop:
                     {name: f"{value:.4f}" for name, value in metrics.items()}
                 )
                 bar.update(1)
+        return names
+
+    def _finish_epoch(self, epoch: int, names: list[str]) -> dict[str, float]:
+        """The epoch's mean metrics and its validation; moves the state on to
+        the next epoch."""
+        state = self.state
         count = max(int(state.metric_batches.numpy()), 1)
         sums = state.metric_sums.numpy()
         epoch_metrics = {
@@ -185,11 +193,18 @@ class EpochLoop:
             with outer:
                 while int(self.state.epoch.numpy()) < self.config.epochs:
                     epoch = int(self.state.epoch.numpy())
-                    metrics = self._run_epoch(epoch)
-                    # The history is written before the checkpoint: a crash
-                    # between the two re-runs the epoch, never loses its row.
-                    self._record_epoch(epoch, metrics)
-                    self.state.save()
+                    names = self._run_batches(epoch)
+                    # A stop asked for while the epoch is being finished
+                    # waits until its row and checkpoint are written:
+                    # stopping in its validation saved a state past the
+                    # epoch whose row was never written.
+                    with _StopsDeferred():
+                        metrics = self._finish_epoch(epoch, names)
+                        # The history is written before the checkpoint: a
+                        # crash between the two re-runs the epoch, never
+                        # loses its row.
+                        self._record_epoch(epoch, metrics)
+                        self.state.save()
                     outer.set_postfix(
                         {name: f"{value:.4f}" for name, value in metrics.items()}
                     )
@@ -244,6 +259,31 @@ def compile_train_step(runtime: Runtime, replica_step: ReplicaStep) -> TrainStep
 def _raise_keyboard_interrupt(signum, frame):
     del signum, frame
     raise KeyboardInterrupt
+
+
+class _StopsDeferred:
+    """Holds SIGTERM and SIGINT while a block runs, then stops (raises
+    KeyboardInterrupt) if one came."""
+
+    _SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __enter__(self):
+        self._asked = False
+        self._handlers = {
+            number: signal.signal(number, self._ask) for number in self._SIGNALS
+        }
+        return self
+
+    def _ask(self, signum, frame):
+        del signum, frame
+        self._asked = True
+
+    def __exit__(self, kind, error, traceback):
+        for number, handler in self._handlers.items():
+            signal.signal(number, handler)
+        if self._asked and kind is None:
+            raise KeyboardInterrupt
+        return False
 
 
 def summary_writer(logdir: str | None) -> tf.summary.SummaryWriter | None:
