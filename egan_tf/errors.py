@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 
+def first_line(error: Exception) -> str:
+    """The first line of an error's message (its type's name if it has
+    none): what a one-line error report shows."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class ModelFileError(ValueError):
     """A saved model is missing, unreadable or does not fit the others."""
 

@@ -17,6 +17,7 @@ from egan_tf.atomic_files import check_writable
 from egan_tf.commands.data_options import data_dir_option, dataset_option
 from egan_tf.data_paths import DataSource
 from egan_tf.datasets import DEFAULT_DATASET
+from egan_tf.errors import first_line
 from egan_tf.execution import ExecutionConfig
 from egan_tf.grid_spec import check_blur_angle, check_blur_length
 
@@ -94,11 +95,6 @@ def one_line_errors(command):
             raise click.ClickException(first_line(error)) from None
 
     return wrapper
-
-
-def first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def build_request(factory, *args, **kwargs):

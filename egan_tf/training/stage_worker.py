@@ -16,7 +16,7 @@ import sys
 
 from egan_tf.config import config_from_dict
 from egan_tf.data_paths import DataSource
-from egan_tf.errors import TrainingInterrupted
+from egan_tf.errors import TrainingInterrupted, first_line
 from egan_tf.execution import ExecutionConfig
 from egan_tf.training.stages import ReproduceStage
 
@@ -50,8 +50,7 @@ def main(argv: list[str]) -> int:
     except (ValueError, OSError) as error:
         # What a user can fix, in one line, last on the output, which is
         # what `reproduce --jobs` reports; other errors keep their traceback.
-        lines = str(error).strip().splitlines() or [type(error).__name__]
-        print(lines[0], flush=True)
+        print(first_line(error), flush=True)
         return 1
     return 0
 
