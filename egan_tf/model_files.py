@@ -125,3 +125,11 @@ def load_recheck_margin(models_dir: str) -> float:
         )
     with open(path, encoding="utf-8") as handle:
         return float(json.load(handle)["margin"])
+
+
+def read_model_card(path: str) -> dict:
+    """Reads a model card JSON; an empty dict when there is none."""
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)

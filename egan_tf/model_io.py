@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import zipfile
 from typing import Any
@@ -28,6 +27,7 @@ from egan_tf.model_files import (  # noqa: F401
     MIXTURE_CLASSIFIER_FILE,
     missing_files,
     missing_models_message,
+    read_model_card,
 )
 
 # Registers the layers of egan_tf's own that saved networks hold, so that any
@@ -137,14 +137,6 @@ def write_model_card(path: str, card: dict[str, Any]) -> None:
     from egan_tf.machine import machine_record
 
     write_json_atomically(path, {**card, **machine_record()})
-
-
-def read_model_card(path: str) -> dict[str, Any]:
-    """Reads a model card JSON; an empty dict when there is none."""
-    if not os.path.isfile(path):
-        return {}
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
 
 
 @dataclasses.dataclass(frozen=True)

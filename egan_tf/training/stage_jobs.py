@@ -26,6 +26,7 @@ from collections.abc import Callable
 from egan_tf.data_paths import DataSource
 from egan_tf.errors import StagesInterrupted
 from egan_tf.execution import ExecutionConfig, StrategyKind
+from egan_tf.model_files import read_model_card
 from egan_tf.training.stages import STAGE_INPUTS, STAGE_OUTPUTS, ReproduceStage
 
 # How often the scheduler looks at its processes, in seconds.
@@ -193,7 +194,12 @@ def run_stage_jobs(
         ) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return {stage.value: _card(request.models_dir, stage) for stage in request.stages}
+    return {
+        stage.value: read_model_card(
+            os.path.join(request.models_dir, f"{stage.value}.json")
+        )
+        for stage in request.stages
+    }
 
 
 def _start(request: StageJobsRequest, stage: ReproduceStage) -> subprocess.Popen:
@@ -228,14 +234,6 @@ def _stop(running: dict) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _card(models_dir: str, stage: ReproduceStage) -> dict:
-    path = os.path.join(models_dir, f"{stage.value}.json")
-    if not os.path.isfile(path):
-        return {}
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
 
 
 def _last_line(path: str) -> str:
