@@ -31,20 +31,26 @@ class FolderLock:
 
     Args:
         folder: An existing folder.
+        lock_file: The file in `folder` the lock is taken on; one folder may
+            hold several independent locks (an encoder run's folds).
+        wait: Wait for another process to let the lock go instead of
+            refusing; for short critical sections only.
 
     Raises:
-        FolderInUseError: Another process holds the lock; one line naming the
-            folder and that process.
+        FolderInUseError: Another process holds the lock (and `wait` is
+            False); one line naming the folder and that process.
     """
 
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, lock_file: str = LOCK_FILE, wait: bool = False):
         self.folder = folder
         # Open for the lock's lifetime, not a block: the lock lives with it.
         self._handle = open(  # noqa: SIM115
-            os.path.join(folder, LOCK_FILE), "a+", encoding="utf-8"
+            os.path.join(folder, lock_file), "a+", encoding="utf-8"
         )
         try:
-            fcntl.lockf(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(
+                self._handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
+            )
         except OSError:
             self._handle.seek(0)
             holder = self._handle.read().strip() or "unknown"
@@ -73,3 +79,9 @@ class FolderLock:
             fcntl.lockf(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
+
+    def __enter__(self) -> FolderLock:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()

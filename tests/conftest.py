@@ -57,3 +57,23 @@ def small_mnist_dir(tmp_path_factory):
         load_split("test", limit=SMALL_TEST_EXAMPLES),
     )
     return str(folder)
+
+
+@pytest.fixture
+def tiny_models_dir(tmp_path):
+    """A models folder of a tiny C, G and E (untrained, seed 0)."""
+    import keras
+    from helpers import TINY_EGAN
+
+    from egan_tf.config import ClassifierConfig
+    from egan_tf.networks import build_classifier, build_encoder, build_generator
+
+    keras.utils.set_random_seed(0)
+    models = tmp_path / "models"
+    models.mkdir()
+    build_classifier(ClassifierConfig(filters=(4,), dense_units=8)).save(
+        str(models / "classifier.keras")
+    )
+    build_generator(TINY_EGAN).save(str(models / "generator.keras"))
+    build_encoder(TINY_EGAN).save(str(models / "encoder.keras"))
+    return models

@@ -158,25 +158,6 @@ def test_bad_input_is_one_line_without_traceback(tmp_path, arguments, needle):
     assert not list(tmp_path.iterdir())  # nothing half-written
 
 
-@pytest.fixture
-def tiny_models_dir(tmp_path):
-    import keras
-    from helpers import TINY_EGAN
-
-    from egan_tf.config import ClassifierConfig
-    from egan_tf.networks import build_classifier, build_encoder, build_generator
-
-    keras.utils.set_random_seed(0)
-    models = tmp_path / "models"
-    models.mkdir()
-    build_classifier(ClassifierConfig(filters=(4,), dense_units=8)).save(
-        str(models / "classifier.keras")
-    )
-    build_generator(TINY_EGAN).save(str(models / "generator.keras"))
-    build_encoder(TINY_EGAN).save(str(models / "encoder.keras"))
-    return models
-
-
 def test_evaluate_grid_writes_every_output(tmp_path, tiny_models_dir):
     out = tmp_path / "out"
     result = CliRunner().invoke(

@@ -2,6 +2,9 @@
 
 import json
 import os
+import subprocess
+import sys
+import threading
 
 import keras
 import numpy as np
@@ -17,9 +20,11 @@ from egan_tf.config import (
 )
 from egan_tf.networks import build_classifier, build_encoder, build_generator
 from egan_tf.training.encoder import (
+    FOLD_CLAIM_FILE,
     EncoderRun,
     make_encoder_train_step,
     train_encoder,
+    train_encoder_folds,
 )
 
 TINY_CLASSIFIER = ClassifierConfig(filters=(4,), dense_units=8)
@@ -130,3 +135,60 @@ def test_latent_size_mismatch_is_reported(tmp_path, frozen_networks, mnist_test)
             str(tmp_path),
             show_progress=False,
         )
+
+
+def test_folds_another_process_trains_are_left_to_it_then_waited_for(
+    tmp_path, frozen_networks, mnist_test, capsys
+):
+    """Two processes may train one run's folds at once: each claims a fold
+    before training it. A helper leaves claimed folds alone and returns; the
+    run that keeps the best fold waits for them, and takes over a fold whose
+    process ended without finishing it."""
+    generator, classifier = frozen_networks
+    checkpoint_dir = tmp_path / "checkpoints"
+    checkpoint_dir.mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable, "-c",
+            "import sys, time\n"
+            "from egan_tf.folder_lock import FolderLock\n"
+            "lock = FolderLock(sys.argv[1], sys.argv[2])\n"
+            "print('held', flush=True)\n"
+            "time.sleep(600)\n",
+            str(checkpoint_dir), FOLD_CLAIM_FILE.format(fold=0),
+        ],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        arguments = {
+            "run": EncoderRun(
+                TINY_EGAN,
+                TrainingConfig(epochs=1, batch_size=16, seed=0),
+                EncoderLossConfig(),
+                CrossValidationConfig(folds=3),
+            ),
+            "generator": generator,
+            "classifier": classifier,
+            "train_arrays": mnist_test.take(60),
+            "checkpoint_dir": str(checkpoint_dir),
+            "show_progress": False,
+        }
+        records, written = train_encoder_folds(**arguments, wait_for_others=False)
+        assert sorted(written) == [1, 2]
+        assert set(records) == {"1", "2"}
+        assert not (checkpoint_dir / "fold_0.keras").exists()
+        modified = os.path.getmtime(checkpoint_dir / "fold_1.keras")
+        # The holder ends (as a killed run would) while the keeper waits.
+        threading.Timer(2.0, holder.kill).start()
+        result = train_encoder(**arguments)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "Waiting for fold(s) 0, trained by another process." in (
+        capsys.readouterr().err
+    )
+    assert [record["fold"] for record in result.folds] == [0, 1, 2]
+    assert os.path.getmtime(checkpoint_dir / "fold_1.keras") == modified
+    with open(checkpoint_dir / "fold_metrics.json") as handle:
+        assert set(json.load(handle)) == {"0", "1", "2"}

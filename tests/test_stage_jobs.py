@@ -2,6 +2,7 @@
 networks it needs are made. The end-to-end tests run real stage processes on
 256 training images."""
 
+import json
 import os
 import re
 import signal
@@ -97,6 +98,26 @@ def test_two_stages_run_at_once_and_a_third_waits_for_its_network(
     headline = result.output.strip().splitlines()[-1]
     assert headline.startswith("classifier ")
     assert "bf16_margin " in headline
+
+
+def test_a_free_slot_helps_train_the_encoder_s_folds(
+    tmp_path, small_mnist_dir, tiny_models_dir
+):
+    # The tiny C and G are in tmp_path / "models", where the stage reads them.
+    result = CliRunner().invoke(
+        cli.main, _reproduce_arguments(tmp_path, small_mnist_dir, "encoder")
+    )
+    assert result.exit_code == 0, result.output
+    assert "started a helper of encoder (trains its free folds)" in result.output
+    assert "finished a helper of encoder" in result.output
+    helper_log = (tmp_path / "work" / "encoder.helper.log").read_text()
+    (trained,) = re.findall(r"Trained fold\(s\) ([\d, ]+) of encoder", helper_log)
+    helped = {int(fold) for fold in trained.split(", ")}
+    card = json.loads((tiny_models_dir / "encoder.json").read_text())
+    # The card has every fold once, some of them trained by the helper.
+    assert [record["fold"] for record in card["folds"]] == [0, 1, 2, 3, 4]
+    assert helped
+    assert helped < {0, 1, 2, 3, 4}
 
 
 def test_a_failed_stage_is_one_line_naming_its_log(tmp_path, small_mnist_dir):

@@ -345,16 +345,23 @@ def run_jobs_with_progress(request, show_progress: bool) -> dict[str, dict]:
 
         def report(event):
             running = ", ".join(stage.value for stage in event.running) or "none"
+            what = (
+                f"a helper of {event.stage.value} (trains its free folds)"
+                if event.helper
+                else event.stage.value
+            )
             if event.finished:
-                bar.update(1)
+                if not event.helper:
+                    bar.update(1)
                 bar.write(
-                    f"finished {event.stage.value} in "
+                    f"finished {what} in "
                     f"{format_duration(event.seconds)}; running: {running}"
                 )
             else:
                 bar.write(
-                    f"started {event.stage.value} (log: "
-                    f"{request.log_path(event.stage)}); running: {running}"
+                    f"started {what} (log: "
+                    f"{request.log_path(event.stage, event.helper)}); "
+                    f"running: {running}"
                 )
             bar.set_postfix_str(running)
 

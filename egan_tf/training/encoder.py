@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
+import time
 
 import keras
 import tensorflow as tf
@@ -27,7 +29,10 @@ from egan_tf.config import (
     TrainingConfig,
 )
 from egan_tf.data import ImageArrays, to_unit_interval
+from egan_tf.errors import FolderInUseError
 from egan_tf.evaluation import VALIDATION_BLUR_SEED, measure_egan
+from egan_tf.execution import StrategyKind
+from egan_tf.folder_lock import FolderLock
 from egan_tf.model_io import load_model, save_model_atomically
 from egan_tf.networks import build_encoder
 from egan_tf.splits import kfold_indices
@@ -40,6 +45,12 @@ from egan_tf.training.runtime import Runtime, global_mean
 from egan_tf.training.summaries import image_grid, side_by_side
 
 FOLD_METRICS_FILE = "fold_metrics.json"
+# The lock a process holds on a fold while it trains it, and the one taken
+# for the moment of adding a fold's record, in the run's checkpoint folder.
+FOLD_CLAIM_FILE = ".fold_{fold}.lock"
+_RECORDS_LOCK_FILE = ".fold_metrics.lock"
+# How often a run waiting for another process's folds looks again, seconds.
+_WAIT_SECONDS = 5
 _RECONSTRUCTION_GRID_SIZE = 16
 
 
@@ -137,6 +148,36 @@ def _read_fold_metrics(checkpoint_dir: str) -> dict[str, dict]:
         return {}
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def _add_fold_record(records_path: str, record: dict) -> None:
+    """Adds one fold's record to the records file. Several processes may
+    train folds of one run, so the file is re-read and rewritten under a
+    lock rather than rewritten from what this process remembers."""
+    folder = os.path.dirname(records_path)
+    with FolderLock(folder, _RECORDS_LOCK_FILE, wait=True):
+        records = _read_fold_metrics(folder)
+        records[str(record["fold"])] = record
+        write_json_atomically(records_path, records)
+
+
+def _claim_fold(
+    folds: list[int], checkpoint_dir: str, runtime: Runtime
+) -> tuple[int, FolderLock | None] | None:
+    """The first of `folds` no other process is training, with its claim
+    (held until the fold's record is written), or None if others train them
+    all.
+
+    Under a multi-worker strategy every worker trains the same fold at the
+    same time, so nothing is claimed."""
+    if runtime.config.strategy == StrategyKind.MULTIWORKER:
+        return folds[0], None
+    for fold in folds:
+        try:
+            return fold, FolderLock(checkpoint_dir, FOLD_CLAIM_FILE.format(fold=fold))
+        except FolderInUseError:
+            continue
+    return None
 
 
 def _train_fold(
@@ -274,7 +315,7 @@ class EncoderRun:
         return configs
 
 
-def train_encoder(
+def train_encoder_folds(
     run: EncoderRun,
     generator: keras.Model,
     classifier: keras.Model | None,
@@ -284,12 +325,17 @@ def train_encoder(
     show_progress: bool = True,
     initial_encoder: keras.Model | None = None,
     runtime: Runtime | None = None,
-) -> EncoderResult:
-    """Trains E by k-fold cross-validation with G (and C) frozen; resumable.
+    wait_for_others: bool = True,
+) -> tuple[dict[str, dict], dict[int, str]]:
+    """Trains the folds of `run` that are neither finished nor being trained
+    by another process; resumable, and shareable between processes.
 
     Each finished fold leaves `fold_K.keras` and its record in
     `fold_metrics.json` under `checkpoint_dir`; a rerun skips finished folds
-    and resumes an unfinished one from its checkpoint.
+    and resumes an unfinished one from its checkpoint. Folds are independent,
+    so a second process running this on the same folder trains other folds
+    at the same time: each process claims a fold (a lock in `checkpoint_dir`
+    that the kernel drops when its process ends) before training it.
 
     Args:
         run: The configs of the run.
@@ -305,6 +351,13 @@ def train_encoder(
         runtime: Strategy, precision and XLA; one device in float32 if None.
             Under a multi-worker strategy only the chief writes; the others
             read the chief's records to resume.
+        wait_for_others: When the folds left are all being trained by other
+            processes, wait for them (and train any whose process ends
+            without finishing it); if False, return.
+
+    Returns:
+        The record of every finished fold, keyed by the fold's index as a
+        string, and where this process wrote each fold encoder it trained.
 
     Raises:
         ValueError: If the latent sizes of `model_config` and G differ.
@@ -322,33 +375,101 @@ def train_encoder(
     if classifier is not None:
         classifier = runtime.place(classifier)
         classifier.trainable = False
-    fold_records = _read_fold_metrics(checkpoint_dir)
     cv_config = run.cross_validation
-    folds_to_train = cv_config.max_folds or cv_config.folds
+    folds = range(min(cv_config.max_folds or cv_config.folds, cv_config.folds))
     # Where this process wrote each fold's encoder (a temporary folder on a
-    # worker other than the chief).
-    written = {}
+    # worker other than the chief), and the records it wrote.
+    written, own_records = {}, {}
     records_path = runtime.writable(os.path.join(checkpoint_dir, FOLD_METRICS_FILE))
-    for fold in range(min(folds_to_train, cv_config.folds)):
-        fold_path = os.path.join(checkpoint_dir, f"fold_{fold}.keras")
-        if str(fold) in fold_records and os.path.isfile(fold_path):
+    waiting_for = None
+    while True:
+        records = {**_read_fold_metrics(checkpoint_dir), **own_records}
+        left = [
+            fold
+            for fold in folds
+            if str(fold) not in records
+            or not (
+                fold in written
+                or os.path.isfile(os.path.join(checkpoint_dir, f"fold_{fold}.keras"))
+            )
+        ]
+        if not left:
+            return records, written
+        claimed = _claim_fold(left, checkpoint_dir, runtime)
+        if claimed is None:
+            if not wait_for_others:
+                return records, written
+            if waiting_for != left:
+                waiting_for = left
+                print(
+                    f"Waiting for fold(s) {', '.join(map(str, left))}, trained by "
+                    "another process.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            time.sleep(_WAIT_SECONDS)
             continue
-        encoder, record = _train_fold(
-            fold,
-            run,
-            generator,
-            classifier,
-            train_arrays,
-            checkpoint_dir,
-            logdir,
-            show_progress,
-            runtime,
-            initial_encoder,
-        )
-        written[fold] = runtime.writable(fold_path)
-        save_model_atomically(encoder, written[fold])
-        fold_records[str(fold)] = record
-        write_json_atomically(records_path, fold_records)
+        fold, claim = claimed
+        if claim is not None and str(fold) in _read_fold_metrics(checkpoint_dir):
+            # Another process finished the fold between the look and the claim.
+            claim.release()
+            continue
+        try:
+            encoder, record = _train_fold(
+                fold,
+                run,
+                generator,
+                classifier,
+                train_arrays,
+                checkpoint_dir,
+                logdir,
+                show_progress,
+                runtime,
+                initial_encoder,
+            )
+            written[fold] = runtime.writable(
+                os.path.join(checkpoint_dir, f"fold_{fold}.keras")
+            )
+            save_model_atomically(encoder, written[fold])
+            _add_fold_record(records_path, record)
+            own_records[str(fold)] = record
+        finally:
+            if claim is not None:
+                claim.release()
+
+
+def train_encoder(
+    run: EncoderRun,
+    generator: keras.Model,
+    classifier: keras.Model | None,
+    train_arrays: ImageArrays,
+    checkpoint_dir: str,
+    logdir: str | None = None,
+    show_progress: bool = True,
+    initial_encoder: keras.Model | None = None,
+    runtime: Runtime | None = None,
+) -> EncoderResult:
+    """Trains E by k-fold cross-validation with G (and C) frozen, and keeps
+    the best fold's encoder; resumable.
+
+    The folds are trained by `train_encoder_folds` (see there for the
+    arguments); folds another process trains on the same `checkpoint_dir`
+    are waited for.
+
+    Raises:
+        ValueError: If the latent sizes of `model_config` and G differ.
+    """
+    fold_records, written = train_encoder_folds(
+        run,
+        generator,
+        classifier,
+        train_arrays,
+        checkpoint_dir,
+        logdir,
+        show_progress,
+        initial_encoder,
+        runtime,
+    )
     folds = [fold_records[key] for key in sorted(fold_records, key=int)]
     best = min(folds, key=lambda record: record["val_mse"])
     encoder = load_model(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 
+import keras
+
 from egan_tf.config import (
     IMAGE_SHAPE,
     BlurSamplingConfig,
@@ -33,7 +35,12 @@ from egan_tf.model_io import (
     save_model_atomically,
     write_model_card,
 )
-from egan_tf.training.encoder import EncoderResult, EncoderRun, train_encoder
+from egan_tf.training.encoder import (
+    EncoderResult,
+    EncoderRun,
+    train_encoder,
+    train_encoder_folds,
+)
 from egan_tf.training.runtime import Runtime
 
 
@@ -86,28 +93,10 @@ def train_and_save_encoder(
     Returns:
         The model card.
     """
-    # A G and C of another data set would train an E that inverts nothing.
-    check_trained_on(models_dir, dataset_of(train_arrays))
-    generator = load_folder_model(
-        models_dir, GENERATOR_FILE, expected_output_shape=IMAGE_SHAPE
-    )
-    classifier = load_folder_model(
-        models_dir, CLASSIFIER_FILE, expected_input_shape=IMAGE_SHAPE
-    )
-    gan_config_path = os.path.join(models_dir, "gan.json")
-    model_config = EganConfig(latent_dim=generator.input_shape[-1])
-    if os.path.isfile(gan_config_path):
-        with open(gan_config_path, encoding="utf-8") as handle:
-            model_config = config_from_dict(EganConfig, json.load(handle)["model"])
-    initial_encoder = None
-    output_file = ENCODER_FILE
-    if input_blur is not None:
-        initial_encoder = load_folder_model(
-            models_dir, ENCODER_FILE, expected_input_shape=IMAGE_SHAPE
-        )
-        output_file = ENCODER_BLUR_FILE
     runtime = runtime or Runtime.create()
-    run = EncoderRun(model_config, training_config, loss_config, cv_config, input_blur)
+    run, (generator, classifier, initial_encoder) = _encoder_run(
+        models_dir, train_arrays, training_config, loss_config, cv_config, input_blur
+    )
     result = train_encoder(
         run,
         generator,
@@ -116,9 +105,10 @@ def train_and_save_encoder(
         checkpoint_dir,
         logdir,
         show_progress,
-        initial_encoder,
-        runtime,
+        initial_encoder=initial_encoder,
+        runtime=runtime,
     )
+    output_file = ENCODER_FILE if input_blur is None else ENCODER_BLUR_FILE
     record = evaluate_clean(
         ShippedModels(classifier, generator, result.encoder), test_arrays
     )
@@ -139,3 +129,73 @@ def train_and_save_encoder(
     save_model_atomically(result.encoder, os.path.join(output_dir, output_file))
     write_model_card(os.path.join(output_dir, f"{stem}.json"), card)
     return card
+
+
+def help_train_encoder(
+    training_config: TrainingConfig,
+    loss_config: EncoderLossConfig,
+    cv_config: CrossValidationConfig,
+    models_dir: str,
+    train_arrays: ImageArrays,
+    checkpoint_dir: str,
+    logdir: str | None = None,
+    input_blur: BlurSamplingConfig | None = None,
+    runtime: Runtime | None = None,
+) -> list[int]:
+    """Trains folds of the run `train_and_save_encoder` runs with the same
+    arguments in another process, beside it: those no process trains yet,
+    until none is left. Writes no model and no card; that process does,
+    once every fold is finished.
+
+    Returns:
+        The folds this process finished.
+    """
+    runtime = runtime or Runtime.create()
+    run, (generator, classifier, initial_encoder) = _encoder_run(
+        models_dir, train_arrays, training_config, loss_config, cv_config, input_blur
+    )
+    _, written = train_encoder_folds(
+        run,
+        generator,
+        classifier,
+        train_arrays,
+        checkpoint_dir,
+        logdir,
+        show_progress=False,
+        initial_encoder=initial_encoder,
+        runtime=runtime,
+        wait_for_others=False,
+    )
+    return sorted(written)
+
+
+def _encoder_run(
+    models_dir: str,
+    train_arrays: ImageArrays,
+    training_config: TrainingConfig,
+    loss_config: EncoderLossConfig,
+    cv_config: CrossValidationConfig,
+    input_blur: BlurSamplingConfig | None,
+) -> tuple[EncoderRun, tuple[keras.Model, keras.Model, keras.Model | None]]:
+    """The run's configs, and G, C and the encoder every fold starts from
+    (E of `models_dir` when fine-tuning on blurred inputs, else None)."""
+    # A G and C of another data set would train an E that inverts nothing.
+    check_trained_on(models_dir, dataset_of(train_arrays))
+    generator = load_folder_model(
+        models_dir, GENERATOR_FILE, expected_output_shape=IMAGE_SHAPE
+    )
+    classifier = load_folder_model(
+        models_dir, CLASSIFIER_FILE, expected_input_shape=IMAGE_SHAPE
+    )
+    gan_config_path = os.path.join(models_dir, "gan.json")
+    model_config = EganConfig(latent_dim=generator.input_shape[-1])
+    if os.path.isfile(gan_config_path):
+        with open(gan_config_path, encoding="utf-8") as handle:
+            model_config = config_from_dict(EganConfig, json.load(handle)["model"])
+    initial_encoder = None
+    if input_blur is not None:
+        initial_encoder = load_folder_model(
+            models_dir, ENCODER_FILE, expected_input_shape=IMAGE_SHAPE
+        )
+    run = EncoderRun(model_config, training_config, loss_config, cv_config, input_blur)
+    return run, (generator, classifier, initial_encoder)

@@ -18,6 +18,7 @@ from egan_tf.config import (
     BlurMixtureConfig,
     BlurSamplingConfig,
     ClassifierConfig,
+    CrossValidationConfig,
     EganConfig,
     EncoderLossConfig,
     TrainingConfig,
@@ -32,10 +33,10 @@ from egan_tf.datasets import dataset_spec
 from egan_tf.training import settings_stages
 from egan_tf.training.blur_estimator import train_and_save_blur_estimator
 from egan_tf.training.classifier import train_and_save_classifier
-from egan_tf.training.encoder_stage import train_and_save_encoder
+from egan_tf.training.encoder_stage import help_train_encoder, train_and_save_encoder
 from egan_tf.training.gan import train_and_save_gan
 from egan_tf.training.runtime import Runtime
-from egan_tf.training.stages import ReproduceStage, check_stage_inputs
+from egan_tf.training.stages import FOLD_STAGES, ReproduceStage, check_stage_inputs
 
 # Held out of B's training images to measure it after each epoch.
 BLUR_ESTIMATOR_VALIDATION_EXAMPLES = 5000
@@ -75,9 +76,49 @@ def reproduce_all(
             (`check_stage_inputs`).
     """
     check_stage_inputs(models_dir, stages)
-    runtime = runtime or Runtime.create()
+    plan = _make_plan(models_dir, work_dir, data, logdir, show_progress, runtime)
+    return {stage.value: plan.train(stage) for stage in stages}
+
+
+def help_reproduce(
+    stage: ReproduceStage,
+    models_dir: str,
+    work_dir: str,
+    data: DataSource | None = None,
+    logdir: str | None = None,
+    runtime: Runtime | None = None,
+) -> list[int]:
+    """Trains, beside a process running `reproduce_all` on `stage` with the
+    same folders, the folds of `stage` that no process trains yet; writes
+    no model and no card (see `help_train_encoder`).
+
+    Returns:
+        The folds this process finished.
+
+    Raises:
+        ValueError: If `stage` has no folds to share (`FOLD_STAGES`), or its
+            inputs are missing.
+    """
+    if stage not in FOLD_STAGES:
+        raise ValueError(
+            "Only a stage of cross-validation folds can be trained by two "
+            f"processes. Received: stage={stage.value}"
+        )
+    check_stage_inputs(models_dir, (stage,))
+    plan = _make_plan(models_dir, work_dir, data, logdir, False, runtime)
+    return plan.help_train(stage)
+
+
+def _make_plan(
+    models_dir: str,
+    work_dir: str,
+    data: DataSource | None,
+    logdir: str | None,
+    show_progress: bool,
+    runtime: Runtime | None,
+) -> _StagePlan:
     data = data or DataSource()
-    plan = _StagePlan(
+    return _StagePlan(
         models_dir,
         work_dir,
         data.load("train"),
@@ -86,9 +127,19 @@ def reproduce_all(
         encoder_loss(data.dataset),
         logdir,
         show_progress,
-        runtime,
+        runtime or Runtime.create(),
     )
-    return {stage.value: plan.train(stage) for stage in stages}
+
+
+@dataclasses.dataclass(frozen=True)
+class _EncoderSchedule:
+    """How an encoder stage trains: its schedule, its folds, its input blur
+    (None: sharp inputs, as the paper) and its card's note."""
+
+    training: TrainingConfig
+    cross_validation: CrossValidationConfig
+    input_blur: BlurSamplingConfig | None
+    note: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,18 +166,14 @@ class _StagePlan:
             ReproduceStage.CLASSIFIER: functools.partial(self._classifier, None),
             ReproduceStage.GAN: self._gan,
             ReproduceStage.ENCODER: functools.partial(
-                self._encoder, PAPER_ENCODER_TRAINING, PAPER_CROSS_VALIDATION, None
+                self._encoder, ReproduceStage.ENCODER
             ),
             # Beyond the paper: the blur-aware encoder, the augmented
             # classifiers and the blur estimator. E_blur, C_aug and B train on
             # the same random blur distribution; C_mix on issue 12's
             # camera-blur mixture.
             ReproduceStage.ENCODER_BLUR: functools.partial(
-                self._encoder,
-                BLUR_ENCODER_TRAINING,
-                blur_encoder_cross_validation(self.dataset),
-                BlurSamplingConfig(),
-                note=blur_encoder_note(self.dataset),
+                self._encoder, ReproduceStage.ENCODER_BLUR
             ),
             ReproduceStage.CLASSIFIER_AUGMENT: functools.partial(
                 self._classifier, BlurSamplingConfig()
@@ -166,19 +213,24 @@ class _StagePlan:
             runtime=self.runtime,
         )
 
-    def _encoder(
-        self,
-        schedule,
-        cross_validation,
-        input_blur,
-        checkpoint_dir: str,
-        logdir: str | None,
-        note: str | None = None,
-    ):
+    def _encoder_schedule(self, stage: ReproduceStage) -> _EncoderSchedule:
+        if stage == ReproduceStage.ENCODER:
+            return _EncoderSchedule(
+                PAPER_ENCODER_TRAINING, PAPER_CROSS_VALIDATION, input_blur=None
+            )
+        return _EncoderSchedule(
+            BLUR_ENCODER_TRAINING,
+            blur_encoder_cross_validation(self.dataset),
+            BlurSamplingConfig(),
+            blur_encoder_note(self.dataset),
+        )
+
+    def _encoder(self, stage: ReproduceStage, checkpoint_dir: str, logdir: str | None):
+        schedule = self._encoder_schedule(stage)
         return train_and_save_encoder(
-            schedule,
+            schedule.training,
             self.encoder_loss,
-            cross_validation,
+            schedule.cross_validation,
             self.models_dir,
             self.train_arrays,
             self.test_arrays,
@@ -186,9 +238,24 @@ class _StagePlan:
             self.models_dir,
             logdir,
             self.show_progress,
-            input_blur=input_blur,
+            input_blur=schedule.input_blur,
             runtime=self.runtime,
-            note=note,
+            note=schedule.note,
+        )
+
+    def help_train(self, stage: ReproduceStage) -> list[int]:
+        """Trains the folds of `stage` no other process trains; see
+        `help_reproduce`."""
+        schedule = self._encoder_schedule(stage)
+        return help_train_encoder(
+            schedule.training,
+            self.encoder_loss,
+            schedule.cross_validation,
+            self.models_dir,
+            self.train_arrays,
+            *self._folders(stage),
+            input_blur=schedule.input_blur,
+            runtime=self.runtime,
         )
 
     @property

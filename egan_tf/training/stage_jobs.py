@@ -7,7 +7,10 @@ after the other on every core (`bench/parallel_stages.py`). Each stage runs
 in its own process (`egan_tf.training.stage_worker`) with `cores / N`
 intra-op threads and one inter-op thread, logs to `<work_dir>/<stage>.log`,
 and checkpoints as usual, so an interrupted run resumes by running the same
-command again.
+command again. A free process slot with no stage ready to start helps a
+running stage of cross-validation folds: a helper process trains the folds
+no process has taken yet (`reproduce.help_reproduce`), so E's five folds need
+not run one after the other while a core idles.
 
 Nothing here imports TensorFlow: this process only schedules.
 """
@@ -27,7 +30,12 @@ from egan_tf.data_paths import DataSource
 from egan_tf.errors import StagesInterrupted
 from egan_tf.execution import ExecutionConfig, StrategyKind
 from egan_tf.model_files import read_model_card
-from egan_tf.training.stages import STAGE_INPUTS, STAGE_OUTPUTS, ReproduceStage
+from egan_tf.training.stages import (
+    FOLD_STAGES,
+    STAGE_INPUTS,
+    STAGE_OUTPUTS,
+    ReproduceStage,
+)
 
 # How often the scheduler looks at its processes, in seconds.
 _POLL_SECONDS = 0.5
@@ -67,10 +75,11 @@ class StageJobsRequest:
                 f"jobs={self.jobs}, strategy={self.execution.strategy}"
             )
 
-    def worker_request(self, stage: ReproduceStage) -> dict:
-        """The JSON request `stage_worker` runs `stage` from."""
+    def worker_request(self, stage: ReproduceStage, helper: bool = False) -> dict:
+        """The JSON request `stage_worker` runs `stage` (or helps it) from."""
         return {
             "stage": stage.value,
+            "helper": helper,
             "models_dir": os.path.abspath(self.models_dir),
             "work_dir": os.path.abspath(self.work_dir),
             "logdir": os.path.abspath(self.logdir) if self.logdir else None,
@@ -78,34 +87,39 @@ class StageJobsRequest:
             "execution": dataclasses.asdict(self.execution),
         }
 
-    def log_path(self, stage: ReproduceStage) -> str:
-        """Where `stage`'s process writes its output."""
-        return os.path.join(self.work_dir, f"{stage.value}.log")
+    def log_path(self, stage: ReproduceStage, helper: bool = False) -> str:
+        """Where `stage`'s process (or its helper) writes its output."""
+        suffix = ".helper" if helper else ""
+        return os.path.join(self.work_dir, f"{stage.value}{suffix}.log")
 
 
 @dataclasses.dataclass(frozen=True)
 class StageEvent:
-    """A stage started or finished.
+    """A stage, or a helper of a stage, started or finished.
 
     Attributes:
         stage: The stage.
         finished: False when it started, True when it ended well.
         running: The stages running after the event.
         seconds: How long the stage ran, when it finished.
+        helper: The event is of a process helping `stage` train its folds
+            (which finishes without the stage).
     """
 
     stage: ReproduceStage
     finished: bool
     running: tuple[ReproduceStage, ...]
     seconds: float | None = None
+    helper: bool = False
 
 
 class StageFailed(RuntimeError):
     """A stage's process exited with an error."""
 
-    def __init__(self, stage: ReproduceStage, log_path: str):
+    def __init__(self, stage: ReproduceStage, log_path: str, helper: bool = False):
+        process = "A helper of stage" if helper else "Stage"
         super().__init__(
-            f"Stage {stage.value} failed: {_last_line(log_path)} (its log: "
+            f"{process} {stage.value} failed: {_last_line(log_path)} (its log: "
             f"{log_path}). The other stages were stopped after a checkpoint; "
             "rerun the same command to resume."
         )
@@ -160,16 +174,32 @@ def run_stage_jobs(
     """
     os.makedirs(request.work_dir, exist_ok=True)
     pending = list(request.stages)
-    running: dict[ReproduceStage, tuple[subprocess.Popen, float]] = {}
+    # Processes by stage and whether they help it; one helper a stage.
+    running: dict[tuple[ReproduceStage, bool], tuple[subprocess.Popen, float]] = {}
+    helped = set()
+
+    def running_stages() -> tuple[ReproduceStage, ...]:
+        return tuple(stage for stage, helper in running if not helper)
+
+    def start(stage: ReproduceStage, helper: bool) -> None:
+        running[stage, helper] = (_start(request, stage, helper), time.monotonic())
+        on_event(StageEvent(stage, False, running_stages(), helper=helper))
+
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         while pending or running:
-            for stage in ready_stages(pending, running, request.models_dir):
+            for stage in ready_stages(pending, running_stages(), request.models_dir):
                 if len(running) >= request.jobs:
                     break
                 pending.remove(stage)
-                running[stage] = (_start(request, stage), time.monotonic())
-                on_event(StageEvent(stage, False, tuple(running)))
+                start(stage, helper=False)
+            # Only a slot no stage could take goes to a helper.
+            for stage in running_stages():
+                if len(running) >= request.jobs:
+                    break
+                if stage in FOLD_STAGES and stage not in helped:
+                    helped.add(stage)
+                    start(stage, helper=True)
             if not running:
                 # `check_stage_inputs` refuses such a list before this runs.
                 raise ValueError(
@@ -177,20 +207,26 @@ def run_stage_jobs(
                     f"stages={','.join(stage.value for stage in pending)}"
                 )
             time.sleep(_POLL_SECONDS)
-            for stage, (process, started) in list(running.items()):
+            for (stage, helper), (process, started) in list(running.items()):
                 if process.poll() is None:
                     continue
-                del running[stage]
+                del running[stage, helper]
                 if process.returncode != 0:
                     _stop(running)
-                    raise StageFailed(stage, request.log_path(stage))
+                    raise StageFailed(stage, request.log_path(stage, helper), helper)
                 on_event(
-                    StageEvent(stage, True, tuple(running), time.monotonic() - started)
+                    StageEvent(
+                        stage,
+                        True,
+                        running_stages(),
+                        time.monotonic() - started,
+                        helper,
+                    )
                 )
     except KeyboardInterrupt:
         _stop(running)
         raise StagesInterrupted(
-            [stage.value for stage in running], request.work_dir
+            [stage.value for stage in running_stages()], request.work_dir
         ) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -202,19 +238,21 @@ def run_stage_jobs(
     }
 
 
-def _start(request: StageJobsRequest, stage: ReproduceStage) -> subprocess.Popen:
+def _start(
+    request: StageJobsRequest, stage: ReproduceStage, helper: bool
+) -> subprocess.Popen:
     environment = dict(os.environ)
     environment["TF_NUM_INTRAOP_THREADS"] = str(threads_per_job(request.jobs))
     # The default inter-op pool (one thread per core) would let each process
     # run two compute threads, which then spin against each other.
     environment["TF_NUM_INTEROP_THREADS"] = "1"
-    with open(request.log_path(stage), "a", encoding="utf-8") as log:
+    with open(request.log_path(stage, helper), "a", encoding="utf-8") as log:
         return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "egan_tf.training.stage_worker",
-                json.dumps(request.worker_request(stage)),
+                json.dumps(request.worker_request(stage, helper)),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -4,7 +4,9 @@
 
 The JSON request is `StageJobsRequest.worker_request`'s. The stage runs as
 `reproduce --stages <stage>` would, without progress bars; its card is
-written to the models folder. Exit status 0 when it finished, 130 when it
+written to the models folder. With `"helper": true` the process instead
+trains the stage's folds that no process has taken (`help_reproduce`) and
+writes no card. Exit status 0 when it finished, 130 when it
 was stopped after a checkpoint, 1 on an error a user can fix (its message in
 one line, last on the output; any other error ends with its traceback).
 """
@@ -22,13 +24,29 @@ from egan_tf.training.stages import ReproduceStage
 
 
 def run_stage(request: dict) -> None:
-    """Trains `request["stage"]` as `reproduce_all` does."""
-    from egan_tf.training.reproduce import reproduce_all
+    """Trains `request["stage"]` as `reproduce_all` does, or helps it."""
+    from egan_tf.training.reproduce import help_reproduce, reproduce_all
     from egan_tf.training.runtime import Runtime
 
     data = DataSource(**request["data"])
     execution = config_from_dict(ExecutionConfig, request["execution"])
+    stage = ReproduceStage(request["stage"])
     with Runtime.create(execution) as runtime:
+        if request.get("helper", False):
+            folds = help_reproduce(
+                stage,
+                request["models_dir"],
+                request["work_dir"],
+                data,
+                request["logdir"],
+                runtime,
+            )
+            print(
+                f"Trained fold(s) {', '.join(map(str, folds)) or 'none'} of "
+                f"{stage.value}; no fold was left to take.",
+                flush=True,
+            )
+            return
         reproduce_all(
             request["models_dir"],
             request["work_dir"],
@@ -36,7 +54,7 @@ def run_stage(request: dict) -> None:
             request["logdir"],
             show_progress=False,
             runtime=runtime,
-            stages=(ReproduceStage(request["stage"]),),
+            stages=(stage,),
         )
 
 

@@ -59,6 +59,10 @@ STAGE_INPUTS = {
     ReproduceStage.BF16_MARGIN: (CLASSIFIER_FILE,),
 }
 
+# The stages trained by cross-validation, whose folds a second process may
+# train beside the first (`reproduce.help_reproduce`).
+FOLD_STAGES = (ReproduceStage.ENCODER, ReproduceStage.ENCODER_BLUR)
+
 # The networks a stage makes in `models_dir` (the discriminator too, for the
 # GAN, but nothing starts from it).
 STAGE_OUTPUTS = {
