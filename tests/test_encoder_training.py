@@ -83,15 +83,13 @@ def test_classifier_term_needs_a_classifier(frozen_networks):
         )
 
 
-def test_cross_validation_keeps_the_best_fold_and_resumes(
-    tmp_path, frozen_networks, mnist_test
-):
+def _three_fold_run(frozen_networks, mnist_test, checkpoint_dir, epochs):
+    """`train_encoder`'s arguments for three folds of 20 images each."""
     generator, classifier = frozen_networks
-    checkpoint_dir = str(tmp_path / "checkpoints")
-    arguments = {
+    return {
         "run": EncoderRun(
             TINY_EGAN,
-            TrainingConfig(epochs=2, batch_size=16, seed=0),
+            TrainingConfig(epochs=epochs, batch_size=16, seed=0),
             EncoderLossConfig(),
             CrossValidationConfig(folds=3),
         ),
@@ -99,9 +97,16 @@ def test_cross_validation_keeps_the_best_fold_and_resumes(
         "classifier": classifier,
         "train_arrays": mnist_test.take(60),
         "checkpoint_dir": checkpoint_dir,
-        "logdir": str(tmp_path / "logs"),
         "show_progress": False,
     }
+
+
+def test_cross_validation_keeps_the_best_fold_and_resumes(
+    tmp_path, frozen_networks, mnist_test
+):
+    checkpoint_dir = str(tmp_path / "checkpoints")
+    arguments = _three_fold_run(frozen_networks, mnist_test, checkpoint_dir, epochs=2)
+    arguments["logdir"] = str(tmp_path / "logs")
     result = train_encoder(**arguments)
     assert [record["fold"] for record in result.folds] == [0, 1, 2]
     for record in result.folds:
@@ -144,7 +149,6 @@ def test_folds_another_process_trains_are_left_to_it_then_waited_for(
     before training it. A helper leaves claimed folds alone and returns; the
     run that keeps the best fold waits for them, and takes over a fold whose
     process ended without finishing it."""
-    generator, classifier = frozen_networks
     checkpoint_dir = tmp_path / "checkpoints"
     checkpoint_dir.mkdir()
     holder = subprocess.Popen(
@@ -161,19 +165,9 @@ def test_folds_another_process_trains_are_left_to_it_then_waited_for(
     )  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "held"
-        arguments = {
-            "run": EncoderRun(
-                TINY_EGAN,
-                TrainingConfig(epochs=1, batch_size=16, seed=0),
-                EncoderLossConfig(),
-                CrossValidationConfig(folds=3),
-            ),
-            "generator": generator,
-            "classifier": classifier,
-            "train_arrays": mnist_test.take(60),
-            "checkpoint_dir": str(checkpoint_dir),
-            "show_progress": False,
-        }
+        arguments = _three_fold_run(
+            frozen_networks, mnist_test, str(checkpoint_dir), epochs=1
+        )
         records, written = train_encoder_folds(**arguments, wait_for_others=False)
         assert sorted(written) == [1, 2]
         assert set(records) == {"1", "2"}
