@@ -55,7 +55,8 @@ def main(stage_dir, destination):
             if is_checkpoint and not (keep and name.startswith(keep + ".")):
                 # A finished fold's checkpoints, or all but the newest.
                 continue
-            if name == LOCK_FILE:  # the running process's, not the run's
+            if name.endswith(LOCK_FILE):
+                # The running processes' locks and fold claims, not the run's.
                 continue
             shutil.copy2(os.path.join(root, name), os.path.join(target, name))
             copied += os.path.getsize(os.path.join(target, name))
