@@ -108,8 +108,8 @@ def test_a_free_slot_helps_train_the_encoder_s_folds(
         cli.main, _reproduce_arguments(tmp_path, small_mnist_dir, "encoder")
     )
     assert result.exit_code == 0, result.output
-    assert "started a helper of encoder (trains its free folds)" in result.output
-    assert "finished a helper of encoder" in result.output
+    assert "started encoder's fold helper (log: " in result.output
+    assert "finished encoder's fold helper in " in result.output
     helper_log = (tmp_path / "work" / "encoder.helper.log").read_text()
     (trained,) = re.findall(r"Trained fold\(s\) ([\d, ]+) of encoder", helper_log)
     helped = {int(fold) for fold in trained.split(", ")}

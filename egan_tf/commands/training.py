@@ -346,7 +346,7 @@ def run_jobs_with_progress(request, show_progress: bool) -> dict[str, dict]:
         def report(event):
             running = ", ".join(stage.value for stage in event.running) or "none"
             what = (
-                f"a helper of {event.stage.value} (trains its free folds)"
+                f"{event.stage.value}'s fold helper"
                 if event.helper
                 else event.stage.value
             )
