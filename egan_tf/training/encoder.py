@@ -150,6 +150,11 @@ def _read_fold_metrics(checkpoint_dir: str) -> dict[str, dict]:
         return json.load(handle)
 
 
+def _fold_encoder_path(checkpoint_dir: str, fold: int) -> str:
+    """Where a finished fold's encoder is written."""
+    return os.path.join(checkpoint_dir, f"fold_{fold}.keras")
+
+
 def _add_fold_record(records_path: str, record: dict) -> None:
     """Adds one fold's record to the records file. Several processes may
     train folds of one run, so the file is re-read and rewritten under a
@@ -390,7 +395,7 @@ def train_encoder_folds(
             if str(fold) not in records
             or not (
                 fold in written
-                or os.path.isfile(os.path.join(checkpoint_dir, f"fold_{fold}.keras"))
+                or os.path.isfile(_fold_encoder_path(checkpoint_dir, fold))
             )
         ]
         if not left:
@@ -427,9 +432,7 @@ def train_encoder_folds(
                 runtime,
                 initial_encoder,
             )
-            written[fold] = runtime.writable(
-                os.path.join(checkpoint_dir, f"fold_{fold}.keras")
-            )
+            written[fold] = runtime.writable(_fold_encoder_path(checkpoint_dir, fold))
             save_model_atomically(encoder, written[fold])
             _add_fold_record(records_path, record)
             own_records[str(fold)] = record
@@ -475,7 +478,7 @@ def train_encoder(
     encoder = load_model(
         written.get(
             best["fold"],
-            os.path.join(checkpoint_dir, f"fold_{best['fold']}.keras"),
+            _fold_encoder_path(checkpoint_dir, best["fold"]),
         )
     )
     return EncoderResult(
