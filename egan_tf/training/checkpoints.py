@@ -108,11 +108,20 @@ class ResumableCheckpoint:
         )
 
     def _saved_paths(self) -> list[str]:
-        """The checkpoints of `directory`, oldest first."""
-        if self.manager.directory == self.directory:
-            return list(self.manager.checkpoints)
+        """The checkpoints `directory`'s index lists, oldest first.
+
+        Read from the index itself, not from the manager: the manager lists
+        only checkpoints newer than the index's last preserved timestamp, so
+        an index without timestamps (a folder copied by a script, or written
+        by hand) would list none and the run would start again from step 0.
+        """
         state = tf.train.get_checkpoint_state(self.directory)
-        return list(state.all_model_checkpoint_paths) if state else []
+        if state is None:
+            return []
+        paths = list(state.all_model_checkpoint_paths)
+        if state.model_checkpoint_path and state.model_checkpoint_path not in paths:
+            paths.append(state.model_checkpoint_path)
+        return paths
 
     def restore_latest(self) -> str | None:
         """Restores the newest readable checkpoint.
@@ -122,8 +131,14 @@ class ResumableCheckpoint:
 
         Returns:
             The path restored from, or None when there was none to restore.
+
+        Raises:
+            ValueError: The folder's index lists checkpoints but none of them
+                can be read: starting again from step 0 would silently give
+                up the run's place.
         """
-        for path in reversed(self._saved_paths()):
+        paths = self._saved_paths()
+        for path in reversed(paths):
             try:
                 # expect_partial: optimizer slots of frozen models are not saved.
                 self.checkpoint.restore(path).expect_partial()
@@ -137,6 +152,12 @@ class ResumableCheckpoint:
                 continue
             self._session_start = time.monotonic()
             return path
+        if paths:
+            raise ValueError(
+                f"The checkpoint folder lists {len(paths)} checkpoint(s) but no "
+                "checkpoint in it could be read; move it away to start the run "
+                f"again. Received: directory={self.directory}"
+            )
         return None
 
     def update_elapsed(self) -> float:
