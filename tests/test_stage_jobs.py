@@ -17,7 +17,13 @@ from conftest import REPOSITORY
 import cli
 from egan_tf.data_paths import DataSource
 from egan_tf.execution import ExecutionConfig
-from egan_tf.training.stage_jobs import StageJobsRequest, ready_stages
+from egan_tf.training.stage_jobs import (
+    StageJobsRequest,
+    ready_stages,
+    stages_waiting_for,
+    threads_for_stage,
+    threads_per_job,
+)
 from egan_tf.training.stages import ReproduceStage, parse_stages
 
 
@@ -45,6 +51,24 @@ def test_a_stage_waits_for_the_networks_it_needs(tmp_path):
         ReproduceStage.ENCODER,
         ReproduceStage.BF16_MARGIN,
     ]
+
+
+def test_a_stage_nothing_can_join_gets_every_core():
+    stage = ReproduceStage
+    assert stages_waiting_for(
+        stage.ENCODER, [stage.ENCODER_BLUR, stage.DEFENSE, stage.BF16_MARGIN]
+    ) == {stage.ENCODER_BLUR, stage.DEFENSE}
+    # The last stage, alone: the other slot's cores would idle for its run.
+    assert threads_for_stage(stage.DEFENSE, [], 0, jobs=2, cores=4) == 4
+    # C's bfloat16 margin needs only C, so it may start beside the defence.
+    assert threads_for_stage(stage.DEFENSE, [stage.BF16_MARGIN], 0, 2, 4) == 2
+    assert threads_for_stage(stage.DEFENSE, [], 1, 2, 4) == 2
+    # Every pending stage needs G, so nothing can join the GAN.
+    pending = [stage.ENCODER, stage.ENCODER_BLUR, stage.DEFENSE]
+    assert threads_for_stage(stage.GAN, pending, 0, 2, 4) == 4
+    # A helper may take a fold stage's folds.
+    assert threads_for_stage(stage.ENCODER, pending[1:], 0, 2, 4) == 2
+    assert threads_for_stage(stage.DEFENSE, [], 0, jobs=1, cores=4) == 4
 
 
 @pytest.mark.parametrize(
@@ -89,6 +113,10 @@ def test_two_stages_run_at_once_and_a_third_waits_for_its_network(
     ]
     # C and C_aug need nothing and start together; bf16_margin needs C.
     assert events[:2] == ["started classifier", "started classifier_augment"]
+    shared = threads_per_job(2)
+    assert (
+        f"classifier.log; {shared} thread(s)); running: classifier\n" in result.output
+    )
     assert events.index("started bf16_margin") > events.index("finished classifier")
     assert len(events) == 6
     for name in ("classifier.keras", "classifier_augment.keras", "bf16_margin.json"):

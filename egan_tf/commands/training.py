@@ -360,8 +360,8 @@ def run_jobs_with_progress(request, show_progress: bool) -> dict[str, dict]:
             else:
                 bar.write(
                     f"started {what} (log: "
-                    f"{request.log_path(event.stage, event.helper)}); "
-                    f"running: {running}"
+                    f"{request.log_path(event.stage, event.helper)}; "
+                    f"{event.threads} thread(s)); running: {running}"
                 )
             bar.set_postfix_str(running)
 

@@ -5,7 +5,8 @@ One training step of these small networks uses a second core poorly, so on a
 CPU machine two stages side by side, one thread each, do more work than one
 after the other on every core (`bench/parallel_stages.py`). Each stage runs
 in its own process (`egan_tf.training.stage_worker`) with `cores / N`
-intra-op threads and one inter-op thread, logs to `<work_dir>/<stage>.log`,
+intra-op threads (all of them for a stage nothing can join, such as the
+last) and one inter-op thread, logs to `<work_dir>/<stage>.log`,
 and checkpoints as usual, so an interrupted run resumes by running the same
 command again. A free process slot with no stage ready to start helps a
 running stage of cross-validation folds: a helper process trains the folds
@@ -104,6 +105,7 @@ class StageEvent:
         seconds: How long the stage ran, when it finished.
         helper: The event is of a process helping `stage` train its folds
             (which finishes without the stage).
+        threads: The intra-op threads of the process, when it started.
     """
 
     stage: ReproduceStage
@@ -111,6 +113,7 @@ class StageEvent:
     running: tuple[ReproduceStage, ...]
     seconds: float | None = None
     helper: bool = False
+    threads: int | None = None
 
 
 class StageFailed(RuntimeError):
@@ -128,6 +131,56 @@ class StageFailed(RuntimeError):
 def threads_per_job(jobs: int, cores: int | None = None) -> int:
     """Intra-op threads of each stage's process: the cores shared out."""
     return max(1, (cores or os.cpu_count() or 1) // jobs)
+
+
+def stages_waiting_for(
+    stage: ReproduceStage, pending: list[ReproduceStage]
+) -> set[ReproduceStage]:
+    """The stages of `pending` that cannot start before `stage` ends: they
+    need a network it makes, or one that a stage waiting for it makes."""
+    made = set(STAGE_OUTPUTS.get(stage, ()))
+    waiting: set[ReproduceStage] = set()
+    changed = True
+    while changed:
+        changed = False
+        for other in pending:
+            if other in waiting or other == stage:
+                continue
+            if made & set(STAGE_INPUTS.get(other, ())):
+                waiting.add(other)
+                made |= set(STAGE_OUTPUTS.get(other, ()))
+                changed = True
+    return waiting
+
+
+def threads_for_stage(
+    stage: ReproduceStage,
+    pending: list[ReproduceStage],
+    others_running: int,
+    jobs: int,
+    cores: int | None = None,
+) -> int:
+    """Intra-op threads of the process that starts `stage`.
+
+    The cores are shared out among the `jobs` slots, except for a stage that
+    nothing can join while it runs: no other process runs, no helper can
+    take its folds, and every pending stage needs what it makes (the last
+    stages, such as `defense`). That stage gets every core; with a share it
+    would leave the other slot's cores idle for its whole run.
+
+    Args:
+        stage: The stage about to start.
+        pending: The stages not started yet, `stage` excluded.
+        others_running: How many other processes (stages and helpers) run.
+        jobs: The slots (`--jobs`).
+        cores: The machine's cores (None: `os.cpu_count()`).
+    """
+    alone = (
+        others_running == 0
+        and stage not in FOLD_STAGES
+        and stages_waiting_for(stage, pending) == set(pending)
+    )
+    return threads_per_job(1 if alone else jobs, cores)
 
 
 def ready_stages(
@@ -182,8 +235,16 @@ def run_stage_jobs(
         return tuple(stage for stage, helper in running if not helper)
 
     def start(stage: ReproduceStage, helper: bool) -> None:
-        running[stage, helper] = (_start(request, stage, helper), time.monotonic())
-        on_event(StageEvent(stage, False, running_stages(), helper=helper))
+        threads = (
+            threads_per_job(request.jobs)
+            if helper
+            else threads_for_stage(stage, pending, len(running), request.jobs)
+        )
+        process = _start(request, stage, helper, threads)
+        running[stage, helper] = (process, time.monotonic())
+        on_event(
+            StageEvent(stage, False, running_stages(), helper=helper, threads=threads)
+        )
 
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
@@ -239,10 +300,10 @@ def run_stage_jobs(
 
 
 def _start(
-    request: StageJobsRequest, stage: ReproduceStage, helper: bool
+    request: StageJobsRequest, stage: ReproduceStage, helper: bool, threads: int
 ) -> subprocess.Popen:
     environment = dict(os.environ)
-    environment["TF_NUM_INTRAOP_THREADS"] = str(threads_per_job(request.jobs))
+    environment["TF_NUM_INTRAOP_THREADS"] = str(threads)
     # The default inter-op pool (one thread per core) would let each process
     # run two compute threads, which then spin against each other.
     environment["TF_NUM_INTEROP_THREADS"] = "1"
