@@ -143,7 +143,7 @@ def test_latent_size_mismatch_is_reported(tmp_path, frozen_networks, mnist_test)
 
 
 def test_folds_another_process_trains_are_left_to_it_then_waited_for(
-    tmp_path, frozen_networks, mnist_test, capsys
+    tmp_path, frozen_networks, mnist_test, caplog
 ):
     """Two processes may train one run's folds at once: each claims a fold
     before training it. A helper leaves claimed folds alone and returns; the
@@ -179,9 +179,7 @@ def test_folds_another_process_trains_are_left_to_it_then_waited_for(
     finally:
         holder.kill()
         holder.wait()
-    assert "Waiting for fold(s) 0, trained by another process." in (
-        capsys.readouterr().err
-    )
+    assert "Waiting for fold(s) 0, trained by another process." in caplog.text
     assert [record["fold"] for record in result.folds] == [0, 1, 2]
     assert os.path.getmtime(checkpoint_dir / "fold_1.keras") == modified
     with open(checkpoint_dir / "fold_metrics.json") as handle:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
-import sys
 import time
 
 import keras
@@ -52,6 +52,8 @@ _RECORDS_LOCK_FILE = ".fold_metrics.lock"
 # How often a run waiting for another process's folds looks again, seconds.
 _WAIT_SECONDS = 5
 _RECONSTRUCTION_GRID_SIZE = 16
+
+logger = logging.getLogger(__name__)
 
 
 def make_encoder_train_step(
@@ -406,11 +408,11 @@ def train_encoder_folds(
                 return records, written
             if waiting_for != left:
                 waiting_for = left
-                print(
-                    f"Waiting for fold(s) {', '.join(map(str, left))}, trained by "
-                    "another process.",
-                    file=sys.stderr,
-                    flush=True,
+                # A warning, so that it shows without any logging set up:
+                # the process looks idle while it waits.
+                logger.warning(
+                    "Waiting for fold(s) %s, trained by another process.",
+                    ", ".join(map(str, left)),
                 )
             time.sleep(_WAIT_SECONDS)
             continue
