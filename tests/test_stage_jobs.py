@@ -24,7 +24,12 @@ from egan_tf.training.stage_jobs import (
     threads_for_stage,
     threads_per_job,
 )
-from egan_tf.training.stages import ReproduceStage, parse_stages
+from egan_tf.training.stages import (
+    FOLD_METRICS_FILE,
+    ReproduceStage,
+    folds_left,
+    parse_stages,
+)
 
 
 def _touch(folder, *names):
@@ -66,8 +71,21 @@ def test_a_stage_nothing_can_join_gets_every_core():
     # Every pending stage needs G, so nothing can join the GAN.
     pending = [stage.ENCODER, stage.ENCODER_BLUR, stage.DEFENSE]
     assert threads_for_stage(stage.GAN, pending, 0, 2, 4) == 4
-    # A helper may take a fold stage's folds.
-    assert threads_for_stage(stage.ENCODER, pending[1:], 0, 2, 4) == 2
+    # A helper may take a fold stage's folds while it has two or more left.
+    assert threads_for_stage(stage.ENCODER, pending[1:], 0, 2, 4, folds_left=5) == 2
+    assert threads_for_stage(stage.ENCODER, pending[1:], 0, 2, 4, folds_left=1) == 4
+
+
+def test_a_fold_stage_s_folds_left_are_read_from_its_records(tmp_path):
+    stage = ReproduceStage
+    assert folds_left(stage.ENCODER, "mnist", str(tmp_path)) == 5
+    # Fashion-MNIST's E_blur trains one fold (config.BLUR_ENCODER_MAX_FOLDS).
+    assert folds_left(stage.ENCODER_BLUR, "fashion_mnist", str(tmp_path)) == 1
+    assert folds_left(stage.DEFENSE, "mnist", str(tmp_path)) == 0
+    # A fold is finished once it has its record and its encoder.
+    (tmp_path / FOLD_METRICS_FILE).write_text(json.dumps({"0": {}, "1": {}, "3": {}}))
+    _touch(tmp_path, "fold_0.keras", "fold_3.keras")
+    assert folds_left(stage.ENCODER, "mnist", str(tmp_path)) == 3
     assert threads_for_stage(stage.DEFENSE, [], 0, jobs=1, cores=4) == 4
 
 

@@ -42,9 +42,9 @@ from egan_tf.training.loop import (
     summary_writer,
 )
 from egan_tf.training.runtime import Runtime, global_mean
+from egan_tf.training.stages import FOLD_METRICS_FILE, fold_encoder_path
 from egan_tf.training.summaries import image_grid, side_by_side
 
-FOLD_METRICS_FILE = "fold_metrics.json"
 # The lock a process holds on a fold while it trains it, and the one taken
 # for the moment of adding a fold's record, in the run's checkpoint folder.
 FOLD_CLAIM_FILE = ".fold_{fold}.lock"
@@ -150,11 +150,6 @@ def _read_fold_metrics(checkpoint_dir: str) -> dict[str, dict]:
         return {}
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
-
-
-def _fold_encoder_path(checkpoint_dir: str, fold: int) -> str:
-    """Where a finished fold's encoder is written."""
-    return os.path.join(checkpoint_dir, f"fold_{fold}.keras")
 
 
 def _add_fold_record(records_path: str, record: dict) -> None:
@@ -397,7 +392,7 @@ def train_encoder_folds(
             if str(fold) not in records
             or not (
                 fold in written
-                or os.path.isfile(_fold_encoder_path(checkpoint_dir, fold))
+                or os.path.isfile(fold_encoder_path(checkpoint_dir, fold))
             )
         ]
         if not left:
@@ -434,7 +429,7 @@ def train_encoder_folds(
                 runtime,
                 initial_encoder,
             )
-            written[fold] = runtime.writable(_fold_encoder_path(checkpoint_dir, fold))
+            written[fold] = runtime.writable(fold_encoder_path(checkpoint_dir, fold))
             save_model_atomically(encoder, written[fold])
             _add_fold_record(records_path, record)
             own_records[str(fold)] = record
@@ -480,7 +475,7 @@ def train_encoder(
     encoder = load_model(
         written.get(
             best["fold"],
-            _fold_encoder_path(checkpoint_dir, best["fold"]),
+            fold_encoder_path(checkpoint_dir, best["fold"]),
         )
     )
     return EncoderResult(

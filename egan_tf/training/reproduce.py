@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from egan_tf.config import (
     BLUR_ENCODER_TRAINING,
     DEFAULT_BLUR_ESTIMATOR_TRAINING,
-    PAPER_CROSS_VALIDATION,
     PAPER_ENCODER_TRAINING,
     PAPER_GAN_TRAINING,
     BlurEstimatorConfig,
@@ -22,7 +21,6 @@ from egan_tf.config import (
     EganConfig,
     EncoderLossConfig,
     TrainingConfig,
-    blur_encoder_cross_validation,
     blur_encoder_note,
     classifier_training,
     encoder_loss,
@@ -36,7 +34,12 @@ from egan_tf.training.classifier import train_and_save_classifier
 from egan_tf.training.encoder_stage import help_train_encoder, train_and_save_encoder
 from egan_tf.training.gan import train_and_save_gan
 from egan_tf.training.runtime import Runtime
-from egan_tf.training.stages import FOLD_STAGES, ReproduceStage, check_stage_inputs
+from egan_tf.training.stages import (
+    FOLD_STAGES,
+    ReproduceStage,
+    check_stage_inputs,
+    stage_cross_validation,
+)
 
 # Held out of B's training images to measure it after each epoch.
 BLUR_ESTIMATOR_VALIDATION_EXAMPLES = 5000
@@ -214,13 +217,14 @@ class _StagePlan:
         )
 
     def _encoder_schedule(self, stage: ReproduceStage) -> _EncoderSchedule:
+        cross_validation = stage_cross_validation(stage, self.dataset)
         if stage == ReproduceStage.ENCODER:
             return _EncoderSchedule(
-                PAPER_ENCODER_TRAINING, PAPER_CROSS_VALIDATION, input_blur=None
+                PAPER_ENCODER_TRAINING, cross_validation, input_blur=None
             )
         return _EncoderSchedule(
             BLUR_ENCODER_TRAINING,
-            blur_encoder_cross_validation(self.dataset),
+            cross_validation,
             BlurSamplingConfig(),
             blur_encoder_note(self.dataset),
         )

@@ -36,6 +36,7 @@ from egan_tf.training.stages import (
     STAGE_INPUTS,
     STAGE_OUTPUTS,
     ReproduceStage,
+    folds_left,
 )
 
 # How often the scheduler looks at its processes, in seconds.
@@ -159,14 +160,16 @@ def threads_for_stage(
     others_running: int,
     jobs: int,
     cores: int | None = None,
+    folds_left: int = 0,
 ) -> int:
     """Intra-op threads of the process that starts `stage`.
 
     The cores are shared out among the `jobs` slots, except for a stage that
     nothing can join while it runs: no other process runs, no helper can
-    take its folds, and every pending stage needs what it makes (the last
-    stages, such as `defense`). That stage gets every core; with a share it
-    would leave the other slot's cores idle for its whole run.
+    take its folds (it has at most one left), and every pending stage needs
+    what it makes (the last stages, such as `defense`). That stage gets every
+    core; with a share it would leave the other slot's cores idle for its
+    whole run.
 
     Args:
         stage: The stage about to start.
@@ -174,10 +177,11 @@ def threads_for_stage(
         others_running: How many other processes (stages and helpers) run.
         jobs: The slots (`--jobs`).
         cores: The machine's cores (None: `os.cpu_count()`).
+        folds_left: The stage's folds not finished yet (`stages.folds_left`).
     """
     alone = (
         others_running == 0
-        and stage not in FOLD_STAGES
+        and folds_left <= 1
         and stages_waiting_for(stage, pending) == set(pending)
     )
     return threads_per_job(1 if alone else jobs, cores)
@@ -234,11 +238,22 @@ def run_stage_jobs(
     def running_stages() -> tuple[ReproduceStage, ...]:
         return tuple(stage for stage, helper in running if not helper)
 
+    def stage_folds_left(stage: ReproduceStage) -> int:
+        return folds_left(
+            stage, request.data.dataset, os.path.join(request.work_dir, stage.value)
+        )
+
     def start(stage: ReproduceStage, helper: bool) -> None:
         threads = (
             threads_per_job(request.jobs)
             if helper
-            else threads_for_stage(stage, pending, len(running), request.jobs)
+            else threads_for_stage(
+                stage,
+                pending,
+                len(running),
+                request.jobs,
+                folds_left=stage_folds_left(stage),
+            )
         )
         process = _start(request, stage, helper, threads)
         running[stage, helper] = (process, time.monotonic())
@@ -258,7 +273,12 @@ def run_stage_jobs(
             for stage in running_stages():
                 if len(running) >= request.jobs:
                     break
-                if stage in FOLD_STAGES and stage not in helped:
+                # A stage with one fold left has nothing to share.
+                if (
+                    stage in FOLD_STAGES
+                    and stage not in helped
+                    and stage_folds_left(stage) > 1
+                ):
                     helped.add(stage)
                     start(stage, helper=True)
             if not running:

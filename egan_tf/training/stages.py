@@ -7,9 +7,15 @@ before it loads anything.
 from __future__ import annotations
 
 import enum
+import json
 import os
 from collections.abc import Sequence
 
+from egan_tf.config import (
+    PAPER_CROSS_VALIDATION,
+    CrossValidationConfig,
+    blur_encoder_cross_validation,
+)
 from egan_tf.model_files import (
     AUGMENTED_CLASSIFIER_FILE,
     BLUR_ESTIMATOR_FILE,
@@ -62,6 +68,51 @@ STAGE_INPUTS = {
 # The stages trained by cross-validation, whose folds a second process may
 # train beside the first (`reproduce.help_reproduce`).
 FOLD_STAGES = (ReproduceStage.ENCODER, ReproduceStage.ENCODER_BLUR)
+
+# A fold stage's records of its finished folds, in its checkpoint folder.
+FOLD_METRICS_FILE = "fold_metrics.json"
+
+
+def fold_encoder_path(checkpoint_dir: str, fold: int) -> str:
+    """Where a finished fold's encoder is written."""
+    return os.path.join(checkpoint_dir, f"fold_{fold}.keras")
+
+
+def stage_cross_validation(
+    stage: ReproduceStage, dataset: str
+) -> CrossValidationConfig | None:
+    """The folds a stage trains on `dataset`: the paper's five for E, E_blur's
+    per data set (`config.BLUR_ENCODER_MAX_FOLDS`); None for a stage of no
+    folds."""
+    if stage == ReproduceStage.ENCODER:
+        return PAPER_CROSS_VALIDATION
+    if stage == ReproduceStage.ENCODER_BLUR:
+        return blur_encoder_cross_validation(dataset)
+    return None
+
+
+def folds_left(stage: ReproduceStage, dataset: str, stage_dir: str) -> int:
+    """How many of a fold stage's folds are not finished yet: trained folds
+    have a record in `stage_dir/fold_metrics.json` and their encoder beside
+    it. 0 for a stage of no folds."""
+    cross_validation = stage_cross_validation(stage, dataset)
+    if cross_validation is None:
+        return 0
+    count = min(
+        cross_validation.max_folds or cross_validation.folds, cross_validation.folds
+    )
+    try:
+        with open(os.path.join(stage_dir, FOLD_METRICS_FILE), encoding="utf-8") as f:
+            records = json.load(f)
+    except (OSError, ValueError):
+        records = {}
+    finished = [
+        fold
+        for fold in range(count)
+        if str(fold) in records and os.path.isfile(fold_encoder_path(stage_dir, fold))
+    ]
+    return count - len(finished)
+
 
 # The networks a stage makes in `models_dir` (the discriminator too, for the
 # GAN, but nothing starts from it).
