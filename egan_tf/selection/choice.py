@@ -16,7 +16,7 @@ the settings chosen are then used with the shipped networks.
   problem, not by its mean: a setting is admissible when, at every blur
   setting, the lower confidence bound of its paired accuracy difference to
   `none` is at least 0. Among admissible settings the best mean wins; if none
-  is admissible, the best worst-case bound.
+  is admissible, the best worst-case bound (the best mean among ties).
 * The method with the best mean accuracy becomes `adaptive_method`, the
   defence behind the exported `defend_adaptive` signature.
 

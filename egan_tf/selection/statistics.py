@@ -100,7 +100,8 @@ def score_setting(
 
 def choose_constrained(scored: Sequence[ScoredSetting]) -> ScoredSetting:
     """The best mean among admissible settings; without any, the setting whose
-    worst lower bound is highest (the least evidence of a loss).
+    worst lower bound is highest (the least evidence of a loss), and among
+    settings tied on that bound the best mean.
 
     Raises:
         ValueError: When `scored` is empty.
@@ -110,7 +111,9 @@ def choose_constrained(scored: Sequence[ScoredSetting]) -> ScoredSetting:
     admissible = [setting for setting in scored if setting.admissible]
     if admissible:
         return max(admissible, key=lambda setting: setting.mean_accuracy)
-    return max(scored, key=lambda setting: setting.worst_lower_bound)
+    return max(
+        scored, key=lambda setting: (setting.worst_lower_bound, setting.mean_accuracy)
+    )
 
 
 def fewest_steps_within(
