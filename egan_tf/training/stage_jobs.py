@@ -273,14 +273,12 @@ def run_stage_jobs(
             for stage in running_stages():
                 if len(running) >= request.jobs:
                     break
-                # A stage with one fold left has nothing to share.
-                if (
-                    stage in FOLD_STAGES
-                    and stage not in helped
-                    and stage_folds_left(stage) > 1
-                ):
+                if stage in FOLD_STAGES and stage not in helped:
                     helped.add(stage)
-                    start(stage, helper=True)
+                    # A stage with one fold left has nothing to share, and
+                    # never will: its folds only finish.
+                    if stage_folds_left(stage) > 1:
+                        start(stage, helper=True)
             if not running:
                 # `check_stage_inputs` refuses such a list before this runs.
                 raise ValueError(
