@@ -218,6 +218,11 @@ class CrossValidationConfig:
     folds: int = 5
     max_folds: int | None = None
 
+    @property
+    def trained_folds(self) -> int:
+        """How many folds train: the first `max_folds`, or all of them."""
+        return min(self.max_folds or self.folds, self.folds)
+
 
 # Default schedules of each stage; the paper's wherever the paper gives one.
 DEFAULT_CLASSIFIER_TRAINING = TrainingConfig(

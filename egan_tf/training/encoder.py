@@ -10,7 +10,6 @@ validation fold.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import time
@@ -42,7 +41,11 @@ from egan_tf.training.loop import (
     summary_writer,
 )
 from egan_tf.training.runtime import Runtime, global_mean
-from egan_tf.training.stages import FOLD_METRICS_FILE, fold_encoder_path
+from egan_tf.training.stages import (
+    FOLD_METRICS_FILE,
+    fold_encoder_path,
+    read_fold_records,
+)
 from egan_tf.training.summaries import image_grid, side_by_side
 
 # The lock a process holds on a fold while it trains it, and the one taken
@@ -144,21 +147,13 @@ class EncoderResult:
     wall_seconds: float
 
 
-def _read_fold_metrics(checkpoint_dir: str) -> dict[str, dict]:
-    path = os.path.join(checkpoint_dir, FOLD_METRICS_FILE)
-    if not os.path.isfile(path):
-        return {}
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
-
-
 def _add_fold_record(records_path: str, record: dict) -> None:
     """Adds one fold's record to the records file. Several processes may
     train folds of one run, so the file is re-read and rewritten under a
     lock rather than rewritten from what this process remembers."""
     folder = os.path.dirname(records_path)
     with FolderLock(folder, _RECORDS_LOCK_FILE, wait=True):
-        records = _read_fold_metrics(folder)
+        records = read_fold_records(folder)
         records[str(record["fold"])] = record
         write_json_atomically(records_path, records)
 
@@ -378,14 +373,14 @@ def train_encoder_folds(
         classifier = runtime.place(classifier)
         classifier.trainable = False
     cv_config = run.cross_validation
-    folds = range(min(cv_config.max_folds or cv_config.folds, cv_config.folds))
+    folds = range(cv_config.trained_folds)
     # Where this process wrote each fold's encoder (a temporary folder on a
     # worker other than the chief), and the records it wrote.
     written, own_records = {}, {}
     records_path = runtime.writable(os.path.join(checkpoint_dir, FOLD_METRICS_FILE))
     waiting_for = None
     while True:
-        records = {**_read_fold_metrics(checkpoint_dir), **own_records}
+        records = {**read_fold_records(checkpoint_dir), **own_records}
         left = [
             fold
             for fold in folds
@@ -412,7 +407,7 @@ def train_encoder_folds(
             time.sleep(_WAIT_SECONDS)
             continue
         fold, claim = claimed
-        if claim is not None and str(fold) in _read_fold_metrics(checkpoint_dir):
+        if claim is not None and str(fold) in read_fold_records(checkpoint_dir):
             # Another process finished the fold between the look and the claim.
             claim.release()
             continue

@@ -73,6 +73,16 @@ FOLD_STAGES = (ReproduceStage.ENCODER, ReproduceStage.ENCODER_BLUR)
 FOLD_METRICS_FILE = "fold_metrics.json"
 
 
+def read_fold_records(checkpoint_dir: str) -> dict[str, dict]:
+    """The records of a fold stage's finished folds, by fold number as a
+    string; empty before the first fold finishes."""
+    path = os.path.join(checkpoint_dir, FOLD_METRICS_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def fold_encoder_path(checkpoint_dir: str, fold: int) -> str:
     """Where a finished fold's encoder is written."""
     return os.path.join(checkpoint_dir, f"fold_{fold}.keras")
@@ -98,14 +108,8 @@ def folds_left(stage: ReproduceStage, dataset: str, stage_dir: str) -> int:
     cross_validation = stage_cross_validation(stage, dataset)
     if cross_validation is None:
         return 0
-    count = min(
-        cross_validation.max_folds or cross_validation.folds, cross_validation.folds
-    )
-    try:
-        with open(os.path.join(stage_dir, FOLD_METRICS_FILE), encoding="utf-8") as f:
-            records = json.load(f)
-    except (OSError, ValueError):
-        records = {}
+    count = cross_validation.trained_folds
+    records = read_fold_records(stage_dir)
     finished = [
         fold
         for fold in range(count)
