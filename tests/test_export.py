@@ -9,6 +9,7 @@ the server does), the graph's op list, and the signature defs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -83,11 +84,47 @@ DOCUMENTED_SIGNATURES = {
 }
 
 
+def newest_version(root: str) -> str:
+    versions = export.existing_versions(root)
+    assert versions, f"no exported version under {root}"
+    return os.path.join(root, str(versions[-1]))
+
+
 @pytest.fixture(scope="module")
 def shipped_export() -> str:
-    versions = export.existing_versions(SHIPPED_ROOT)
-    assert versions, f"no exported version under {SHIPPED_ROOT}"
-    return os.path.join(SHIPPED_ROOT, str(versions[-1]))
+    return newest_version(SHIPPED_ROOT)
+
+
+# Each data set's shipped networks, and the fixture of its test images.
+SHIPPED_MODEL_FOLDERS = {
+    "mnist": (SAVED_MODELS, "mnist_test"),
+    "fashion_mnist": (os.path.join(SAVED_MODELS, "fashion_mnist"), "fashion_test"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ShippedExport:
+    """One data set's shipped export, with what it was made from."""
+
+    dataset: str
+    models_dir: str
+    export_dir: str
+    test: object
+    functions: dict
+
+
+@pytest.fixture(scope="module", params=sorted(SHIPPED_MODEL_FOLDERS))
+def each_shipped_export(request) -> ShippedExport:
+    """Every data set's shipped export (its newest version), its test images
+    and the in-memory serving functions of its networks."""
+    models_dir, test_fixture = SHIPPED_MODEL_FOLDERS[request.param]
+    return ShippedExport(
+        dataset=request.param,
+        models_dir=models_dir,
+        export_dir=newest_version(os.path.join(models_dir, "egan_defense")),
+        test=request.getfixturevalue(test_fixture),
+        functions=export.make_serving_functions(*export.load_export_models(models_dir)),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -123,14 +160,18 @@ def assert_outputs_match(actual, expected):
         np.testing.assert_allclose(actual[key], value, atol=TOLERANCE, err_msg=key)
 
 
-def test_the_shipped_export_was_made_from_the_shipped_networks(shipped_export):
-    with open(os.path.join(SHIPPED_ROOT, export.EXPORT_CARD_FILE)) as handle:
+def test_the_shipped_export_was_made_from_the_shipped_networks(each_shipped_export):
+    root = os.path.dirname(each_shipped_export.export_dir)
+    with open(os.path.join(root, export.EXPORT_CARD_FILE)) as handle:
         card = json.load(handle)
     entry = card["versions"][-1]
-    assert entry["version"] == int(os.path.basename(shipped_export))
+    assert entry["version"] == int(os.path.basename(each_shipped_export.export_dir))
+    assert entry["sources"]
     for name, source in entry["sources"].items():
-        assert source["sha256"] == export.file_sha256(os.path.join(SAVED_MODELS, name))
-    with open(os.path.join(SHIPPED_ROOT, export.MODELS_CONFIG_FILE)) as handle:
+        assert source["sha256"] == export.file_sha256(
+            os.path.join(each_shipped_export.models_dir, name)
+        )
+    with open(os.path.join(root, export.MODELS_CONFIG_FILE)) as handle:
         config_text = handle.read()
     assert 'name: "egan_defense"' in config_text
     assert 'base_path: "/models/egan_defense"' in config_text
@@ -165,16 +206,17 @@ FRESH_PROCESS_BATCH_SIZES = (1, 7)
 GATED_FAMILIES_REQUEST = "defend_gated-every-blur-family"
 
 
-def gated_family_images(mnist_test) -> np.ndarray:
-    """20 digits per blur family, each at another setting of the family's
-    grid, so that the gate routes some images to the restoration and keeps
-    others: float32 [20 * families, 28, 28, 1] in [0, 1]."""
+def gated_family_images(test, dataset: str = "mnist") -> np.ndarray:
+    """20 test images per blur family, each at another setting of the family's
+    grid at the data set's length scale, so that the gate routes some images
+    to the restoration and keeps others: float32 [20 * families, 28, 28, 1]
+    in [0, 1]."""
     from egan_tf.datasets import dataset_spec
     from egan_tf.export.equivalence import family_requests
     from egan_tf.grid_spec import BlurKind
 
-    sharp = mnist_test.images[:20].astype(np.float32) / 255.0
-    scale = dataset_spec("mnist").length_scale
+    sharp = test.images[:20].astype(np.float32) / 255.0
+    scale = dataset_spec(dataset).length_scale
     return np.concatenate([family_requests(sharp, b, scale) for b in BlurKind])
 
 
@@ -275,28 +317,43 @@ def run_saved_model_cli(export_dir, signature, inputs, tmp_path) -> dict:
     return {name[: -len(".npy")]: np.load(outdir / name) for name in os.listdir(outdir)}
 
 
-@pytest.mark.parametrize("loader", ["fresh process", "saved_model_cli"])
-def test_defend_gated_answers_as_the_method_on_every_blur_family(
-    loader,
-    shipped_export,
-    serving_functions,
-    fresh_process_requests,
-    fresh_process_outputs,
-    tmp_path,
-):
-    _, inputs = fresh_process_requests[GATED_FAMILIES_REQUEST]
-    images = inputs["images"]
-    if loader == "fresh process":
-        actual = fresh_process_outputs[GATED_FAMILIES_REQUEST]
-    else:
-        actual = run_saved_model_cli(
-            shipped_export, Signature.DEFEND_GATED, inputs, tmp_path
-        )
-    expected = in_memory_outputs(serving_functions, Signature.DEFEND_GATED, inputs)
+def assert_gated_answers_match(actual, expected, images):
+    """The exported defend_gated's answers are the method's, and its gate
+    both restored and kept some of `images`."""
     np.testing.assert_array_equal(actual["label"], expected["label"])
     np.testing.assert_allclose(actual["logits"], expected["logits"], atol=1e-4)
     restored = np.any(expected["reconstruction"] != images, axis=(1, 2, 3))
     assert 0 < restored.sum() < len(images)
+
+
+def test_defend_gated_in_a_fresh_process_answers_as_the_method_on_every_blur_family(
+    serving_functions, fresh_process_requests, fresh_process_outputs
+):
+    _, inputs = fresh_process_requests[GATED_FAMILIES_REQUEST]
+    assert_gated_answers_match(
+        fresh_process_outputs[GATED_FAMILIES_REQUEST],
+        in_memory_outputs(serving_functions, Signature.DEFEND_GATED, inputs),
+        inputs["images"],
+    )
+
+
+def test_defend_gated_through_the_session_loader_answers_as_the_method_on_every_blur_family(
+    each_shipped_export, tmp_path
+):
+    inputs = {
+        "images": gated_family_images(
+            each_shipped_export.test, each_shipped_export.dataset
+        )
+    }
+    assert_gated_answers_match(
+        run_saved_model_cli(
+            each_shipped_export.export_dir, Signature.DEFEND_GATED, inputs, tmp_path
+        ),
+        in_memory_outputs(
+            each_shipped_export.functions, Signature.DEFEND_GATED, inputs
+        ),
+        inputs["images"],
+    )
 
 
 def parse_saved_model_cli_show(text: str) -> dict[str, tuple[dict, dict]]:
@@ -318,9 +375,9 @@ def parse_saved_model_cli_show(text: str) -> dict[str, tuple[dict, dict]]:
     return signatures
 
 
-def test_saved_model_cli_show_lists_the_documented_signatures(shipped_export):
+def test_saved_model_cli_show_lists_the_documented_signatures(each_shipped_export):
     shown = subprocess.run(
-        [saved_model_cli(), "show", "--dir", shipped_export, "--all"],
+        [saved_model_cli(), "show", "--dir", each_shipped_export.export_dir, "--all"],
         check=True,
         capture_output=True,
         text=True,
@@ -629,8 +686,6 @@ def test_a_defence_that_needs_the_true_blur_cannot_be_exported():
 
 
 def test_defend_gated_is_left_out_when_the_gate_lacks_its_networks(tmp_path):
-    import dataclasses
-
     from helpers import tiny_defense_models
 
     from egan_tf.defenses import DefenseConfig, Method
