@@ -96,13 +96,17 @@ def tiny_defense_models(with_optional: bool = True):
     )
 
 
-def interrupting(factory, at_call):
+def interrupting(factory, at_call, of_step=1):
     """Wraps a factory of train steps (e.g. `loop.compile_train_step`) so that
-    its step raises KeyboardInterrupt (as Ctrl-C would) when called for the
-    `at_call`-th time."""
+    the `of_step`-th step it makes raises KeyboardInterrupt (as Ctrl-C would)
+    when called for the `at_call`-th time; the others run as made."""
+    made = {"count": 0}
 
     def make(*args, **kwargs):
         step = factory(*args, **kwargs)
+        made["count"] += 1
+        if made["count"] != of_step:
+            return step
         calls = {"count": 0}
 
         def interrupted_step(*step_args):

@@ -292,6 +292,23 @@ def test_beyond_the_paper_trainers_then_every_method(
             ],
         )  # fmt: skip
         assert result.exit_code == 0, result.output
+    # Beyond the paper: E settled one epoch after its fold, written elsewhere
+    # so that the shared tiny models stay as they are.
+    settled = tmp_path / "settled"
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "train-encoder", "--folds", "2", "--max-folds", "1",
+            "--settling-epochs", "1", "--settling-learning-rate", "0.01",
+            "--models", models, *common, "--output", str(settled),
+            "--checkpoint-dir", str(tmp_path / "checkpoints_settled"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "settled" in result.output
+    settled_card = json.loads((settled / "encoder.json").read_text())
+    assert settled_card["settling"] == {"epochs": 1, "learning_rate": 0.01}
+    assert [row["epoch"] for row in settled_card["settled"]["history"]] == [1]
     for name in (
         "encoder_blur", "classifier_augment", "classifier_mixture", "blur_estimator",
     ):  # fmt: skip

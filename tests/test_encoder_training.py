@@ -1,5 +1,6 @@
 """Tests of the encoder stage: loss terms, k-fold training, resumption."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ from egan_tf.config import (
     ClassifierConfig,
     CrossValidationConfig,
     EncoderLossConfig,
+    SettlingConfig,
     TrainingConfig,
 )
 from egan_tf.networks import build_classifier, build_encoder, build_generator
@@ -23,6 +25,7 @@ from egan_tf.training.encoder import (
     FOLD_CLAIM_FILE,
     EncoderRun,
     make_encoder_train_step,
+    settling_schedule,
     train_encoder,
     train_encoder_folds,
 )
@@ -184,3 +187,61 @@ def test_folds_another_process_trains_are_left_to_it_then_waited_for(
     assert os.path.getmtime(checkpoint_dir / "fold_1.keras") == modified
     with open(checkpoint_dir / "fold_metrics.json") as handle:
         assert set(json.load(handle)) == {"0", "1", "2"}
+
+
+def test_settling_trains_the_kept_fold_on_and_is_not_repeated(
+    tmp_path, frozen_networks, mnist_test
+):
+    checkpoint_dir = str(tmp_path / "checkpoints")
+    arguments = _three_fold_run(frozen_networks, mnist_test, checkpoint_dir, epochs=1)
+    arguments["run"] = dataclasses.replace(
+        arguments["run"], settling=SettlingConfig(epochs=2, learning_rate=1e-2)
+    )
+    result = train_encoder(**arguments)
+    settled = result.settling
+    # Settling continues the kept fold on that fold's own split.
+    assert settled["fold"] == result.best_fold
+    assert (settled["train_examples"], settled["validation_examples"]) == (40, 20)
+    assert [entry["epoch"] for entry in settled["history"]] == [1, 2]
+    kept = keras.models.load_model(
+        os.path.join(checkpoint_dir, f"fold_{result.best_fold}.keras")
+    )
+    assert any(
+        not np.array_equal(before, after)
+        for before, after in zip(
+            kept.get_weights(), result.encoder.get_weights(), strict=True
+        )
+    )
+    assert result.wall_seconds == pytest.approx(
+        sum(record["wall_seconds"] for record in result.folds) + settled["wall_seconds"]
+    )
+    # A rerun reads the settled encoder back instead of settling again.
+    settled_file = os.path.join(checkpoint_dir, "settled.keras")
+    modified = os.path.getmtime(settled_file)
+    again = train_encoder(**arguments)
+    assert os.path.getmtime(settled_file) == modified
+    assert again.settling == settled
+    for before, after in zip(
+        result.encoder.get_weights(), again.encoder.get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_settling_step_decays_from_its_rate_to_zero():
+    schedule = settling_schedule(SettlingConfig(epochs=3, learning_rate=0.2), 5)
+    assert float(schedule(0)) == pytest.approx(0.2)
+    assert float(schedule(7)) == pytest.approx(0.1 * (1 + np.cos(np.pi * 7 / 15)))
+    assert float(schedule(15)) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"epochs": 0}, r"Received: epochs=0"),
+        ({"epochs": 2, "learning_rate": 0.0}, r"Received: learning_rate=0\.0"),
+        ({"epochs": 2, "learning_rate": float("inf")}, r"Received: learning_rate=inf"),
+    ],
+)
+def test_settling_config_rejects_what_cannot_train(fields, message):
+    with pytest.raises(ValueError, match=message):
+        SettlingConfig(**fields)

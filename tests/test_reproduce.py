@@ -14,6 +14,7 @@ from egan_tf.config import (
     EncoderLossConfig,
     TrainingConfig,
     encoder_loss,
+    encoder_settling,
 )
 from egan_tf.data_paths import DataSource
 from egan_tf.training import reproduce
@@ -58,6 +59,7 @@ def recorded_stages(monkeypatch, work_dir):
                 "loss": loss,
                 "folds": folds,
                 "note": kwargs.get("note"),
+                "settling": kwargs.get("settling"),
                 "datasets": {value.provenance.dataset for value in arrays},
                 "first_split": arrays[0].provenance.split,
                 "blur": type(blur).__name__ if blur else None,
@@ -140,6 +142,12 @@ def test_reproduce_trains_every_network_of_the_data_set(
     assert folds == {"encoder": (5, None), "encoder_blur": (5, 1)}
     notes = {call["stage"]: call["note"] for call in networks if call["note"]}
     assert list(notes) == ["encoder_blur"]
+    # E settles for Fashion-MNIST's epochs; E_blur, a fine-tune, does not.
+    settling = {call["stage"]: call["settling"] for call in networks if call["folds"]}
+    assert settling == {
+        "encoder": encoder_settling("fashion_mnist"),
+        "encoder_blur": None,
+    }
     assert "Only the first 1 of the paper's 5 folds" in notes["encoder_blur"]
 
 

@@ -15,6 +15,7 @@ from egan_tf.config import (
     ClassifierConfig,
     CrossValidationConfig,
     EncoderLossConfig,
+    SettlingConfig,
     TrainingConfig,
 )
 from egan_tf.networks import build_classifier, build_generator
@@ -46,7 +47,7 @@ def _train_gan(arrays, checkpoint_dir):
     return [result.generator, result.discriminator], result.history
 
 
-def _train_encoder(arrays, checkpoint_dir):
+def _train_encoder(arrays, checkpoint_dir, settling=None):
     keras.utils.set_random_seed(0)
     generator = build_generator(TINY_EGAN)
     classifier = build_classifier(DROPOUT_CLASSIFIER)
@@ -55,19 +56,30 @@ def _train_encoder(arrays, checkpoint_dir):
         TRAINING,
         EncoderLossConfig(),
         CrossValidationConfig(folds=2, max_folds=1),
+        settling=settling,
     )
     result = encoder_training.train_encoder(
         run, generator, classifier, arrays, checkpoint_dir, show_progress=False
     )
+    if settling is not None:
+        return [result.encoder], result.settling["history"]
     return [result.encoder], result.folds[0]["history"]
 
 
-# Stage -> (training function, examples given: the encoder trains on one fold
-# of two, so it is given twice as many).
+def _settle_encoder(arrays, checkpoint_dir):
+    return _train_encoder(
+        arrays, checkpoint_dir, SettlingConfig(epochs=2, learning_rate=1e-2)
+    )
+
+
+# Stage -> (training function, examples given, which step the loops make is
+# interrupted). The encoder trains on one fold of two, so it is given twice as
+# many examples; settling is the second loop of its run, after the fold's.
 STAGES = {
-    "classifier": (_train_classifier, TRAINED_EXAMPLES),
-    "gan": (_train_gan, TRAINED_EXAMPLES),
-    "encoder": (_train_encoder, 2 * TRAINED_EXAMPLES),
+    "classifier": (_train_classifier, TRAINED_EXAMPLES, 1),
+    "gan": (_train_gan, TRAINED_EXAMPLES, 1),
+    "encoder": (_train_encoder, 2 * TRAINED_EXAMPLES, 1),
+    "encoder_settling": (_settle_encoder, 2 * TRAINED_EXAMPLES, 2),
 }
 
 
@@ -75,7 +87,7 @@ STAGES = {
 def test_interrupted_and_resumed_equals_uninterrupted(
     stage, tmp_path, mnist_test, monkeypatch
 ):
-    train, examples = STAGES[stage]
+    train, examples, interrupted_step = STAGES[stage]
     arrays = mnist_test.take(examples)
     expected_models, expected_history = train(arrays, str(tmp_path / "straight"))
 
@@ -86,7 +98,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(
         patch.setattr(
             loop_module,
             "compile_train_step",
-            interrupting(compile_step, INTERRUPT_AT_CALL),
+            interrupting(compile_step, INTERRUPT_AT_CALL, interrupted_step),
         )
         with pytest.raises(TrainingInterrupted):
             train(arrays, resumed_dir)

@@ -138,6 +138,21 @@ def train_gan_command(training, run, latent_dim, output):
     default=None,
     show_default="by data set",
 )
+@click.option(
+    "--settling-epochs",
+    type=click.IntRange(min=0),
+    default=None,
+    show_default="by data set; none for E_blur",
+    help="Beyond the paper: train the kept fold's encoder this many epochs more "
+    "on its fold at a cosine-decayed step (0: none).",
+)
+@click.option(
+    "--settling-learning-rate",
+    type=FiniteFloat(minimum=0.0),
+    default=None,
+    show_default="1e-3",
+    help="The step settling's cosine starts from.",
+)
 @blur_sampling_options(
     "Beyond the paper: fine-tune the shipped encoder.keras on inputs blurred at "
     "random l in [0, this] and any angle, and write encoder_blur.keras."
@@ -156,12 +171,19 @@ def train_encoder_command(
     pixel_weight,
     latent_cycle_weight,
     classifier_weight,
+    settling_epochs,
+    settling_learning_rate,
     input_blur,
     models_dir,
     output,
 ):
     """Train the encoder E (stage 2 of the EGAN) by k-fold cross-validation."""
-    from egan_tf.config import CrossValidationConfig, encoder_loss
+    from egan_tf.config import (
+        CrossValidationConfig,
+        SettlingConfig,
+        encoder_loss,
+        encoder_settling,
+    )
     from egan_tf.training.encoder_stage import train_and_save_encoder
 
     given = {
@@ -173,6 +195,12 @@ def train_encoder_command(
         encoder_loss(run.data.dataset),
         **{name: value for name, value in given.items() if value is not None},
     )
+    # E settles by its data set's default; E_blur, a fine-tune, does not.
+    settling = encoder_settling(run.data.dataset) if input_blur is None else None
+    if settling_epochs is not None:
+        settling = SettlingConfig(epochs=settling_epochs) if settling_epochs else None
+    if settling is not None and settling_learning_rate is not None:
+        settling = dataclasses.replace(settling, learning_rate=settling_learning_rate)
     with run.runtime() as runtime:
         card = train_and_save_encoder(
             training,
@@ -187,10 +215,12 @@ def train_encoder_command(
             show_progress=run.show_progress,
             input_blur=input_blur,
             runtime=runtime,
+            settling=settling,
         )
     test = card["test"]
     click.echo(
-        f"Encoder kept from fold {card['best_fold']}; EGAN test accuracy "
+        f"Encoder kept from fold {card['best_fold']}"
+        f"{', settled' if 'settled' in card else ''}; EGAN test accuracy "
         f"{test['egan_accuracy']:.2%}, reconstruction MSE {test['reconstruction_mse']:.5f}; "
         f"written to {output}"
     )

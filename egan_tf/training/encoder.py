@@ -10,6 +10,7 @@ validation fold.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import time
@@ -25,6 +26,7 @@ from egan_tf.config import (
     CrossValidationConfig,
     EganConfig,
     EncoderLossConfig,
+    SettlingConfig,
     TrainingConfig,
 )
 from egan_tf.data import ImageArrays, to_unit_interval
@@ -34,7 +36,7 @@ from egan_tf.execution import StrategyKind
 from egan_tf.folder_lock import FolderLock
 from egan_tf.model_io import load_model, save_model_atomically
 from egan_tf.networks import build_encoder
-from egan_tf.splits import kfold_indices
+from egan_tf.splits import kfold_indices, num_batches
 from egan_tf.training.loop import (
     EpochLoop,
     record_run_configs,
@@ -52,6 +54,11 @@ from egan_tf.training.summaries import image_grid, side_by_side
 # for the moment of adding a fold's record, in the run's checkpoint folder.
 FOLD_CLAIM_FILE = ".fold_{fold}.lock"
 _RECORDS_LOCK_FILE = ".fold_metrics.lock"
+# Settling's checkpoints, its record and its encoder, in the run's checkpoint
+# folder.
+SETTLING_DIR = "settling"
+SETTLING_RECORD_FILE = "settling.json"
+SETTLED_ENCODER_FILE = "settled.keras"
 # How often a run waiting for another process's folds looks again, seconds.
 _WAIT_SECONDS = 5
 _RECONSTRUCTION_GRID_SIZE = 16
@@ -129,6 +136,18 @@ def make_encoder_train_step(
     return train_step
 
 
+def settling_schedule(
+    settling: SettlingConfig, steps_per_epoch: int
+) -> keras.optimizers.schedules.LearningRateSchedule:
+    """Settling's step size: `settling.learning_rate` at the first step,
+    decayed along a cosine to zero after its last (`settling.epochs` epochs
+    of `steps_per_epoch` steps). A function of the optimizer's step count,
+    which the checkpoint holds, so a resumed run goes on at the same step."""
+    return keras.optimizers.schedules.CosineDecay(
+        settling.learning_rate, decay_steps=settling.epochs * steps_per_epoch
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class EncoderResult:
     """What an encoder cross-validation run produced.
@@ -138,13 +157,17 @@ class EncoderResult:
         best_fold: Index of that fold.
         folds: One record per trained fold: its final validation MSE and
             accuracy, its per-epoch history and its wall time.
-        wall_seconds: Wall time of all folds, summed over resumptions.
+        wall_seconds: Wall time of all folds and of settling, summed over
+            resumptions.
+        settling: The settling's record (its per-epoch history and final
+            validation), or None when the run does not settle.
     """
 
     encoder: keras.Model
     best_fold: int
     folds: list[dict]
     wall_seconds: float
+    settling: dict | None = None
 
 
 def _add_fold_record(records_path: str, record: dict) -> None:
@@ -188,7 +211,11 @@ def _train_fold(
     show_progress: bool,
     runtime: Runtime,
     initial_encoder: keras.Model | None = None,
+    settling: bool = False,
 ) -> tuple[keras.Model, dict]:
+    """Trains one fold's encoder, or with `settling`, settles
+    `initial_encoder` on the fold (`SettlingConfig`); returns it and its
+    record."""
     model_config, training_config, loss_config = run.model, run.training, run.loss
     cv_config, input_blur = run.cross_validation, run.input_blur
     train_indices, validation_indices = kfold_indices(
@@ -196,6 +223,19 @@ def _train_fold(
     )
     fold_train = train_arrays.select(train_indices)
     fold_validation = train_arrays.select(validation_indices)
+    learning_rate = training_config.learning_rate
+    run_name = f"fold_{fold}"
+    if settling:
+        # The split and the seed stay the fold's; the schedule is settling's.
+        training_config = dataclasses.replace(
+            training_config,
+            epochs=run.settling.epochs,
+            learning_rate=run.settling.learning_rate,
+        )
+        learning_rate = settling_schedule(
+            run.settling, num_batches(len(fold_train), training_config.batch_size)
+        )
+        run_name = SETTLING_DIR
     keras.utils.set_random_seed(training_config.seed + fold)
     if initial_encoder is None:
         encoder = runtime.build(lambda: build_encoder(model_config))
@@ -204,16 +244,12 @@ def _train_fold(
         # encoder; a checkpoint restored below still takes precedence.
         encoder = runtime.place(initial_encoder)
     optimizer = runtime.build_optimizer(
-        lambda: keras.optimizers.Adam(
-            training_config.learning_rate, beta_1=training_config.beta_1
-        ),
+        lambda: keras.optimizers.Adam(learning_rate, beta_1=training_config.beta_1),
         encoder.trainable_variables,
     )
-    fold_dir = os.path.join(checkpoint_dir, f"fold_{fold}")
+    fold_dir = os.path.join(checkpoint_dir, run_name)
     state = runtime.checkpoint(fold_dir, encoder=encoder, optimizer=optimizer)
-    fold_logdir = runtime.logdir(
-        os.path.join(logdir, f"fold_{fold}") if logdir else None
-    )
+    fold_logdir = runtime.logdir(os.path.join(logdir, run_name) if logdir else None)
     writer = summary_writer(fold_logdir)
 
     def measure_validation() -> dict[str, float]:
@@ -290,6 +326,8 @@ class EncoderRun:
         cross_validation: Number of folds, and how many of them to train.
         input_blur: Train (and validate) on randomly blurred inputs with
             sharp targets; None trains on sharp inputs, as the paper does.
+        settling: Beyond the paper: settle the kept fold's encoder at a
+            decaying step; None keeps it as cross-validation left it.
     """
 
     model: EganConfig
@@ -297,10 +335,11 @@ class EncoderRun:
     loss: EncoderLossConfig
     cross_validation: CrossValidationConfig
     input_blur: BlurSamplingConfig | None = None
+    settling: SettlingConfig | None = None
 
     @property
     def configs(self) -> dict:
-        """The configs by name (`input_blur` only when set)."""
+        """The configs by name (`input_blur` and `settling` only when set)."""
         configs = {
             "model": self.model,
             "training": self.training,
@@ -309,6 +348,8 @@ class EncoderRun:
         }
         if self.input_blur is not None:
             configs["input_blur"] = self.input_blur
+        if self.settling is not None:
+            configs["settling"] = self.settling
         return configs
 
 
@@ -444,16 +485,18 @@ def train_encoder(
     initial_encoder: keras.Model | None = None,
     runtime: Runtime | None = None,
 ) -> EncoderResult:
-    """Trains E by k-fold cross-validation with G (and C) frozen, and keeps
-    the best fold's encoder; resumable.
+    """Trains E by k-fold cross-validation with G (and C) frozen, keeps the
+    best fold's encoder and, when `run.settling` is set, settles it;
+    resumable.
 
     The folds are trained by `train_encoder_folds` (see there for the
     arguments); folds another process trains on the same `checkpoint_dir`
-    are waited for.
+    are waited for. Settling runs in this process once every fold is done.
 
     Raises:
         ValueError: If the latent sizes of `model_config` and G differ.
     """
+    runtime = runtime or Runtime.create()
     fold_records, written = train_encoder_folds(
         run,
         generator,
@@ -473,9 +516,70 @@ def train_encoder(
             fold_encoder_path(checkpoint_dir, best["fold"]),
         )
     )
+    wall_seconds = sum(record["wall_seconds"] for record in folds)
+    settling = None
+    if run.settling is not None:
+        encoder, settling = _settle(
+            encoder,
+            best["fold"],
+            run,
+            generator,
+            classifier,
+            train_arrays,
+            checkpoint_dir,
+            logdir,
+            show_progress,
+            runtime,
+        )
+        wall_seconds += settling["wall_seconds"]
     return EncoderResult(
         encoder=encoder,
         best_fold=best["fold"],
         folds=folds,
-        wall_seconds=sum(record["wall_seconds"] for record in folds),
+        wall_seconds=wall_seconds,
+        settling=settling,
     )
+
+
+def _settle(
+    encoder: keras.Model,
+    fold: int,
+    run: EncoderRun,
+    generator: keras.Model,
+    classifier: keras.Model | None,
+    train_arrays: ImageArrays,
+    checkpoint_dir: str,
+    logdir: str | None,
+    show_progress: bool,
+    runtime: Runtime,
+) -> tuple[keras.Model, dict]:
+    """Settles the kept fold's `encoder` on its fold (`SettlingConfig`), or
+    reads back a settling a previous run finished; returns the settled
+    encoder and the settling's record."""
+    encoder_path = os.path.join(checkpoint_dir, SETTLED_ENCODER_FILE)
+    record_path = os.path.join(checkpoint_dir, SETTLING_RECORD_FILE)
+    # The record is written last, so its presence means the encoder is whole.
+    if os.path.isfile(record_path) and os.path.isfile(encoder_path):
+        with open(record_path, encoding="utf-8") as handle:
+            return load_model(encoder_path), json.load(handle)
+    generator = runtime.place(generator)
+    generator.trainable = False
+    if classifier is not None:
+        classifier = runtime.place(classifier)
+        classifier.trainable = False
+    settled, record = _train_fold(
+        fold,
+        run,
+        generator,
+        classifier,
+        train_arrays,
+        checkpoint_dir,
+        logdir,
+        show_progress,
+        runtime,
+        initial_encoder=encoder,
+        settling=True,
+    )
+    save_model_atomically(settled, runtime.writable(encoder_path))
+    write_json_atomically(runtime.writable(record_path), record)
+    return settled, record

@@ -18,6 +18,7 @@ from egan_tf.config import (
     CrossValidationConfig,
     EganConfig,
     EncoderLossConfig,
+    SettlingConfig,
     TrainingConfig,
     config_from_dict,
     config_to_dict,
@@ -52,16 +53,19 @@ def encoder_card(
 ) -> dict:
     """The JSON record of how E was trained on `dataset` and what the EGAN
     measures."""
-    return {
+    card = {
         "stage": "encoder",
         "dataset": dataset,
         **{name: config_to_dict(config) for name, config in configs.items()},
         "best_fold": result.best_fold,
         "best_means": "lowest final-epoch validation MSE between x and G(E(x))",
         "folds": result.folds,
-        "wall_seconds": round(result.wall_seconds, 1),
-        "test": test_metrics,
     }
+    if result.settling is not None:
+        card["settled"] = result.settling
+    card["wall_seconds"] = round(result.wall_seconds, 1)
+    card["test"] = test_metrics
+    return card
 
 
 def train_and_save_encoder(
@@ -78,6 +82,7 @@ def train_and_save_encoder(
     input_blur: BlurSamplingConfig | None = None,
     runtime: Runtime | None = None,
     note: str | None = None,
+    settling: SettlingConfig | None = None,
 ) -> dict:
     """Trains E against the G and C in `models_dir`, measures the EGAN on the
     test set and writes the encoder and its model card into `output_dir`.
@@ -86,7 +91,8 @@ def train_and_save_encoder(
     `encoder.keras` and `encoder.json`. With it, the encoder of `models_dir`
     is fine-tuned on randomly blurred inputs and written as
     `encoder_blur.keras` and `encoder_blur.json`. `note`, when given, is
-    the card's "note": why the schedule is not the default one.
+    the card's "note": why the schedule is not the default one. `settling`,
+    when given, settles the kept fold's encoder (beyond the paper).
 
     Under a multi-worker strategy only the chief writes them.
 
@@ -95,7 +101,13 @@ def train_and_save_encoder(
     """
     runtime = runtime or Runtime.create()
     run, (generator, classifier, initial_encoder) = _encoder_run(
-        models_dir, train_arrays, training_config, loss_config, cv_config, input_blur
+        models_dir,
+        train_arrays,
+        training_config,
+        loss_config,
+        cv_config,
+        input_blur,
+        settling,
     )
     result = train_encoder(
         run,
@@ -141,6 +153,7 @@ def help_train_encoder(
     logdir: str | None = None,
     input_blur: BlurSamplingConfig | None = None,
     runtime: Runtime | None = None,
+    settling: SettlingConfig | None = None,
 ) -> list[int]:
     """Trains folds of the run `train_and_save_encoder` runs with the same
     arguments in another process, beside it: those no process trains yet,
@@ -152,7 +165,13 @@ def help_train_encoder(
     """
     runtime = runtime or Runtime.create()
     run, (generator, classifier, initial_encoder) = _encoder_run(
-        models_dir, train_arrays, training_config, loss_config, cv_config, input_blur
+        models_dir,
+        train_arrays,
+        training_config,
+        loss_config,
+        cv_config,
+        input_blur,
+        settling,
     )
     _, written = train_encoder_folds(
         run,
@@ -176,6 +195,7 @@ def _encoder_run(
     loss_config: EncoderLossConfig,
     cv_config: CrossValidationConfig,
     input_blur: BlurSamplingConfig | None,
+    settling: SettlingConfig | None = None,
 ) -> tuple[EncoderRun, tuple[keras.Model, keras.Model, keras.Model | None]]:
     """The run's configs, and G, C and the encoder every fold starts from
     (E of `models_dir` when fine-tuning on blurred inputs, else None)."""
@@ -197,5 +217,7 @@ def _encoder_run(
         initial_encoder = load_folder_model(
             models_dir, ENCODER_FILE, expected_input_shape=IMAGE_SHAPE
         )
-    run = EncoderRun(model_config, training_config, loss_config, cv_config, input_blur)
+    run = EncoderRun(
+        model_config, training_config, loss_config, cv_config, input_blur, settling
+    )
     return run, (generator, classifier, initial_encoder)

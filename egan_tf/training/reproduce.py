@@ -20,10 +20,12 @@ from egan_tf.config import (
     CrossValidationConfig,
     EganConfig,
     EncoderLossConfig,
+    SettlingConfig,
     TrainingConfig,
     blur_encoder_note,
     classifier_training,
     encoder_loss,
+    encoder_settling,
 )
 from egan_tf.data import ImageArrays, dataset_of
 from egan_tf.data_paths import DataSource
@@ -143,6 +145,7 @@ class _EncoderSchedule:
     cross_validation: CrossValidationConfig
     input_blur: BlurSamplingConfig | None
     note: str | None = None
+    settling: SettlingConfig | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,7 +223,10 @@ class _StagePlan:
         cross_validation = stage_cross_validation(stage, self.dataset)
         if stage == ReproduceStage.ENCODER:
             return _EncoderSchedule(
-                PAPER_ENCODER_TRAINING, cross_validation, input_blur=None
+                PAPER_ENCODER_TRAINING,
+                cross_validation,
+                input_blur=None,
+                settling=encoder_settling(self.dataset),
             )
         return _EncoderSchedule(
             BLUR_ENCODER_TRAINING,
@@ -245,6 +251,7 @@ class _StagePlan:
             input_blur=schedule.input_blur,
             runtime=self.runtime,
             note=schedule.note,
+            settling=schedule.settling,
         )
 
     def help_train(self, stage: ReproduceStage) -> list[int]:
@@ -260,6 +267,7 @@ class _StagePlan:
             *self._folders(stage),
             input_blur=schedule.input_blur,
             runtime=self.runtime,
+            settling=schedule.settling,
         )
 
     @property
