@@ -10,10 +10,14 @@ measures its own fold's validation images (which no network but C saw) after
 every epoch. Nothing is chosen on test images; they are measured once, at the
 end, and only reported.
 
-    python experiments/encoder_schedule.py saved_models/fashion_mnist \\
+    python experiments/encoder_schedule.py run saved_models/fashion_mnist \\
         --epochs 10 --learning-rate 1e-3 --output /tmp/schedule.json
+    python experiments/encoder_schedule.py figure saved_models/fashion_mnist \\
+        /tmp/schedule.json --output docs/fashion_mnist/encoder_settling.png
 
-Writes the per-epoch records as JSON and, with `--save`, the final encoder.
+`run` writes the per-epoch records as JSON and, with `--save`, the final
+encoder; `figure` draws the kept fold's validation accuracy over its 20
+epochs and over each run's settling epochs after them.
 """
 
 from __future__ import annotations
@@ -138,7 +142,12 @@ def run_schedule(
     }
 
 
-@click.command()
+@click.group()
+def main():
+    """Settling's held-out measurement and its figure."""
+
+
+@main.command("run")
 @click.argument("models_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--learning-rate", type=float, default=1e-3, show_default=True)
@@ -150,7 +159,7 @@ def run_schedule(
 )
 @click.option("--output", type=click.Path(dir_okay=False), required=True)
 @click.option("--save", type=click.Path(dir_okay=False), default=None)
-def main(models_dir, epochs, learning_rate, classifier_weight, output, save):
+def run_command(models_dir, epochs, learning_rate, classifier_weight, output, save):
     records = run_schedule(models_dir, epochs, learning_rate, classifier_weight, save)
     with open(output, "w") as file:
         json.dump(records, file, indent=2)
@@ -159,6 +168,67 @@ def main(models_dir, epochs, learning_rate, classifier_weight, output, save):
         f"C {records['test_plain_accuracy']:.4f}, "
         f"MSE {records['test_reconstruction_mse']:.5f}"
     )
+
+
+@main.command("figure")
+@click.argument("models_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("runs", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--output", type=click.Path(dir_okay=False), required=True)
+def figure_command(models_dir, runs, output):
+    from egan_tf.model_files import read_model_card
+    from egan_tf.plotting import plt, save_figure
+
+    card = read_model_card(os.path.join(models_dir, "encoder.json"))
+    fold = next(f for f in card["folds"] if f["fold"] == card["best_fold"])
+    if "test_before_settling" in card:
+        # A settled card: its settling is one more curve.
+        runs_records = [{"label": "settled (shipped)", **card["settled"]}]
+    else:
+        runs_records = []
+    for path in runs:
+        with open(path) as file:
+            record = json.load(file)
+        weight = record["loss"]["classifier_weight"]
+        record["label"] = (
+            f"choice run: {record['epochs']} epochs from {record['learning_rate']:g}, "
+            f"KL weight {weight:g}"
+        )
+        record["history"] = record["history"][1:]
+        runs_records.append(record)
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    figure.subplots_adjust(wspace=0.3)
+    trained = len(fold["history"])
+    for axis, key, name in (
+        (axes[0], "val_accuracy", "validation C(G(E(x))), %"),
+        (axes[1], "val_mse", "validation MSE of G(E(x))"),
+    ):
+        scale = 100 if key == "val_accuracy" else 1
+        axis.plot(
+            [row["epoch"] for row in fold["history"]],
+            [scale * row[key] for row in fold["history"]],
+            color="black",
+            label=f"fold {fold['fold']}, the paper's constant step",
+        )
+        for record in runs_records:
+            axis.plot(
+                [trained] + [trained + row["epoch"] for row in record["history"]],
+                [scale * fold["history"][-1][key]]
+                + [scale * row[key] for row in record["history"]],
+                marker=".",
+                label=record["label"],
+            )
+        axis.axvline(trained, color="grey", linewidth=0.5)
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(name)
+    axes[0].set_ylim(bottom=80)
+    axes[1].set_ylim(top=0.03)
+    axes[0].legend(fontsize=7)
+    figure.suptitle(
+        f"{card['dataset']}: the kept fold's encoder, then settling at a "
+        "cosine-decayed step (held-out fold images)",
+        fontsize=9,
+    )
+    save_figure(figure, output)
 
 
 if __name__ == "__main__":

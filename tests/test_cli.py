@@ -292,23 +292,52 @@ def test_beyond_the_paper_trainers_then_every_method(
             ],
         )  # fmt: skip
         assert result.exit_code == 0, result.output
-    # Beyond the paper: E settled one epoch after its fold, written elsewhere
-    # so that the shared tiny models stay as they are.
+    # Beyond the paper: E trained without settling, then settled by
+    # --settle-only from its card, into another folder.
     settled = tmp_path / "settled"
+
+    def train_encoder(*arguments, output, run):
+        return CliRunner().invoke(
+            cli.main,
+            [
+                "train-encoder", *arguments, "--models", models, *common,
+                "--output", output, "--checkpoint-dir", str(tmp_path / run),
+            ],
+        )  # fmt: skip
+
+    result = train_encoder(
+        "--folds", "2", "--max-folds", "1", "--settling-epochs", "0",
+        output=models, run="unsettled",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    unsettled_card = json.loads((tiny_models_dir / "encoder.json").read_text())
+    assert "settled" not in unsettled_card
+    result = train_encoder(
+        "--settle-only", "--settling-epochs", "1", "--settling-learning-rate",
+        "0.01", output=str(settled), run="settling",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "settled for 1 epochs" in result.output
+    settled_card = json.loads((settled / "encoder.json").read_text())
+    assert settled_card["settling"] == {"epochs": 1, "learning_rate": 0.01}
+    assert settled_card["settled"]["fold"] == unsettled_card["best_fold"]
+    assert [row["epoch"] for row in settled_card["settled"]["history"]] == [1]
+    assert settled_card["test_before_settling"] == unsettled_card["test"]
+    assert settled_card["folds"] == unsettled_card["folds"]
+    # A settled encoder is not settled twice.
+    (settled / "generator.keras").write_bytes(b"")
     result = CliRunner().invoke(
         cli.main,
         [
-            "train-encoder", "--folds", "2", "--max-folds", "1",
-            "--settling-epochs", "1", "--settling-learning-rate", "0.01",
-            "--models", models, *common, "--output", str(settled),
-            "--checkpoint-dir", str(tmp_path / "checkpoints_settled"),
+            "train-encoder", "--settle-only", "--settling-epochs", "1",
+            "--models", str(settled), *common, "--output", str(tmp_path / "twice"),
+            "--checkpoint-dir", str(tmp_path / "checkpoints_twice"),
         ],
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "settled" in result.output
-    settled_card = json.loads((settled / "encoder.json").read_text())
-    assert settled_card["settling"] == {"epochs": 1, "learning_rate": 0.01}
-    assert [row["epoch"] for row in settled_card["settled"]["history"]] == [1]
+    assert result.exit_code != 0
+    assert "Only an encoder trained without settling can be settled" in result.output
+    assert "settled=True" in result.output
+    assert "Traceback" not in result.output
     for name in (
         "encoder_blur", "classifier_augment", "classifier_mixture", "blur_estimator",
     ):  # fmt: skip

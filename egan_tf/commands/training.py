@@ -153,6 +153,13 @@ def train_gan_command(training, run, latent_dim, output):
     show_default="1e-3",
     help="The step settling's cosine starts from.",
 )
+@click.option(
+    "--settle-only",
+    is_flag=True,
+    help="Settle the encoder.keras of --models, trained by this command without "
+    "settling, instead of training folds: its card gives the folds, schedule and "
+    "loss, so the training and weight options are not used.",
+)
 @blur_sampling_options(
     "Beyond the paper: fine-tune the shipped encoder.keras on inputs blurred at "
     "random l in [0, this] and any angle, and write encoder_blur.keras."
@@ -173,6 +180,7 @@ def train_encoder_command(
     classifier_weight,
     settling_epochs,
     settling_learning_rate,
+    settle_only,
     input_blur,
     models_dir,
     output,
@@ -184,7 +192,10 @@ def train_encoder_command(
         encoder_loss,
         encoder_settling,
     )
-    from egan_tf.training.encoder_stage import train_and_save_encoder
+    from egan_tf.training.encoder_stage import (
+        settle_and_save_encoder,
+        train_and_save_encoder,
+    )
 
     given = {
         "pixel_weight": pixel_weight,
@@ -201,6 +212,32 @@ def train_encoder_command(
         settling = SettlingConfig(epochs=settling_epochs) if settling_epochs else None
     if settling is not None and settling_learning_rate is not None:
         settling = dataclasses.replace(settling, learning_rate=settling_learning_rate)
+    if settle_only:
+        if input_blur is not None or settling is None:
+            raise click.UsageError(
+                "--settle-only settles E: it needs settling epochs and no "
+                "--blur-max-length."
+            )
+        with run.runtime() as runtime:
+            card = settle_and_save_encoder(
+                settling,
+                models_dir,
+                run.training_examples(),
+                run.test_examples(),
+                run.checkpoint_dir,
+                output,
+                run.logdir,
+                show_progress=run.show_progress,
+                runtime=runtime,
+            )
+        test = card["test"]
+        click.echo(
+            f"Encoder of fold {card['best_fold']} settled for "
+            f"{card['settling']['epochs']} epochs; EGAN test accuracy "
+            f"{card['test_before_settling']['egan_accuracy']:.2%} -> "
+            f"{test['egan_accuracy']:.2%}; written to {output}"
+        )
+        return
     with run.runtime() as runtime:
         card = train_and_save_encoder(
             training,

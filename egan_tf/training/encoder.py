@@ -519,7 +519,7 @@ def train_encoder(
     wall_seconds = sum(record["wall_seconds"] for record in folds)
     settling = None
     if run.settling is not None:
-        encoder, settling = _settle(
+        encoder, settling = settle_encoder(
             encoder,
             best["fold"],
             run,
@@ -541,7 +541,7 @@ def train_encoder(
     )
 
 
-def _settle(
+def settle_encoder(
     encoder: keras.Model,
     fold: int,
     run: EncoderRun,
@@ -553,9 +553,15 @@ def _settle(
     show_progress: bool,
     runtime: Runtime,
 ) -> tuple[keras.Model, dict]:
-    """Settles the kept fold's `encoder` on its fold (`SettlingConfig`), or
-    reads back a settling a previous run finished; returns the settled
-    encoder and the settling's record."""
+    """Settles the kept fold's `encoder` on its fold `fold` of `run`
+    (`run.settling`), or reads back a settling a previous run in
+    `checkpoint_dir` finished; resumable.
+
+    Returns:
+        The settled encoder and the settling's record: the fold, its split's
+        sizes, the per-epoch validation history, the final validation MSE and
+        accuracy, and the wall time.
+    """
     encoder_path = os.path.join(checkpoint_dir, SETTLED_ENCODER_FILE)
     record_path = os.path.join(checkpoint_dir, SETTLING_RECORD_FILE)
     # The record is written last, so its presence means the encoder is whole.

@@ -33,16 +33,22 @@ from egan_tf.model_io import (
     GENERATOR_FILE,
     ShippedModels,
     load_folder_model,
+    read_model_card,
     save_model_atomically,
     write_model_card,
 )
 from egan_tf.training.encoder import (
     EncoderResult,
     EncoderRun,
+    settle_encoder,
     train_encoder,
     train_encoder_folds,
 )
+from egan_tf.training.loop import record_run_configs
 from egan_tf.training.runtime import Runtime
+
+# The paper encoder's model card in a models folder.
+ENCODER_CARD_FILE = "encoder.json"
 
 
 def encoder_card(
@@ -141,6 +147,88 @@ def train_and_save_encoder(
     save_model_atomically(result.encoder, os.path.join(output_dir, output_file))
     write_model_card(os.path.join(output_dir, f"{stem}.json"), card)
     return card
+
+
+def settle_and_save_encoder(
+    settling: SettlingConfig,
+    models_dir: str,
+    train_arrays: ImageArrays,
+    test_arrays: ImageArrays,
+    checkpoint_dir: str,
+    output_dir: str,
+    logdir: str | None = None,
+    show_progress: bool = True,
+    runtime: Runtime | None = None,
+) -> dict:
+    """Settles the encoder of `models_dir`, which `train_and_save_encoder`
+    trained without settling, measures the EGAN on the test set, and writes
+    the settled encoder and its card into `output_dir`; resumable.
+
+    Its card gives the run (the fold split's seed, the batch size, the loss)
+    and the kept fold, so the settled encoder is the one the same run with
+    `settling` would have made, without training its folds again.
+
+    Returns:
+        The model card: the encoder's card with the settling's config and
+        record added, its wall time included, and the test measured again
+        (the settled encoder's; the card's before as `test_before_settling`).
+
+    Raises:
+        ValueError: If the encoder was settled already, or its card is not a
+            paper encoder's (E_blur settles nothing).
+    """
+    runtime = runtime or Runtime.create()
+    card = read_model_card(os.path.join(models_dir, ENCODER_CARD_FILE))
+    if card.get("stage") != "encoder" or "settled" in card:
+        raise ValueError(
+            "Only an encoder trained without settling can be settled. Received: "
+            f"stage={card.get('stage')!r}, settled={'settled' in card}"
+        )
+    run, (generator, classifier, _) = _encoder_run(
+        models_dir,
+        train_arrays,
+        config_from_dict(TrainingConfig, card["training"]),
+        config_from_dict(EncoderLossConfig, card["loss"]),
+        config_from_dict(CrossValidationConfig, card["cross_validation"]),
+        None,
+        settling,
+    )
+    encoder = load_folder_model(
+        models_dir, ENCODER_FILE, expected_input_shape=IMAGE_SHAPE
+    )
+    record_run_configs(checkpoint_dir, logdir, run.configs, runtime, train_arrays)
+    settled, record = settle_encoder(
+        encoder,
+        card["best_fold"],
+        run,
+        generator,
+        classifier,
+        train_arrays,
+        checkpoint_dir,
+        logdir,
+        show_progress,
+        runtime,
+    )
+    result = EncoderResult(
+        encoder=settled,
+        best_fold=card["best_fold"],
+        folds=card["folds"],
+        wall_seconds=card["wall_seconds"] + record["wall_seconds"],
+        settling=record,
+    )
+    tested = evaluate_clean(ShippedModels(classifier, generator, settled), test_arrays)
+    settled_card = encoder_card(
+        result,
+        {**run.configs, "execution": runtime.config},
+        tested.to_dict(),
+        dataset_of(train_arrays),
+    )
+    settled_card["test_before_settling"] = card["test"]
+    if not runtime.is_chief:
+        return settled_card
+    save_model_atomically(settled, os.path.join(output_dir, ENCODER_FILE))
+    write_model_card(os.path.join(output_dir, ENCODER_CARD_FILE), settled_card)
+    return settled_card
 
 
 def help_train_encoder(
