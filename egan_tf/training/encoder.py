@@ -170,6 +170,19 @@ class EncoderResult:
     settling: dict | None = None
 
 
+def _place_frozen(
+    runtime: Runtime, generator: keras.Model, classifier: keras.Model | None
+) -> tuple[keras.Model, keras.Model | None]:
+    """The run's copies of G and C (`Runtime.place`), frozen: E trains
+    through them and never changes them."""
+    generator = runtime.place(generator)
+    generator.trainable = False
+    if classifier is not None:
+        classifier = runtime.place(classifier)
+        classifier.trainable = False
+    return generator, classifier
+
+
 def _add_fold_record(records_path: str, record: dict) -> None:
     """Adds one fold's record to the records file. Several processes may
     train folds of one run, so the file is re-read and rewritten under a
@@ -408,11 +421,7 @@ def train_encoder_folds(
         )
     runtime = runtime or Runtime.create()
     record_run_configs(checkpoint_dir, logdir, run.configs, runtime, train_arrays)
-    generator = runtime.place(generator)
-    generator.trainable = False
-    if classifier is not None:
-        classifier = runtime.place(classifier)
-        classifier.trainable = False
+    generator, classifier = _place_frozen(runtime, generator, classifier)
     cv_config = run.cross_validation
     folds = range(cv_config.trained_folds)
     # Where this process wrote each fold's encoder (a temporary folder on a
@@ -568,11 +577,7 @@ def settle_encoder(
     if os.path.isfile(record_path) and os.path.isfile(encoder_path):
         with open(record_path, encoding="utf-8") as handle:
             return load_model(encoder_path), json.load(handle)
-    generator = runtime.place(generator)
-    generator.trainable = False
-    if classifier is not None:
-        classifier = runtime.place(classifier)
-        classifier.trainable = False
+    generator, classifier = _place_frozen(runtime, generator, classifier)
     settled, record = _train_fold(
         fold,
         run,

@@ -141,11 +141,7 @@ def train_and_save_encoder(
         card["initialised_from"] = ENCODER_FILE
     if note is not None:
         card["note"] = note
-    if not runtime.is_chief:
-        return card
-    stem = output_file[: -len(".keras")]
-    save_model_atomically(result.encoder, os.path.join(output_dir, output_file))
-    write_model_card(os.path.join(output_dir, f"{stem}.json"), card)
+    _write_encoder(runtime, result.encoder, card, output_dir, output_file)
     return card
 
 
@@ -224,11 +220,24 @@ def settle_and_save_encoder(
         dataset_of(train_arrays),
     )
     settled_card["test_before_settling"] = card["test"]
-    if not runtime.is_chief:
-        return settled_card
-    save_model_atomically(settled, os.path.join(output_dir, ENCODER_FILE))
-    write_model_card(os.path.join(output_dir, ENCODER_CARD_FILE), settled_card)
+    _write_encoder(runtime, settled, settled_card, output_dir, ENCODER_FILE)
     return settled_card
+
+
+def _write_encoder(
+    runtime: Runtime,
+    encoder: keras.Model,
+    card: dict,
+    output_dir: str,
+    file_name: str,
+) -> None:
+    """Writes `encoder` as `file_name` and its card beside it (the same stem,
+    `.json`); only the chief writes."""
+    if not runtime.is_chief:
+        return
+    stem = file_name[: -len(".keras")]
+    save_model_atomically(encoder, os.path.join(output_dir, file_name))
+    write_model_card(os.path.join(output_dir, f"{stem}.json"), card)
 
 
 def help_train_encoder(
