@@ -427,15 +427,31 @@ def test_bad_methods_requests_are_one_line(tiny_models_dir, arguments, needle):
 # --- Faults a new user hit, each checked as the user meets it. ---
 
 
-def _run_cli(arguments, cwd):
+def _run_cli(arguments, cwd, report_tensorflow=False):
+    """Runs cli.py in a process of its own; with `report_tensorflow`, its
+    last line of stdout says whether it imported TensorFlow."""
+    command = [os.path.join(REPOSITORY, "cli.py"), *arguments]
+    if report_tensorflow:
+        command = ["-c", _REPORTS_TENSORFLOW, *command]
     return subprocess.run(
-        [sys.executable, os.path.join(REPOSITORY, "cli.py"), *arguments],
+        [sys.executable, *command],
         capture_output=True,
         text=True,
         cwd=cwd,
         timeout=180,
         check=False,
     )
+
+
+# Runs the CLI script given as its first argument and, as the process exits,
+# prints whether TensorFlow was imported (a check that fails at once must not
+# wait seconds for it).
+_REPORTS_TENSORFLOW = """
+import atexit, runpy, sys
+atexit.register(lambda: print("tensorflow imported:", "tensorflow" in sys.modules))
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 @pytest.mark.parametrize(
@@ -459,8 +475,10 @@ def test_an_unwritable_output_fails_before_any_work_naming_it(
     no_networks = os.path.join(REPOSITORY, "tests")
     completed = _run_cli([*arguments, target, "--models", no_networks]
                          if arguments[0] != "blur" else [*arguments, target],
-                         tmp_path)  # fmt: skip
+                         tmp_path, report_tensorflow=True)  # fmt: skip
     assert completed.returncode != 0
+    # `evaluate` used to check its outputs only after importing TensorFlow.
+    assert completed.stdout.splitlines()[-1] == "tensorflow imported: False"
     assert "Traceback" not in completed.stderr
     errors = [
         line for line in completed.stderr.splitlines() if line.startswith("Error")
