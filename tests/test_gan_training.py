@@ -160,3 +160,38 @@ def test_interrupt_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     assert "Traceback" not in stderr
     assert "checkpoint saved" in stderr
     assert not os.path.exists(tmp_path / "models" / "generator.keras")
+
+
+def test_a_stop_signal_waits_for_a_safe_point_between_steps(
+    tmp_path, mnist_test, monkeypatch
+):
+    # SIGINT used to raise KeyboardInterrupt wherever it landed. Landing in
+    # TensorFlow's tracing of the epoch's dataset, it once broke out holding
+    # the graph's lock, and the next trace waited on it forever (a train-gan
+    # hung on Ctrl-C). Now the signal only asks; the code it lands in runs to
+    # its end and the loop stops after the step.
+    from egan_tf.errors import TrainingInterrupted
+    from egan_tf.training import runtime as runtime_module
+
+    building = runtime_module.replica_shares_dataset
+    finished = []
+
+    def signalled_while_building(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        dataset = building(*args, **kwargs)
+        finished.append(True)
+        return dataset
+
+    monkeypatch.setattr(
+        runtime_module, "replica_shares_dataset", signalled_while_building
+    )
+    with pytest.raises(TrainingInterrupted):
+        train_gan(
+            TINY_EGAN,
+            TINY_TRAINING,
+            mnist_test.take(48),
+            str(tmp_path / "run"),
+            show_progress=False,
+        )
+    assert finished == [True]
+    assert tf.train.latest_checkpoint(str(tmp_path / "run"))

@@ -78,6 +78,7 @@ class EpochLoop:
         self._compiled_step = compile_train_step(self.runtime, self.train_step)
         self._history_path = os.path.join(self.state.directory, HISTORY_FILE)
         self.history = read_history(self.state.directory)
+        self._stop = _StopRequest()
 
     def _record_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         # Keyed by epoch, so that an epoch run again after a crash between
@@ -139,6 +140,7 @@ class EpochLoop:
                     {name: f"{value:.4f}" for name, value in metrics.items()}
                 )
                 bar.update(1)
+                self._stop.raise_if_asked()
         return names
 
     def _finish_epoch(self, epoch: int, names: list[str]) -> dict[str, float]:
@@ -177,11 +179,15 @@ class EpochLoop:
             number: signal.getsignal(number)
             for number in (signal.SIGTERM, signal.SIGINT)
         }
-        # SIGTERM is how schedulers stop jobs; treat it like Ctrl-C.
-        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-        # A process started in the background inherits SIGINT ignored, and
-        # Python then keeps it ignored; Ctrl-C must still save and stop.
-        signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
+        # SIGTERM is how schedulers stop jobs; treat it like Ctrl-C. A process
+        # started in the background inherits SIGINT ignored, and Python then
+        # keeps it ignored; Ctrl-C must still save and stop. The handler only
+        # asks: a KeyboardInterrupt raised wherever the signal lands could
+        # break out of TensorFlow's graph lock while a dataset is traced, and
+        # the next trace then waited on that lock forever (seen under load).
+        self._stop = _StopRequest()
+        signal.signal(signal.SIGTERM, self._stop.ask)
+        signal.signal(signal.SIGINT, self._stop.ask)
         outer = tqdm(
             total=self.config.epochs,
             initial=int(self.state.epoch.numpy()),
@@ -192,6 +198,7 @@ class EpochLoop:
         try:
             with outer:
                 while int(self.state.epoch.numpy()) < self.config.epochs:
+                    self._stop.raise_if_asked()
                     epoch = int(self.state.epoch.numpy())
                     names = self._run_batches(epoch)
                     # A stop asked for while the epoch is being finished
@@ -256,9 +263,20 @@ def compile_train_step(runtime: Runtime, replica_step: ReplicaStep) -> TrainStep
     return runtime.compile_step(replica_step)
 
 
-def _raise_keyboard_interrupt(signum, frame):
-    del signum, frame
-    raise KeyboardInterrupt
+class _StopRequest:
+    """A stop asked for by SIGINT or SIGTERM, acted on where the loop can
+    stop safely: between steps and between epochs."""
+
+    def __init__(self):
+        self.asked = False
+
+    def ask(self, signum, frame):
+        del signum, frame
+        self.asked = True
+
+    def raise_if_asked(self) -> None:
+        if self.asked:
+            raise KeyboardInterrupt
 
 
 class _StopsDeferred:
