@@ -265,3 +265,27 @@ def test_the_settings_stages_print_what_they_chose(tmp_path, recorded_stages):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "defense adaptive=hybrid, bf16_margin 0.15; models in" in result.output
+
+
+def test_max_epochs_caps_every_schedule_settling_included(
+    tmp_path, work_dir, recorded_stages
+):
+    # A quick run of the whole pipeline; what runs is what the cards record.
+    reproduce.reproduce_all(
+        str(tmp_path / "models"),
+        work_dir,
+        DataSource(limit=20, dataset="fashion_mnist"),
+        show_progress=False,
+        max_epochs=9,
+    )
+    epochs = {call["stage"]: call["epochs"] for call in recorded_stages[:-2]}
+    assert epochs == {
+        "classifier": 9, "gan": 9, "encoder": 9, "encoder_blur": 9,
+        "classifier_augment": 9, "classifier_mixture": 9, "blur_estimator": 8,
+    }  # fmt: skip
+    (encoder,) = [call for call in recorded_stages if call["stage"] == "encoder"]
+    assert encoder["settling"].epochs == 9
+    with pytest.raises(ValueError, match="max_epochs=0"):
+        reproduce.reproduce_all(
+            str(tmp_path / "models"), work_dir, DataSource(limit=20), max_epochs=0
+        )

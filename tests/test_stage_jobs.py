@@ -108,10 +108,14 @@ def test_a_request_the_jobs_cannot_run_is_refused(tmp_path, jobs, execution, mes
         )  # fmt: skip
 
 
-def _reproduce_arguments(tmp_path, small_mnist_dir, stages):
+def _reproduce_arguments(tmp_path, small_mnist_dir, stages, max_epochs=None):
+    # Where the order of the stages is what is checked, not their schedules,
+    # each is capped at `max_epochs` (which a helper process must share).
+    capped = [] if max_epochs is None else ["--max-epochs", str(max_epochs)]
     return [
         "reproduce", "--jobs", "2", "--stages", stages, "--data-dir", small_mnist_dir,
         "--models", str(tmp_path / "models"), "--work-dir", str(tmp_path / "work"),
+        *capped,
     ]  # fmt: skip
 
 
@@ -121,7 +125,10 @@ def test_two_stages_run_at_once_and_a_third_waits_for_its_network(
     result = CliRunner().invoke(
         cli.main,
         _reproduce_arguments(
-            tmp_path, small_mnist_dir, "classifier,classifier_augment,bf16_margin"
+            tmp_path,
+            small_mnist_dir,
+            "classifier,classifier_augment,bf16_margin",
+            max_epochs=2,
         ),
     )
     assert result.exit_code == 0, result.output
@@ -151,7 +158,8 @@ def test_a_free_slot_helps_train_the_encoder_s_folds(
 ):
     # The tiny C and G are in tmp_path / "models", where the stage reads them.
     result = CliRunner().invoke(
-        cli.main, _reproduce_arguments(tmp_path, small_mnist_dir, "encoder")
+        cli.main,
+        _reproduce_arguments(tmp_path, small_mnist_dir, "encoder", max_epochs=4),
     )
     assert result.exit_code == 0, result.output
     assert "started encoder's fold helper (log: " in result.output
@@ -162,6 +170,7 @@ def test_a_free_slot_helps_train_the_encoder_s_folds(
     card = json.loads((tiny_models_dir / "encoder.json").read_text())
     # The card has every fold once, some of them trained by the helper.
     assert [record["fold"] for record in card["folds"]] == [0, 1, 2, 3, 4]
+    assert card["training"]["epochs"] == 4
     assert helped
     assert helped < {0, 1, 2, 3, 4}
 

@@ -346,11 +346,28 @@ def train_blur_estimator_command(training, run, max_length, clean_fraction, outp
     "are made; each logs to <work-dir>/<stage>.log. On a CPU two stages side "
     "by side do more work than one after the other (bench/parallel_stages.py).",
 )
+@click.option(
+    "--max-epochs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Cap every stage's epochs (the encoder's settling too): a quick run "
+    "of the whole pipeline, e.g. on a --data-dir of a few images, before the "
+    "real one. The cards record the schedule that ran.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @execution_options
 @one_line_errors
 def reproduce_command(
-    dataset, models_dir, work_dir, data_dir, logdir, stages, jobs, quiet, execution
+    dataset,
+    models_dir,
+    work_dir,
+    data_dir,
+    logdir,
+    stages,
+    jobs,
+    max_epochs,
+    quiet,
+    execution,
 ):
     """Retrain every shipped network: C, the GAN (300 epochs), E (5 x 20), E_blur,
     C_aug, C_mix and B; then choose the defence's settings and bfloat16's margin
@@ -381,6 +398,7 @@ def reproduce_command(
             jobs,
             logdir,
             execution,
+            max_epochs,
         )
         cards = run_jobs_with_progress(request, show_progress=not quiet)
         click.echo(f"{format_stage_headlines(cards)}; models in {models_dir}")
@@ -391,7 +409,7 @@ def reproduce_command(
 
     with Runtime.create(execution) as runtime:
         cards = reproduce_all(
-            models_dir, work_dir, data, logdir, not quiet, runtime, stages
+            models_dir, work_dir, data, logdir, not quiet, runtime, stages, max_epochs
         )
     click.echo(f"{format_stage_headlines(cards)}; models in {models_dir}")
 

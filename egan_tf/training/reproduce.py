@@ -55,6 +55,7 @@ def reproduce_all(
     show_progress: bool = True,
     runtime: Runtime | None = None,
     stages: Sequence[ReproduceStage] = tuple(ReproduceStage),
+    max_epochs: int | None = None,
 ) -> dict[str, dict]:
     """Trains C, then the GAN, then E with the default (paper) schedules, then
     the beyond-the-paper networks: E_blur, C_aug, C_mix and the blur
@@ -70,7 +71,9 @@ def reproduce_all(
 
     Every stage trains on `data`'s training split (MNIST through TFDS if
     None) and is measured on its whole test split, under `runtime` (one
-    device in float32 if None).
+    device in float32 if None). `max_epochs`, when given, caps every
+    schedule's epochs (settling's too): a quick run of the whole pipeline,
+    whose cards record the schedule that ran.
 
     Returns:
         The model card of each stage run (the record written, for the
@@ -81,7 +84,9 @@ def reproduce_all(
             (`check_stage_inputs`).
     """
     check_stage_inputs(models_dir, stages)
-    plan = _make_plan(models_dir, work_dir, data, logdir, show_progress, runtime)
+    plan = _make_plan(
+        models_dir, work_dir, data, logdir, show_progress, runtime, max_epochs
+    )
     return {stage.value: plan.train(stage) for stage in stages}
 
 
@@ -92,10 +97,12 @@ def help_reproduce(
     data: DataSource | None = None,
     logdir: str | None = None,
     runtime: Runtime | None = None,
+    max_epochs: int | None = None,
 ) -> list[int]:
     """Trains, beside a process running `reproduce_all` on `stage` with the
-    same folders, the folds of `stage` that no process trains yet; writes
-    no model and no card (see `help_train_encoder`).
+    same folders (and the same `max_epochs`), the folds of `stage` that no
+    process trains yet; writes no model and no card (see
+    `help_train_encoder`).
 
     Returns:
         The folds this process finished.
@@ -110,7 +117,7 @@ def help_reproduce(
             f"processes. Received: stage={stage.value}"
         )
     check_stage_inputs(models_dir, (stage,))
-    plan = _make_plan(models_dir, work_dir, data, logdir, False, runtime)
+    plan = _make_plan(models_dir, work_dir, data, logdir, False, runtime, max_epochs)
     return plan.help_train(stage)
 
 
@@ -121,6 +128,7 @@ def _make_plan(
     logdir: str | None,
     show_progress: bool,
     runtime: Runtime | None,
+    max_epochs: int | None = None,
 ) -> _StagePlan:
     data = data or DataSource()
     return _StagePlan(
@@ -133,6 +141,7 @@ def _make_plan(
         logdir,
         show_progress,
         runtime or Runtime.create(),
+        max_epochs,
     )
 
 
@@ -161,6 +170,22 @@ class _StagePlan:
     logdir: str | None
     show_progress: bool
     runtime: Runtime
+    max_epochs: int | None = None
+
+    def __post_init__(self):
+        if self.max_epochs is not None and self.max_epochs < 1:
+            raise ValueError(
+                f"max_epochs must be at least 1. Received: max_epochs={self.max_epochs}"
+            )
+
+    def _capped(self, schedule):
+        """`schedule` (a TrainingConfig or SettlingConfig, or None) with its
+        epochs capped at `max_epochs`."""
+        if schedule is None or self.max_epochs is None:
+            return schedule
+        return dataclasses.replace(
+            schedule, epochs=min(schedule.epochs, self.max_epochs)
+        )
 
     def _folders(self, stage: ReproduceStage) -> tuple[str, str | None]:
         logdir = os.path.join(self.logdir, stage.value) if self.logdir else None
@@ -196,7 +221,7 @@ class _StagePlan:
     def _classifier(self, augmentation, checkpoint_dir: str, logdir: str | None):
         return train_and_save_classifier(
             ClassifierConfig(),
-            self.classifier_schedule,
+            self._capped(self.classifier_schedule),
             self.train_arrays,
             self.test_arrays,
             checkpoint_dir,
@@ -210,7 +235,7 @@ class _StagePlan:
     def _gan(self, checkpoint_dir: str, logdir: str | None) -> dict:
         return train_and_save_gan(
             EganConfig(),
-            PAPER_GAN_TRAINING,
+            self._capped(PAPER_GAN_TRAINING),
             self.train_arrays,
             checkpoint_dir,
             self.models_dir,
@@ -223,13 +248,13 @@ class _StagePlan:
         cross_validation = stage_cross_validation(stage, self.dataset)
         if stage == ReproduceStage.ENCODER:
             return _EncoderSchedule(
-                PAPER_ENCODER_TRAINING,
+                self._capped(PAPER_ENCODER_TRAINING),
                 cross_validation,
                 input_blur=None,
-                settling=encoder_settling(self.dataset),
+                settling=self._capped(encoder_settling(self.dataset)),
             )
         return _EncoderSchedule(
-            BLUR_ENCODER_TRAINING,
+            self._capped(BLUR_ENCODER_TRAINING),
             cross_validation,
             BlurSamplingConfig(),
             blur_encoder_note(self.dataset),
@@ -278,7 +303,7 @@ class _StagePlan:
     def _blur_estimator(self, checkpoint_dir: str, logdir: str | None) -> dict:
         return train_and_save_blur_estimator(
             BlurEstimatorConfig(),
-            DEFAULT_BLUR_ESTIMATOR_TRAINING,
+            self._capped(DEFAULT_BLUR_ESTIMATOR_TRAINING),
             BlurSamplingConfig(),
             self.train_arrays,
             self.test_arrays,

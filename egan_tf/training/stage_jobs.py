@@ -57,6 +57,7 @@ class StageJobsRequest:
         execution: How each stage computes; one device only.
         stages: The stages, in training order.
         jobs: How many stages may run at once, at least 1.
+        max_epochs: Caps every stage's epochs (`reproduce_all`), or None.
     """
 
     models_dir: str
@@ -66,10 +67,15 @@ class StageJobsRequest:
     jobs: int
     logdir: str | None = None
     execution: ExecutionConfig = dataclasses.field(default_factory=ExecutionConfig)
+    max_epochs: int | None = None
 
     def __post_init__(self):
         if not (isinstance(self.jobs, int) and self.jobs >= 1):
             raise ValueError(f"jobs must be at least 1. Received: jobs={self.jobs!r}")
+        if self.max_epochs is not None and self.max_epochs < 1:
+            raise ValueError(
+                f"max_epochs must be at least 1. Received: max_epochs={self.max_epochs}"
+            )
         if self.jobs > 1 and self.execution.strategy != StrategyKind.DEFAULT:
             raise ValueError(
                 "Stages run side by side in processes of one device each; "
@@ -87,6 +93,7 @@ class StageJobsRequest:
             "logdir": os.path.abspath(self.logdir) if self.logdir else None,
             "data": dataclasses.asdict(self.data),
             "execution": dataclasses.asdict(self.execution),
+            "max_epochs": self.max_epochs,
         }
 
     def log_path(self, stage: ReproduceStage, helper: bool = False) -> str:

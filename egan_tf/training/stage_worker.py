@@ -40,6 +40,7 @@ def run_stage(request: dict) -> None:
                 data,
                 request["logdir"],
                 runtime,
+                request.get("max_epochs"),
             )
             print(
                 f"Trained fold(s) {', '.join(map(str, folds)) or 'none'} of "
@@ -55,6 +56,7 @@ def run_stage(request: dict) -> None:
             show_progress=False,
             runtime=runtime,
             stages=(stage,),
+            max_epochs=request.get("max_epochs"),
         )
 
 
