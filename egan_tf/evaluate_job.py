@@ -120,6 +120,10 @@ class EvaluateRequest:
             None for the shipped C (see `egan_tf.user_classifier`).
         precision: How the networks compute (`egan_tf.precision`); the
             blur and every FFT stay float32.
+
+    Raises:
+        OutputPathError: When built, for an output that cannot be written, so
+            that a mistyped path fails before TensorFlow is even imported.
     """
 
     models_dir: str
@@ -134,6 +138,7 @@ class EvaluateRequest:
     precision: Precision = Precision.FLOAT32
 
     def __post_init__(self):
+        self.outputs.check_writable()
         object.__setattr__(self, "precision", Precision(self.precision))
         check_trained_on(self.models_dir, self.data.dataset)
         if self.precision == Precision.BFLOAT16:
@@ -181,10 +186,8 @@ def run_evaluate(
         The paths written.
 
     Raises:
-        OutputPathError: Before any work, for an output that cannot be written.
         DataError, ModelFileError: For missing or corrupt data or models.
     """
-    request.outputs.check_writable()
     if request.images is not None:
         return _evaluate_images(request, echo)
     if request.grid is None:

@@ -262,8 +262,6 @@ def evaluate_command(
         classifier=classifier_path,
         precision=precision,
     )
-    # Before TensorFlow's import (seconds): a mistyped output path fails at once.
-    build_request(evaluate_request.outputs.check_writable)
     import_tensorflow_quietly()
     run_evaluate(evaluate_request, echo=click.echo)
 

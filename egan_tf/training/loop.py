@@ -205,13 +205,12 @@ class EpochLoop:
                     # waits until its row and checkpoint are written:
                     # stopping in its validation saved a state past the
                     # epoch whose row was never written.
-                    with _StopsDeferred():
-                        metrics = self._finish_epoch(epoch, names)
-                        # The history is written before the checkpoint: a
-                        # crash between the two re-runs the epoch, never
-                        # loses its row.
-                        self._record_epoch(epoch, metrics)
-                        self.state.save()
+                    metrics = self._finish_epoch(epoch, names)
+                    # The history is written before the checkpoint: a crash
+                    # between the two re-runs the epoch, never loses its row.
+                    self._record_epoch(epoch, metrics)
+                    self.state.save()
+                    self._stop.raise_if_asked()
                     outer.set_postfix(
                         {name: f"{value:.4f}" for name, value in metrics.items()}
                     )
@@ -277,31 +276,6 @@ class _StopRequest:
     def raise_if_asked(self) -> None:
         if self.asked:
             raise KeyboardInterrupt
-
-
-class _StopsDeferred:
-    """Holds SIGTERM and SIGINT while a block runs, then stops (raises
-    KeyboardInterrupt) if one came."""
-
-    _SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __enter__(self):
-        self._asked = False
-        self._handlers = {
-            number: signal.signal(number, self._ask) for number in self._SIGNALS
-        }
-        return self
-
-    def _ask(self, signum, frame):
-        del signum, frame
-        self._asked = True
-
-    def __exit__(self, kind, error, traceback):
-        for number, handler in self._handlers.items():
-            signal.signal(number, handler)
-        if self._asked and kind is None:
-            raise KeyboardInterrupt
-        return False
 
 
 def summary_writer(logdir: str | None) -> tf.summary.SummaryWriter | None:

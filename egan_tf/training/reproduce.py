@@ -39,6 +39,7 @@ from egan_tf.training.runtime import Runtime
 from egan_tf.training.stages import (
     FOLD_STAGES,
     ReproduceStage,
+    check_max_epochs,
     check_stage_inputs,
     stage_cross_validation,
 )
@@ -173,10 +174,7 @@ class _StagePlan:
     max_epochs: int | None = None
 
     def __post_init__(self):
-        if self.max_epochs is not None and self.max_epochs < 1:
-            raise ValueError(
-                f"max_epochs must be at least 1. Received: max_epochs={self.max_epochs}"
-            )
+        check_max_epochs(self.max_epochs)
 
     def _capped(self, schedule):
         """`schedule` (a TrainingConfig or SettlingConfig, or None) with its

@@ -36,6 +36,7 @@ from egan_tf.training.stages import (
     STAGE_INPUTS,
     STAGE_OUTPUTS,
     ReproduceStage,
+    check_max_epochs,
     folds_left,
 )
 
@@ -72,10 +73,7 @@ class StageJobsRequest:
     def __post_init__(self):
         if not (isinstance(self.jobs, int) and self.jobs >= 1):
             raise ValueError(f"jobs must be at least 1. Received: jobs={self.jobs!r}")
-        if self.max_epochs is not None and self.max_epochs < 1:
-            raise ValueError(
-                f"max_epochs must be at least 1. Received: max_epochs={self.max_epochs}"
-            )
+        check_max_epochs(self.max_epochs)
         if self.jobs > 1 and self.execution.strategy != StrategyKind.DEFAULT:
             raise ValueError(
                 "Stages run side by side in processes of one device each; "

@@ -127,6 +127,15 @@ STAGE_OUTPUTS = {
 }
 
 
+def check_max_epochs(max_epochs: int | None) -> None:
+    """Raises ValueError unless `max_epochs` (a cap on every stage's epochs)
+    is None or at least 1."""
+    if max_epochs is not None and max_epochs < 1:
+        raise ValueError(
+            f"max_epochs must be at least 1. Received: max_epochs={max_epochs}"
+        )
+
+
 def parse_stages(text: str) -> tuple[ReproduceStage, ...]:
     """Stages from a comma-separated list of their names, in training order.
 
