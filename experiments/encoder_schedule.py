@@ -15,8 +15,11 @@ end, and only reported.
     python experiments/encoder_schedule.py figure saved_models/fashion_mnist \\
         /tmp/schedule.json --output docs/fashion_mnist/encoder_settling.png
 
-`run` writes the per-epoch records as JSON and, with `--save`, the final
-encoder; `figure` draws the kept fold's validation accuracy over its 20
+`run --start` starts from another encoder file (the probes started from the
+unsettled E), and `run --variant` adds capacity to E that starts at zero (a
+hidden layer on its features, or a second pass that sees G(E(x))), the
+capacity probe of session 24. `run` writes the per-epoch records as JSON and,
+with `--save`, the final encoder; `figure` draws the kept fold's validation accuracy over its 20
 epochs and over each run's settling epochs after them.
 """
 
@@ -29,12 +32,51 @@ import time
 import click
 
 
+def with_variant(encoder, generator, variant: str):
+    """E, or E with more capacity added so that it starts as E: `mlp-head`
+    adds a hidden layer on E's features whose correction of the latent starts
+    at zero; `second-pass` adds a second encoder that sees x beside G(E(x))
+    and corrects E's latent (its last layer starts at zero), so E sees what
+    its first guess got wrong."""
+    import keras
+
+    if variant == "plain":
+        return encoder
+    images = keras.Input(shape=(28, 28, 1), name="images")
+    trunk = keras.Model(
+        encoder.input, [encoder.get_layer("flatten").output, encoder.output]
+    )
+    features, first = trunk(images)
+    if variant == "mlp-head":
+        hidden = keras.layers.Dense(512, name="head_hidden")(features)
+        hidden = keras.layers.LeakyReLU(negative_slope=0.2)(hidden)
+    elif variant == "second-pass":
+        drawn = keras.ops.stop_gradient(generator(first, training=False))
+        pair = keras.layers.Concatenate()([images, drawn])
+        hidden = keras.layers.Rescaling(2.0, offset=-1.0)(pair)
+        for index, filters in enumerate((32, 64, 128)):
+            hidden = keras.layers.Conv2D(
+                filters, 4, strides=2, padding="same", name=f"second{index}"
+            )(hidden)
+            hidden = keras.layers.LeakyReLU(negative_slope=0.2)(hidden)
+        hidden = keras.layers.Flatten()(hidden)
+    else:
+        raise ValueError(f"Unknown variant. Received: variant={variant}")
+    correction = keras.layers.Dense(
+        first.shape[-1], kernel_initializer="zeros", name="head_correction"
+    )(hidden)
+    latent = keras.layers.Add(name="latent_corrected")([first, correction])
+    return keras.Model(images, latent, name="encoder")
+
+
 def run_schedule(
     models_dir: str,
     epochs: int,
     learning_rate: float,
     classifier_weight: float | None,
     save: str | None,
+    start: str | None = None,
+    variant: str = "plain",
 ) -> dict:
     """Continues E on its best fold with a cosine-decayed Adam step; returns
     the per-epoch validation records and the final test measurement."""
@@ -70,8 +112,9 @@ def run_schedule(
     fold = card["best_fold"]
     generator = load_model(os.path.join(models_dir, GENERATOR_FILE))
     classifier = load_model(os.path.join(models_dir, CLASSIFIER_FILE))
-    encoder = load_model(os.path.join(models_dir, ENCODER_FILE))
+    encoder = load_model(start or os.path.join(models_dir, ENCODER_FILE))
     generator.trainable = False
+    encoder = with_variant(encoder, generator, variant)
     classifier.trainable = False
 
     train = load_split("train", dataset=dataset)
@@ -129,7 +172,11 @@ def run_schedule(
     return {
         "dataset": dataset,
         "fold": fold,
-        "start": "the shipped encoder (the best fold's, after its 20 epochs)",
+        "start": start or "the shipped encoder (the best fold's, after its 20 epochs)",
+        "variant": variant,
+        "trainable_parameters": int(
+            sum(np.prod(v.shape) for v in encoder.trainable_variables)
+        ),
         "epochs": epochs,
         "learning_rate": learning_rate,
         "schedule": "cosine decay to 0 over the epochs, Adam",
@@ -159,8 +206,24 @@ def main():
 )
 @click.option("--output", type=click.Path(dir_okay=False), required=True)
 @click.option("--save", type=click.Path(dir_okay=False), default=None)
-def run_command(models_dir, epochs, learning_rate, classifier_weight, output, save):
-    records = run_schedule(models_dir, epochs, learning_rate, classifier_weight, save)
+@click.option(
+    "--start",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The encoder to start from (default: the folder's encoder.keras).",
+)
+@click.option(
+    "--variant",
+    type=click.Choice(["plain", "mlp-head", "second-pass"]),
+    default="plain",
+    show_default=True,
+)
+def run_command(
+    models_dir, epochs, learning_rate, classifier_weight, output, save, start, variant
+):
+    records = run_schedule(
+        models_dir, epochs, learning_rate, classifier_weight, save, start, variant
+    )
     with open(output, "w") as file:
         json.dump(records, file, indent=2)
     print(
