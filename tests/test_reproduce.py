@@ -18,6 +18,7 @@ from egan_tf.config import (
 )
 from egan_tf.data_paths import DataSource
 from egan_tf.training import reproduce
+from egan_tf.training.encoder_stage import EncoderStageRequest
 from egan_tf.training.stages import (
     ReproduceStage,
     check_stage_inputs,
@@ -37,6 +38,18 @@ def recorded_stages(monkeypatch, work_dir):
     calls = []
 
     def recorder(*args, **kwargs):
+        request = next(
+            (value for value in args if isinstance(value, EncoderStageRequest)), None
+        )
+        if request is not None:
+            # An encoder stage's settings come in one request object.
+            args = (*args, request.training, request.loss, request.cross_validation)
+            kwargs = {
+                **kwargs,
+                "input_blur": request.input_blur,
+                "note": request.note,
+                "settling": request.settling,
+            }
         arrays = [value for value in args if hasattr(value, "provenance")]
         checkpoint = next(
             value

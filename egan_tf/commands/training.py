@@ -105,6 +105,23 @@ def train_gan_command(training, run, latent_dim, output):
     )
 
 
+# E's loss weights (`EncoderLossConfig`'s fields), each defaulting to its
+# data set's value.
+_LOSS_WEIGHTS = ("pixel_weight", "latent_cycle_weight", "classifier_weight")
+
+
+def _loss_weight_options(command):
+    """Adds an option per loss weight of E; None where not given."""
+    for name in reversed(_LOSS_WEIGHTS):
+        command = click.option(
+            f"--{name.replace('_', '-')}",
+            type=click.FloatRange(min=0),
+            default=None,
+            show_default="by data set",
+        )(command)
+    return command
+
+
 @click.command("train-encoder")
 @training_options(DEFAULT_TRAININGS["encoder"])
 @click.option(
@@ -120,24 +137,7 @@ def train_gan_command(training, run, latent_dim, output):
     default=None,
     help="Train only the first N folds (quick runs).",
 )
-@click.option(
-    "--pixel-weight",
-    type=click.FloatRange(min=0),
-    default=None,
-    show_default="by data set",
-)
-@click.option(
-    "--latent-cycle-weight",
-    type=click.FloatRange(min=0),
-    default=None,
-    show_default="by data set",
-)
-@click.option(
-    "--classifier-weight",
-    type=click.FloatRange(min=0),
-    default=None,
-    show_default="by data set",
-)
+@_loss_weight_options
 @click.option(
     "--settling-epochs",
     type=click.IntRange(min=0),
@@ -175,15 +175,13 @@ def train_encoder_command(
     run,
     folds,
     max_folds,
-    pixel_weight,
-    latent_cycle_weight,
-    classifier_weight,
     settling_epochs,
     settling_learning_rate,
     settle_only,
     input_blur,
     models_dir,
     output,
+    **loss_weights,
 ):
     """Train the encoder E (stage 2 of the EGAN) by k-fold cross-validation."""
     from egan_tf.config import (
@@ -193,18 +191,14 @@ def train_encoder_command(
         encoder_settling,
     )
     from egan_tf.training.encoder_stage import (
+        EncoderStageRequest,
         settle_and_save_encoder,
         train_and_save_encoder,
     )
 
-    given = {
-        "pixel_weight": pixel_weight,
-        "latent_cycle_weight": latent_cycle_weight,
-        "classifier_weight": classifier_weight,
-    }
     loss = dataclasses.replace(
         encoder_loss(run.data.dataset),
-        **{name: value for name, value in given.items() if value is not None},
+        **{name: value for name, value in loss_weights.items() if value is not None},
     )
     # E settles by its data set's default; E_blur, a fine-tune, does not.
     settling = encoder_settling(run.data.dataset) if input_blur is None else None
@@ -238,21 +232,24 @@ def train_encoder_command(
             f"{test['egan_accuracy']:.2%}; written to {output}"
         )
         return
+    request = EncoderStageRequest(
+        models_dir,
+        training,
+        loss,
+        CrossValidationConfig(folds=folds, max_folds=max_folds),
+        input_blur,
+        settling,
+    )
     with run.runtime() as runtime:
         card = train_and_save_encoder(
-            training,
-            loss,
-            CrossValidationConfig(folds=folds, max_folds=max_folds),
-            models_dir,
+            request,
             run.training_examples(),
             run.test_examples(),
             run.checkpoint_dir,
             output,
             run.logdir,
             show_progress=run.show_progress,
-            input_blur=input_blur,
             runtime=runtime,
-            settling=settling,
         )
     test = card["test"]
     click.echo(

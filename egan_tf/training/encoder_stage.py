@@ -7,6 +7,7 @@ measured on the test set and written with its model card.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -74,31 +75,53 @@ def encoder_card(
     return card
 
 
+@dataclasses.dataclass(frozen=True)
+class EncoderStageRequest:
+    """One encoder stage: what E trains against, and how.
+
+    Attributes:
+        models_dir: Folder holding the trained `generator.keras` and
+            `classifier.keras` (and `encoder.keras`, for `input_blur`).
+        training: Each fold's schedule.
+        loss: E's loss weights.
+        cross_validation: The folds, and how many of them train.
+        input_blur: None for the paper's encoder E; else E_blur: the encoder
+            of `models_dir` fine-tuned on inputs blurred at random by this.
+        settling: Settle the kept fold's encoder (beyond the paper), or None.
+        note: The card's "note": why the schedule is not the default one.
+    """
+
+    models_dir: str
+    training: TrainingConfig
+    loss: EncoderLossConfig
+    cross_validation: CrossValidationConfig
+    input_blur: BlurSamplingConfig | None = None
+    settling: SettlingConfig | None = None
+    note: str | None = None
+
+    @property
+    def output_file(self) -> str:
+        """The encoder's file name in a models folder."""
+        return ENCODER_FILE if self.input_blur is None else ENCODER_BLUR_FILE
+
+
 def train_and_save_encoder(
-    training_config: TrainingConfig,
-    loss_config: EncoderLossConfig,
-    cv_config: CrossValidationConfig,
-    models_dir: str,
+    request: EncoderStageRequest,
     train_arrays: ImageArrays,
     test_arrays: ImageArrays,
     checkpoint_dir: str,
     output_dir: str,
     logdir: str | None = None,
     show_progress: bool = True,
-    input_blur: BlurSamplingConfig | None = None,
     runtime: Runtime | None = None,
-    note: str | None = None,
-    settling: SettlingConfig | None = None,
 ) -> dict:
-    """Trains E against the G and C in `models_dir`, measures the EGAN on the
-    test set and writes the encoder and its model card into `output_dir`.
+    """Trains E against the G and C of `request.models_dir`, measures the
+    EGAN on the test set and writes the encoder and its model card into
+    `output_dir`; resumable from `checkpoint_dir`.
 
-    Without `input_blur` this is the paper's encoder, written as
-    `encoder.keras` and `encoder.json`. With it, the encoder of `models_dir`
-    is fine-tuned on randomly blurred inputs and written as
-    `encoder_blur.keras` and `encoder_blur.json`. `note`, when given, is
-    the card's "note": why the schedule is not the default one. `settling`,
-    when given, settles the kept fold's encoder (beyond the paper).
+    Without `request.input_blur` this is the paper's encoder, written as
+    `encoder.keras` and `encoder.json`; with it, E_blur, written as
+    `encoder_blur.keras` and `encoder_blur.json`.
 
     Under a multi-worker strategy only the chief writes them.
 
@@ -106,15 +129,7 @@ def train_and_save_encoder(
         The model card.
     """
     runtime = runtime or Runtime.create()
-    run, (generator, classifier, initial_encoder) = _encoder_run(
-        models_dir,
-        train_arrays,
-        training_config,
-        loss_config,
-        cv_config,
-        input_blur,
-        settling,
-    )
+    run, (generator, classifier, initial_encoder) = _encoder_run(request, train_arrays)
     result = train_encoder(
         run,
         generator,
@@ -126,7 +141,6 @@ def train_and_save_encoder(
         initial_encoder=initial_encoder,
         runtime=runtime,
     )
-    output_file = ENCODER_FILE if input_blur is None else ENCODER_BLUR_FILE
     record = evaluate_clean(
         ShippedModels(classifier, generator, result.encoder), test_arrays
     )
@@ -136,12 +150,12 @@ def train_and_save_encoder(
         record.to_dict(),
         dataset_of(train_arrays),
     )
-    if input_blur is not None:
+    if request.input_blur is not None:
         card["stage"] = "encoder_blur"
         card["initialised_from"] = ENCODER_FILE
-    if note is not None:
-        card["note"] = note
-    _write_encoder(runtime, result.encoder, card, output_dir, output_file)
+    if request.note is not None:
+        card["note"] = request.note
+    _write_encoder(runtime, result.encoder, card, output_dir, request.output_file)
     return card
 
 
@@ -180,15 +194,14 @@ def settle_and_save_encoder(
             "Only an encoder trained without settling can be settled. Received: "
             f"stage={card.get('stage')!r}, settled={'settled' in card}"
         )
-    run, (generator, classifier, _) = _encoder_run(
+    request = EncoderStageRequest(
         models_dir,
-        train_arrays,
         config_from_dict(TrainingConfig, card["training"]),
         config_from_dict(EncoderLossConfig, card["loss"]),
         config_from_dict(CrossValidationConfig, card["cross_validation"]),
-        None,
-        settling,
+        settling=settling,
     )
+    run, (generator, classifier, _) = _encoder_run(request, train_arrays)
     encoder = load_folder_model(
         models_dir, ENCODER_FILE, expected_input_shape=IMAGE_SHAPE
     )
@@ -241,19 +254,14 @@ def _write_encoder(
 
 
 def help_train_encoder(
-    training_config: TrainingConfig,
-    loss_config: EncoderLossConfig,
-    cv_config: CrossValidationConfig,
-    models_dir: str,
+    request: EncoderStageRequest,
     train_arrays: ImageArrays,
     checkpoint_dir: str,
     logdir: str | None = None,
-    input_blur: BlurSamplingConfig | None = None,
     runtime: Runtime | None = None,
-    settling: SettlingConfig | None = None,
 ) -> list[int]:
     """Trains folds of the run `train_and_save_encoder` runs with the same
-    arguments in another process, beside it: those no process trains yet,
+    request in another process, beside it: those no process trains yet,
     until none is left. Writes no model and no card; that process does,
     once every fold is finished.
 
@@ -261,15 +269,7 @@ def help_train_encoder(
         The folds this process finished.
     """
     runtime = runtime or Runtime.create()
-    run, (generator, classifier, initial_encoder) = _encoder_run(
-        models_dir,
-        train_arrays,
-        training_config,
-        loss_config,
-        cv_config,
-        input_blur,
-        settling,
-    )
+    run, (generator, classifier, initial_encoder) = _encoder_run(request, train_arrays)
     _, written = train_encoder_folds(
         run,
         generator,
@@ -286,16 +286,11 @@ def help_train_encoder(
 
 
 def _encoder_run(
-    models_dir: str,
-    train_arrays: ImageArrays,
-    training_config: TrainingConfig,
-    loss_config: EncoderLossConfig,
-    cv_config: CrossValidationConfig,
-    input_blur: BlurSamplingConfig | None,
-    settling: SettlingConfig | None = None,
+    request: EncoderStageRequest, train_arrays: ImageArrays
 ) -> tuple[EncoderRun, tuple[keras.Model, keras.Model, keras.Model | None]]:
     """The run's configs, and G, C and the encoder every fold starts from
     (E of `models_dir` when fine-tuning on blurred inputs, else None)."""
+    models_dir = request.models_dir
     # A G and C of another data set would train an E that inverts nothing.
     check_trained_on(models_dir, dataset_of(train_arrays))
     generator = load_folder_model(
@@ -310,11 +305,16 @@ def _encoder_run(
         with open(gan_config_path, encoding="utf-8") as handle:
             model_config = config_from_dict(EganConfig, json.load(handle)["model"])
     initial_encoder = None
-    if input_blur is not None:
+    if request.input_blur is not None:
         initial_encoder = load_folder_model(
             models_dir, ENCODER_FILE, expected_input_shape=IMAGE_SHAPE
         )
     run = EncoderRun(
-        model_config, training_config, loss_config, cv_config, input_blur, settling
+        model_config,
+        request.training,
+        request.loss,
+        request.cross_validation,
+        request.input_blur,
+        request.settling,
     )
     return run, (generator, classifier, initial_encoder)

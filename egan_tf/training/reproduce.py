@@ -17,10 +17,8 @@ from egan_tf.config import (
     BlurMixtureConfig,
     BlurSamplingConfig,
     ClassifierConfig,
-    CrossValidationConfig,
     EganConfig,
     EncoderLossConfig,
-    SettlingConfig,
     TrainingConfig,
     blur_encoder_note,
     classifier_training,
@@ -33,7 +31,11 @@ from egan_tf.datasets import dataset_spec
 from egan_tf.training import settings_stages
 from egan_tf.training.blur_estimator import train_and_save_blur_estimator
 from egan_tf.training.classifier import train_and_save_classifier
-from egan_tf.training.encoder_stage import help_train_encoder, train_and_save_encoder
+from egan_tf.training.encoder_stage import (
+    EncoderStageRequest,
+    help_train_encoder,
+    train_and_save_encoder,
+)
 from egan_tf.training.gan import train_and_save_gan
 from egan_tf.training.runtime import Runtime
 from egan_tf.training.stages import (
@@ -147,18 +149,6 @@ def _make_plan(
 
 
 @dataclasses.dataclass(frozen=True)
-class _EncoderSchedule:
-    """How an encoder stage trains: its schedule, its folds, its input blur
-    (None: sharp inputs, as the paper) and its card's note."""
-
-    training: TrainingConfig
-    cross_validation: CrossValidationConfig
-    input_blur: BlurSamplingConfig | None
-    note: str | None = None
-    settling: SettlingConfig | None = None
-
-
-@dataclasses.dataclass(frozen=True)
 class _StagePlan:
     """What every stage is trained with; `train` runs one stage."""
 
@@ -242,55 +232,47 @@ class _StagePlan:
             runtime=self.runtime,
         )
 
-    def _encoder_schedule(self, stage: ReproduceStage) -> _EncoderSchedule:
+    def _encoder_request(self, stage: ReproduceStage) -> EncoderStageRequest:
+        """How an encoder stage trains: the paper's E on sharp inputs (then
+        settled, where its data set settles), or E_blur on blurred ones."""
         cross_validation = stage_cross_validation(stage, self.dataset)
         if stage == ReproduceStage.ENCODER:
-            return _EncoderSchedule(
+            return EncoderStageRequest(
+                self.models_dir,
                 self._capped(PAPER_ENCODER_TRAINING),
+                self.encoder_loss,
                 cross_validation,
-                input_blur=None,
                 settling=self._capped(encoder_settling(self.dataset)),
             )
-        return _EncoderSchedule(
+        return EncoderStageRequest(
+            self.models_dir,
             self._capped(BLUR_ENCODER_TRAINING),
+            self.encoder_loss,
             cross_validation,
-            BlurSamplingConfig(),
-            blur_encoder_note(self.dataset),
+            input_blur=BlurSamplingConfig(),
+            note=blur_encoder_note(self.dataset),
         )
 
     def _encoder(self, stage: ReproduceStage, checkpoint_dir: str, logdir: str | None):
-        schedule = self._encoder_schedule(stage)
         return train_and_save_encoder(
-            schedule.training,
-            self.encoder_loss,
-            schedule.cross_validation,
-            self.models_dir,
+            self._encoder_request(stage),
             self.train_arrays,
             self.test_arrays,
             checkpoint_dir,
             self.models_dir,
             logdir,
             self.show_progress,
-            input_blur=schedule.input_blur,
             runtime=self.runtime,
-            note=schedule.note,
-            settling=schedule.settling,
         )
 
     def help_train(self, stage: ReproduceStage) -> list[int]:
         """Trains the folds of `stage` no other process trains; see
         `help_reproduce`."""
-        schedule = self._encoder_schedule(stage)
         return help_train_encoder(
-            schedule.training,
-            self.encoder_loss,
-            schedule.cross_validation,
-            self.models_dir,
+            self._encoder_request(stage),
             self.train_arrays,
             *self._folders(stage),
-            input_blur=schedule.input_blur,
             runtime=self.runtime,
-            settling=schedule.settling,
         )
 
     @property
