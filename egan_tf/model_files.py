@@ -102,7 +102,7 @@ def check_trained_on(models_dir: str, dataset: str) -> None:
             f"The networks in {models_dir} were trained on {trained[0]} "
             f"({trained[1]}), not on {dataset}: pass --dataset {trained[0]}, "
             f"or --models with a folder of {dataset} networks. "
-            f"Received: dataset={dataset!r}"
+            f"Received: dataset={str(dataset)!r}"
         )
 
 

@@ -114,3 +114,12 @@ def test_networks_of_another_data_set_are_refused(tmp_path):
     check_trained_on(str(tmp_path / "empty"), "fashion_mnist")
     with pytest.raises(ValueError, match=r"trained on mnist .*pass --dataset mnist"):
         check_trained_on(str(tmp_path / "old"), "fashion_mnist")
+
+
+def test_the_refusal_names_the_data_set_as_the_user_typed_it(tmp_path):
+    """The CLI passes the enum; its repr (<DatasetName.FASHION_MNIST: ...>)
+    once ended the one-line error."""
+    _card(tmp_path / "digits", "classifier.json", dataset="mnist")
+    with pytest.raises(ValueError) as raised:
+        check_trained_on(str(tmp_path / "digits"), DatasetName.FASHION_MNIST)
+    assert str(raised.value).endswith("Received: dataset='fashion_mnist'")
