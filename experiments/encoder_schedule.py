@@ -69,6 +69,48 @@ def with_variant(encoder, generator, variant: str):
     return keras.Model(images, latent, name="encoder")
 
 
+def distillation_step(
+    encoder, generator, classifier, optimizer, loss_config, latent_weight: float
+):
+    """E's step with one more term: `latent_weight` times the mean squared
+    distance between E(x) and the refined latent of x (its target); with
+    E's own pixel and classifier weights at zero, E only regresses the
+    refined latents, and G and C are not run."""
+    import tensorflow as tf
+
+    from egan_tf import losses
+
+    own_loss = loss_config.pixel_weight > 0 or loss_config.classifier_weight > 0
+
+    @tf.function
+    def step(images, targets):
+        with tf.GradientTape() as tape:
+            latents = encoder(images, training=True)
+            per_example = latent_weight * tf.reduce_mean(
+                tf.square(latents - targets), axis=-1
+            )
+            if own_loss:
+                reconstructions = generator(latents, training=False)
+                per_example += loss_config.pixel_weight * losses.reconstruction_loss(
+                    images, reconstructions
+                )
+                per_example += (
+                    loss_config.classifier_weight
+                    * losses.classifier_consistency_loss(
+                        classifier(images, training=False),
+                        classifier(reconstructions, training=False),
+                    )
+                )
+            loss = tf.reduce_mean(per_example)
+        gradients = tape.gradient(loss, encoder.trainable_variables)
+        optimizer.apply_gradients(
+            zip(gradients, encoder.trainable_variables, strict=True)
+        )
+        return loss
+
+    return step
+
+
 def run_schedule(
     models_dir: str,
     epochs: int,
@@ -77,6 +119,9 @@ def run_schedule(
     save: str | None,
     start: str | None = None,
     variant: str = "plain",
+    latents: str | None = None,
+    latent_weight: float = 0.0,
+    latent_only: bool = False,
 ) -> dict:
     """Continues E on its best fold with a cosine-decayed Adam step; returns
     the per-epoch validation records and the final test measurement."""
@@ -108,6 +153,10 @@ def run_schedule(
         loss_config = dataclasses.replace(
             loss_config, classifier_weight=classifier_weight
         )
+    if latent_only:
+        loss_config = dataclasses.replace(
+            loss_config, pixel_weight=0.0, classifier_weight=0.0
+        )
     training, folds = card["training"], card["cross_validation"]["folds"]
     fold = card["best_fold"]
     generator = load_model(os.path.join(models_dir, GENERATOR_FILE))
@@ -133,12 +182,25 @@ def run_schedule(
     )
     optimizer = keras.optimizers.Adam(schedule, beta_1=training["beta_1"])
     optimizer.build(encoder.trainable_variables)
-    replica_step = make_encoder_train_step(
-        encoder, generator, classifier, optimizer, loss_config
-    )
-    step = tf.function(replica_step)
     seed = tf.constant([0, 0], tf.int64)
     images_all = to_unit_interval(fold_train.images).numpy()
+    if latents:
+        # Targets in the fold's own order (refined_latents.py), one per image.
+        targets_all = np.load(latents)["refined_latents"]
+        if len(targets_all) != len(images_all):
+            raise ValueError(
+                "The latents are not the fold's training images'. Received: "
+                f"{len(targets_all)} latents for {len(images_all)} images"
+            )
+        distil = distillation_step(
+            encoder, generator, classifier, optimizer, loss_config, latent_weight
+        )
+    else:
+        step = tf.function(
+            make_encoder_train_step(
+                encoder, generator, classifier, optimizer, loss_config
+            )
+        )
     labels_all = fold_train.labels
     shuffler = np.random.default_rng(training["seed"] + fold)
 
@@ -158,6 +220,9 @@ def run_schedule(
         order = shuffler.permutation(len(images_all))
         for start in range(0, steps_per_epoch * batch_size, batch_size):
             batch = order[start : start + batch_size]
+            if latents:
+                distil(tf.constant(images_all[batch]), tf.constant(targets_all[batch]))
+                continue
             step(
                 tf.constant(images_all[batch]),
                 tf.constant(labels_all[batch]),
@@ -174,6 +239,8 @@ def run_schedule(
         "fold": fold,
         "start": start or "the shipped encoder (the best fold's, after its 20 epochs)",
         "variant": variant,
+        "latents": latents,
+        "latent_weight": latent_weight,
         "trainable_parameters": int(
             sum(np.prod(v.shape) for v in encoder.trainable_variables)
         ),
@@ -218,11 +285,41 @@ def main():
     default="plain",
     show_default=True,
 )
+@click.option(
+    "--latents",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Refined latents of the fold's training images (refined_latents.py): "
+    "E also learns to predict them.",
+)
+@click.option("--latent-weight", type=float, default=1.0, show_default=True)
+@click.option(
+    "--latent-only", is_flag=True, help="With --latents: drop E's own loss terms."
+)
 def run_command(
-    models_dir, epochs, learning_rate, classifier_weight, output, save, start, variant
+    models_dir,
+    epochs,
+    learning_rate,
+    classifier_weight,
+    output,
+    save,
+    start,
+    variant,
+    latents,
+    latent_weight,
+    latent_only,
 ):
     records = run_schedule(
-        models_dir, epochs, learning_rate, classifier_weight, save, start, variant
+        models_dir,
+        epochs,
+        learning_rate,
+        classifier_weight,
+        save,
+        start,
+        variant,
+        latents,
+        latent_weight if latents else 0.0,
+        latent_only,
     )
     with open(output, "w") as file:
         json.dump(records, file, indent=2)
