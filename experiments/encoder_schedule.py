@@ -18,9 +18,11 @@ end, and only reported.
 `run --start` starts from another encoder file (the probes started from the
 unsettled E), and `run --variant` adds capacity to E that starts at zero (a
 hidden layer on its features, or a second pass that sees G(E(x))), the
-capacity probe of session 24. `run` writes the per-epoch records as JSON and,
-with `--save`, the final encoder; `figure` draws the kept fold's validation accuracy over its 20
-epochs and over each run's settling epochs after them.
+capacity probe of session 24; `run --latents` also trains E to predict
+refined latents (refined_latents.py). `run` writes the per-epoch records as
+JSON and, with `--save`, the final encoder; `figure` draws the kept fold's
+validation accuracy over its 20 epochs and over each run's settling epochs
+after them.
 """
 
 from __future__ import annotations
@@ -184,6 +186,7 @@ def run_schedule(
     optimizer.build(encoder.trainable_variables)
     seed = tf.constant([0, 0], tf.int64)
     images_all = to_unit_interval(fold_train.images).numpy()
+    labels_all = fold_train.labels
     if latents:
         # Targets in the fold's own order (refined_latents.py), one per image.
         targets_all = np.load(latents)["refined_latents"]
@@ -195,13 +198,25 @@ def run_schedule(
         distil = distillation_step(
             encoder, generator, classifier, optimizer, loss_config, latent_weight
         )
+
+        def train_batch(batch):
+            distil(tf.constant(images_all[batch]), tf.constant(targets_all[batch]))
+
     else:
         step = tf.function(
             make_encoder_train_step(
                 encoder, generator, classifier, optimizer, loss_config
             )
         )
-    labels_all = fold_train.labels
+
+        def train_batch(batch):
+            step(
+                tf.constant(images_all[batch]),
+                tf.constant(labels_all[batch]),
+                seed,
+                tf.constant(len(batch), tf.int64),
+            )
+
     shuffler = np.random.default_rng(training["seed"] + fold)
 
     def validation_record(epoch: int, seconds: float) -> dict:
@@ -218,17 +233,8 @@ def run_schedule(
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         order = shuffler.permutation(len(images_all))
-        for start in range(0, steps_per_epoch * batch_size, batch_size):
-            batch = order[start : start + batch_size]
-            if latents:
-                distil(tf.constant(images_all[batch]), tf.constant(targets_all[batch]))
-                continue
-            step(
-                tf.constant(images_all[batch]),
-                tf.constant(labels_all[batch]),
-                seed,
-                tf.constant(len(batch), tf.int64),
-            )
+        for offset in range(0, steps_per_epoch * batch_size, batch_size):
+            train_batch(order[offset : offset + batch_size])
         history.append(validation_record(epoch, time.perf_counter() - started))
         print(json.dumps(history[-1]), flush=True)
     tested = measure_egan(generator, encoder, test, classifier)
