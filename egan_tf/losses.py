@@ -94,29 +94,36 @@ def latent_cycle_loss(latents: tf.Tensor, reencoded: tf.Tensor) -> tf.Tensor:
 
 
 def classifier_consistency_loss(
-    reference_logits: tf.Tensor, logits: tf.Tensor
+    reference_logits: tf.Tensor, logits: tf.Tensor, temperature: float = 1.0
 ) -> tf.Tensor:
-    """KL divergence KL(softmax(reference) || softmax(logits)).
+    """KL divergence KL(softmax(reference / T) || softmax(logits / T)) · T².
 
     Used with the frozen classifier: reference C(x), compared C(G(E(x))). It asks
-    the reconstruction to keep the digit's identity, with no labels needed.
+    the reconstruction to keep the digit's identity, with no labels needed. At
+    T = 1 (the paper's term) a classifier sure of x gives the wrong classes'
+    logits almost no weight; a temperature above 1 softens both distributions,
+    so how C ranks the wrong classes counts too (Hinton et al.'s distillation),
+    and the factor T² keeps the gradients' size that of T = 1, so that one
+    weight serves every temperature.
 
     Args:
         reference_logits: float tensor [batch, num_classes]; no gradient flows into it.
         logits: float tensor [batch, num_classes].
+        temperature: T, a positive float; 1 is the plain KL divergence.
 
     Returns:
         float32 tensor [batch], non-negative.
     """
     reference_log_probabilities = tf.nn.log_softmax(
-        tf.stop_gradient(tf.cast(reference_logits, tf.float32))
+        tf.stop_gradient(tf.cast(reference_logits, tf.float32)) / temperature
     )
-    log_probabilities = tf.nn.log_softmax(tf.cast(logits, tf.float32))
-    return tf.reduce_sum(
+    log_probabilities = tf.nn.log_softmax(tf.cast(logits, tf.float32) / temperature)
+    divergence = tf.reduce_sum(
         tf.exp(reference_log_probabilities)
         * (reference_log_probabilities - log_probabilities),
         axis=-1,
     )
+    return divergence * (temperature * temperature)
 
 
 def blur_estimation_loss(

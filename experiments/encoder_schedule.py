@@ -19,10 +19,11 @@ end, and only reported.
 unsettled E), and `run --variant` adds capacity to E that starts at zero (a
 hidden layer on its features, or a second pass that sees G(E(x))), the
 capacity probe of session 24; `run --latents` also trains E to predict
-refined latents (refined_latents.py). `run` writes the per-epoch records as
-JSON and, with `--save`, the final encoder; `figure` draws the kept fold's
-validation accuracy over its 20 epochs and over each run's settling epochs
-after them.
+refined latents (refined_latents.py); `run --consistency/--temperature`
+changes E's classifier term (session 25's temperature probe). `run` writes
+the per-epoch records as JSON and, with `--save`, the final encoder;
+`figure` draws the kept fold's validation accuracy over its 20 epochs and
+over each run's settling epochs after them.
 """
 
 from __future__ import annotations
@@ -71,18 +72,59 @@ def with_variant(encoder, generator, variant: str):
     return keras.Model(images, latent, name="encoder")
 
 
-def distillation_step(
-    encoder, generator, classifier, optimizer, loss_config, latent_weight: float
+CONSISTENCY_KINDS = ("kl", "logit-mse", "feature-mse")
+
+
+def consistency_term(kind: str, temperature: float, features, images, reconstructions):
+    """The per-image term that keeps C's reading of G(E(x)) close to its
+    reading of x, float32 [batch]. `features` maps images to C's hidden
+    features (128, after ReLU) and logits. `kl` is E's own term, both distributions
+    softened by `temperature` and the divergence multiplied by its square
+    (the product's term); `logit-mse` matches the logits;
+    `feature-mse` matches C's hidden features, which say more than ten
+    logits."""
+    import tensorflow as tf
+
+    from egan_tf import losses
+
+    reference_features, reference_logits = features(images, training=False)
+    drawn_features, drawn_logits = features(reconstructions, training=False)
+    reference_features = tf.stop_gradient(reference_features)
+    reference_logits = tf.stop_gradient(reference_logits)
+    if kind == "kl":
+        return losses.classifier_consistency_loss(
+            reference_logits, drawn_logits, temperature
+        )
+    if kind == "logit-mse":
+        return tf.reduce_mean(tf.square(reference_logits - drawn_logits), axis=-1)
+    if kind == "feature-mse":
+        return tf.reduce_mean(tf.square(reference_features - drawn_features), axis=-1)
+    raise ValueError(f"Unknown consistency term. Received: kind={kind}")
+
+
+def custom_step(
+    encoder,
+    generator,
+    classifier,
+    optimizer,
+    loss_config,
+    latent_weight: float,
+    consistency: str,
 ):
-    """E's step with one more term: `latent_weight` times the mean squared
-    distance between E(x) and the refined latent of x (its target); with
-    E's own pixel and classifier weights at zero, E only regresses the
-    refined latents, and G and C are not run."""
+    """E's step with a chosen consistency term (`consistency_term`, weighted
+    by the loss's classifier weight) and, with `latent_weight` > 0, one more
+    term: the mean squared distance between E(x) and the refined latent of x
+    (its target). With E's own pixel and classifier weights at zero, E only
+    regresses the refined latents, and G and C are not run."""
+    import keras
     import tensorflow as tf
 
     from egan_tf import losses
 
     own_loss = loss_config.pixel_weight > 0 or loss_config.classifier_weight > 0
+    features = keras.Model(
+        classifier.input, [classifier.get_layer("hidden").output, classifier.output]
+    )
 
     @tf.function
     def step(images, targets):
@@ -96,12 +138,12 @@ def distillation_step(
                 per_example += loss_config.pixel_weight * losses.reconstruction_loss(
                     images, reconstructions
                 )
-                per_example += (
-                    loss_config.classifier_weight
-                    * losses.classifier_consistency_loss(
-                        classifier(images, training=False),
-                        classifier(reconstructions, training=False),
-                    )
+                per_example += loss_config.classifier_weight * consistency_term(
+                    consistency,
+                    loss_config.classifier_temperature,
+                    features,
+                    images,
+                    reconstructions,
                 )
             loss = tf.reduce_mean(per_example)
         gradients = tape.gradient(loss, encoder.trainable_variables)
@@ -124,6 +166,8 @@ def run_schedule(
     latents: str | None = None,
     latent_weight: float = 0.0,
     latent_only: bool = False,
+    consistency: str = "kl",
+    temperature: float = 1.0,
 ) -> dict:
     """Continues E on its best fold with a cosine-decayed Adam step; returns
     the per-epoch validation records and the final test measurement."""
@@ -187,20 +231,31 @@ def run_schedule(
     seed = tf.constant([0, 0], tf.int64)
     images_all = to_unit_interval(fold_train.images).numpy()
     labels_all = fold_train.labels
-    if latents:
-        # Targets in the fold's own order (refined_latents.py), one per image.
-        targets_all = np.load(latents)["refined_latents"]
+    loss_config = dataclasses.replace(loss_config, classifier_temperature=temperature)
+    if latents or consistency != "kl":
+        if latents:
+            # Targets in the fold's own order (refined_latents.py), one per image.
+            targets_all = np.load(latents)["refined_latents"]
+        else:
+            targets_all = np.zeros((len(images_all), encoder.output.shape[-1]))
         if len(targets_all) != len(images_all):
             raise ValueError(
                 "The latents are not the fold's training images'. Received: "
                 f"{len(targets_all)} latents for {len(images_all)} images"
             )
-        distil = distillation_step(
-            encoder, generator, classifier, optimizer, loss_config, latent_weight
+        targets_all = targets_all.astype(np.float32)
+        custom = custom_step(
+            encoder,
+            generator,
+            classifier,
+            optimizer,
+            loss_config,
+            latent_weight,
+            consistency,
         )
 
         def train_batch(batch):
-            distil(tf.constant(images_all[batch]), tf.constant(targets_all[batch]))
+            custom(tf.constant(images_all[batch]), tf.constant(targets_all[batch]))
 
     else:
         step = tf.function(
@@ -247,6 +302,7 @@ def run_schedule(
         "variant": variant,
         "latents": latents,
         "latent_weight": latent_weight,
+        "consistency": consistency,
         "trainable_parameters": int(
             sum(np.prod(v.shape) for v in encoder.trainable_variables)
         ),
@@ -302,6 +358,21 @@ def main():
 @click.option(
     "--latent-only", is_flag=True, help="With --latents: drop E's own loss terms."
 )
+@click.option(
+    "--consistency",
+    type=click.Choice(CONSISTENCY_KINDS),
+    default="kl",
+    show_default=True,
+    help="The term, weighted by the classifier weight, that keeps C's reading "
+    "of G(E(x)) close to its reading of x.",
+)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="With --consistency kl: the temperature both distributions are softened by.",
+)
 def run_command(
     models_dir,
     epochs,
@@ -314,6 +385,8 @@ def run_command(
     latents,
     latent_weight,
     latent_only,
+    consistency,
+    temperature,
 ):
     records = run_schedule(
         models_dir,
@@ -326,6 +399,8 @@ def run_command(
         latents,
         latent_weight if latents else 0.0,
         latent_only,
+        consistency,
+        temperature,
     )
     with open(output, "w") as file:
         json.dump(records, file, indent=2)

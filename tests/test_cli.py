@@ -314,12 +314,16 @@ def test_beyond_the_paper_trainers_then_every_method(
     assert "settled" not in unsettled_card
     result = train_encoder(
         "--settle-only", "--settling-epochs", "1", "--settling-learning-rate",
-        "0.01", output=str(settled), run="settling",
+        "0.01", "--settling-temperature", "2", output=str(settled), run="settling",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "settled for 1 epochs" in result.output
     settled_card = json.loads((settled / "encoder.json").read_text())
-    assert settled_card["settling"] == {"epochs": 1, "learning_rate": 0.01}
+    assert settled_card["settling"] == {
+        "epochs": 1,
+        "learning_rate": 0.01,
+        "classifier_temperature": 2.0,
+    }
     assert settled_card["settled"]["fold"] == unsettled_card["best_fold"]
     assert [row["epoch"] for row in settled_card["settled"]["history"]] == [1]
     assert settled_card["test_before_settling"] == unsettled_card["test"]

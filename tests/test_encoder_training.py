@@ -227,6 +227,33 @@ def test_settling_trains_the_kept_fold_on_and_is_not_repeated(
         np.testing.assert_array_equal(before, after)
 
 
+def test_settling_trains_with_its_own_classifier_temperature(
+    tmp_path, frozen_networks, mnist_test
+):
+    encoders, folds = {}, {}
+    for temperature in (1.0, 4.0):
+        checkpoint_dir = str(tmp_path / f"temperature_{temperature:g}")
+        arguments = _three_fold_run(
+            frozen_networks, mnist_test, checkpoint_dir, epochs=1
+        )
+        arguments["run"] = dataclasses.replace(
+            arguments["run"],
+            settling=SettlingConfig(
+                epochs=1, learning_rate=1e-2, classifier_temperature=temperature
+            ),
+        )
+        result = train_encoder(**arguments)
+        encoders[temperature] = result.encoder.get_weights()
+        folds[temperature] = [record["val_mse"] for record in result.folds]
+    # The folds train at the loss's temperature (1) in both runs; only
+    # settling's term differs.
+    assert folds[1.0] == folds[4.0]
+    assert any(
+        not np.array_equal(plain, softened)
+        for plain, softened in zip(encoders[1.0], encoders[4.0], strict=True)
+    )
+
+
 def test_settling_step_decays_from_its_rate_to_zero():
     schedule = settling_schedule(SettlingConfig(epochs=3, learning_rate=0.2), 5)
     assert float(schedule(0)) == pytest.approx(0.2)
@@ -240,8 +267,18 @@ def test_settling_step_decays_from_its_rate_to_zero():
         ({"epochs": 0}, r"Received: epochs=0"),
         ({"epochs": 2, "learning_rate": 0.0}, r"Received: learning_rate=0\.0"),
         ({"epochs": 2, "learning_rate": float("inf")}, r"Received: learning_rate=inf"),
+        (
+            {"epochs": 2, "classifier_temperature": 0.0},
+            r"Received: classifier_temperature=0\.0",
+        ),
     ],
 )
 def test_settling_config_rejects_what_cannot_train(fields, message):
     with pytest.raises(ValueError, match=message):
         SettlingConfig(**fields)
+
+
+@pytest.mark.parametrize("temperature", [0.0, -1.0, float("inf"), float("nan")])
+def test_encoder_loss_rejects_a_temperature_that_cannot_soften(temperature):
+    with pytest.raises(ValueError, match="Received: classifier_temperature="):
+        EncoderLossConfig(classifier_temperature=temperature)

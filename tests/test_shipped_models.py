@@ -60,14 +60,13 @@ class ShippedSet:
 SHIPPED_SETS = {
     # Issue 3's targets (the paper: 95.99 % for the EGAN).
     "mnist": ShippedSet(SAVED_MODELS, "mnist_test", 0.992, egan_target=0.975),
-    # Issue 15's: C at least 93 %, the EGAN losing at most 4 points. The
-    # shipped EGAN, settled, loses 4.88 (the README says why the target is missed), so
-    # this holds the shipped figure: a regression, not the target.
+    # Issue 15's: C at least 93 %, the EGAN losing at most 4 points (the
+    # shipped EGAN, settled with a softened classifier term, loses 3.51).
     "fashion_mnist": ShippedSet(
         os.path.join(SAVED_MODELS, "fashion_mnist"),
         "fashion_test",
         0.93,
-        egan_largest_cost=0.049,
+        egan_largest_cost=0.04,
     ),
 }
 

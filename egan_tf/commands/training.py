@@ -154,6 +154,14 @@ def _loss_weight_options(command):
     help="The step settling's cosine starts from.",
 )
 @click.option(
+    "--settling-temperature",
+    type=FiniteFloat(minimum=0.0),
+    default=None,
+    show_default="by data set",
+    help="The temperature of E's classifier term while settling (1: the "
+    "paper's plain KL divergence).",
+)
+@click.option(
     "--settle-only",
     is_flag=True,
     help="Settle the encoder.keras of --models, trained by this command without "
@@ -177,6 +185,7 @@ def train_encoder_command(
     max_folds,
     settling_epochs,
     settling_learning_rate,
+    settling_temperature,
     settle_only,
     input_blur,
     models_dir,
@@ -202,10 +211,22 @@ def train_encoder_command(
     )
     # E settles by its data set's default; E_blur, a fine-tune, does not.
     settling = encoder_settling(run.data.dataset) if input_blur is None else None
-    if settling_epochs is not None:
-        settling = SettlingConfig(epochs=settling_epochs) if settling_epochs else None
-    if settling is not None and settling_learning_rate is not None:
-        settling = dataclasses.replace(settling, learning_rate=settling_learning_rate)
+    if settling_epochs == 0:
+        settling = None
+    elif settling_epochs is not None:
+        settling = dataclasses.replace(
+            settling or SettlingConfig(epochs=settling_epochs), epochs=settling_epochs
+        )
+    overrides = {
+        name: value
+        for name, value in (
+            ("learning_rate", settling_learning_rate),
+            ("classifier_temperature", settling_temperature),
+        )
+        if value is not None
+    }
+    if settling is not None and overrides:
+        settling = dataclasses.replace(settling, **overrides)
     if settle_only:
         if input_blur is not None or settling is None:
             raise click.UsageError(

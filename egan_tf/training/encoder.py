@@ -121,6 +121,7 @@ def make_encoder_train_step(
                 divergence = losses.classifier_consistency_loss(
                     classifier(images, training=False),
                     classifier(reconstructions, training=False),
+                    loss_config.classifier_temperature,
                 )
                 per_example += loss_config.classifier_weight * divergence
                 metrics["classifier_kl"] = global_mean(divergence, global_batch_size)
@@ -239,7 +240,11 @@ def _train_fold(
     learning_rate = training_config.learning_rate
     run_name = f"fold_{fold}"
     if settling:
-        # The split and the seed stay the fold's; the schedule is settling's.
+        # The split and the seed stay the fold's; the schedule and the
+        # classifier term's temperature are settling's.
+        loss_config = dataclasses.replace(
+            loss_config, classifier_temperature=run.settling.classifier_temperature
+        )
         training_config = dataclasses.replace(
             training_config,
             epochs=run.settling.epochs,
