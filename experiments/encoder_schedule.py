@@ -423,16 +423,21 @@ def figure_command(models_dir, runs, output):
     fold = next(f for f in card["folds"] if f["fold"] == card["best_fold"])
     if "test_before_settling" in card:
         # A settled card: its settling is one more curve.
-        runs_records = [{"label": "settled (shipped)", **card["settled"]}]
+        temperature = card["settling"].get("classifier_temperature", 1.0)
+        runs_records = [
+            {"label": f"settled (shipped), KL at T {temperature:g}", **card["settled"]}
+        ]
     else:
         runs_records = []
     for path in runs:
         with open(path) as file:
             record = json.load(file)
         weight = record["loss"]["classifier_weight"]
+        # Records written before the temperature existed used the plain term.
+        temperature = record["loss"].get("classifier_temperature", 1.0)
         record["label"] = (
             f"choice run: {record['epochs']} epochs from {record['learning_rate']:g}, "
-            f"KL weight {weight:g}"
+            f"KL weight {weight:g} at T {temperature:g}"
         )
         record["history"] = record["history"][1:]
         runs_records.append(record)
