@@ -59,7 +59,7 @@ def _encoder_step(runtime):
 
     from egan_tf.config import ClassifierConfig, EganConfig, encoder_loss
     from egan_tf.networks import build_classifier, build_encoder, build_generator
-    from egan_tf.training.encoder import make_encoder_train_step
+    from egan_tf.training.encoder_step import make_encoder_train_step
 
     generator = runtime.build(lambda: build_generator(EganConfig()))
     classifier = runtime.build(lambda: build_classifier(ClassifierConfig()))

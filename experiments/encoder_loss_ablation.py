@@ -80,7 +80,8 @@ def main(dataset, epochs, limit, models_dir, workdir, output, variants):
         load_model,
         load_shipped_models,
     )
-    from egan_tf.training.encoder import EncoderRun, train_encoder
+    from egan_tf.training.encoder import train_encoder
+    from egan_tf.training.encoder_fold import EncoderRun
 
     models_dir = models_dir or dataset_spec(dataset).models_folder("saved_models")
     workdir = workdir or os.path.join("checkpoints", "ablation", dataset)

@@ -190,7 +190,7 @@ def run_schedule(
         save_model_atomically,
     )
     from egan_tf.splits import kfold_indices
-    from egan_tf.training.encoder import make_encoder_train_step
+    from egan_tf.training.encoder_step import make_encoder_train_step
 
     dataset = (trained_data_set(models_dir) or ("mnist", ""))[0]
     card = read_model_card(os.path.join(models_dir, "encoder.json"))

@@ -35,7 +35,8 @@ from egan_tf.networks import (  # noqa: E402
 )
 from egan_tf.training import loop  # noqa: E402
 from egan_tf.training.classifier import train_classifier  # noqa: E402
-from egan_tf.training.encoder import EncoderRun, train_encoder  # noqa: E402
+from egan_tf.training.encoder import train_encoder  # noqa: E402
+from egan_tf.training.encoder_fold import EncoderRun  # noqa: E402
 from egan_tf.training.gan import train_gan  # noqa: E402
 
 NO_DROPOUT = ClassifierConfig(filters=(4,), dense_units=8, dropout_rate=0.0)

@@ -21,14 +21,10 @@ from egan_tf.config import (
     TrainingConfig,
 )
 from egan_tf.networks import build_classifier, build_encoder, build_generator
-from egan_tf.training.encoder import (
-    FOLD_CLAIM_FILE,
-    EncoderRun,
-    make_encoder_train_step,
-    settling_schedule,
-    train_encoder,
-    train_encoder_folds,
-)
+from egan_tf.training.encoder import train_encoder, train_encoder_folds
+from egan_tf.training.encoder_fold import EncoderRun
+from egan_tf.training.encoder_step import make_encoder_train_step, settling_schedule
+from egan_tf.training.fold_claims import FOLD_CLAIM_FILE
 
 TINY_CLASSIFIER = ClassifierConfig(filters=(4,), dense_units=8)
 

@@ -23,6 +23,7 @@ from egan_tf.training import classifier as classifier_training
 from egan_tf.training import encoder as encoder_training
 from egan_tf.training import gan as gan_training
 from egan_tf.training import loop as loop_module
+from egan_tf.training.encoder_fold import EncoderRun
 from egan_tf.training.loop import TrainingInterrupted
 
 # Four batches an epoch, two epochs; the interruption falls inside epoch 2.
@@ -51,7 +52,7 @@ def _train_encoder(arrays, checkpoint_dir, settling=None):
     keras.utils.set_random_seed(0)
     generator = build_generator(TINY_EGAN)
     classifier = build_classifier(DROPOUT_CLASSIFIER)
-    run = encoder_training.EncoderRun(
+    run = EncoderRun(
         TINY_EGAN,
         TRAINING,
         EncoderLossConfig(),

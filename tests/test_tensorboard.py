@@ -20,7 +20,8 @@ from egan_tf.config import (
     TrainingConfig,
 )
 from egan_tf.networks import build_classifier
-from egan_tf.training.encoder import EncoderRun, train_encoder
+from egan_tf.training.encoder import train_encoder
+from egan_tf.training.encoder_fold import EncoderRun
 from egan_tf.training.gan import train_gan
 
 TINY_TRAINING = TrainingConfig(

@@ -40,11 +40,11 @@ from egan_tf.model_io import (
 )
 from egan_tf.training.encoder import (
     EncoderResult,
-    EncoderRun,
     settle_encoder,
     train_encoder,
     train_encoder_folds,
 )
+from egan_tf.training.encoder_fold import EncoderRun
 from egan_tf.training.loop import record_run_configs
 from egan_tf.training.runtime import Runtime
 
