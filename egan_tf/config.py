@@ -315,6 +315,48 @@ def encoder_settling(dataset: str = DEFAULT_DATASET.value) -> SettlingConfig | N
     return ENCODER_SETTLING[dataset_spec(dataset).name.value]
 
 
+def resolve_encoder_settling(
+    dataset: str,
+    fine_tune: bool,
+    epochs: int | None = None,
+    learning_rate: float | None = None,
+    classifier_temperature: float | None = None,
+) -> SettlingConfig | None:
+    """E's settling after a user's overrides, or None when it does not settle.
+
+    Starts from `dataset`'s default for E (`ENCODER_SETTLING`); a fine-tune
+    (E_blur) starts from none. Every setting given replaces the default's;
+    `epochs=0` turns settling off, and epochs given where the default has
+    none settle at `SettlingConfig`'s other defaults.
+
+    Raises:
+        ValueError: If a learning rate or temperature is given for no settling.
+    """
+    default = None if fine_tune else encoder_settling(dataset)
+    overrides = {
+        name: value
+        for name, value in (
+            ("epochs", epochs),
+            ("learning_rate", learning_rate),
+            ("classifier_temperature", classifier_temperature),
+        )
+        if value is not None
+    }
+    if epochs == 0 or (default is None and epochs is None):
+        if len(overrides) > (epochs is not None):
+            # Silently dropping a setting the user gave would train something
+            # other than what was asked for.
+            received = ", ".join(f"{name}={value}" for name, value in overrides.items())
+            raise ValueError(
+                "There is no settling to apply these to: give settling epochs "
+                f"(at least 1; {dataset}'s {'E_blur' if fine_tune else 'E'} "
+                f"settles for {default.epochs if default else 0} by default). "
+                f"Received: {received}"
+            )
+        return None
+    return dataclasses.replace(default or SettlingConfig(epochs=epochs), **overrides)
+
+
 def encoder_loss(dataset: str = DEFAULT_DATASET.value) -> EncoderLossConfig:
     """E's (and E_blur's) default loss weights on `dataset`."""
     return EncoderLossConfig(

@@ -116,6 +116,13 @@ def test_blur_writes_a_png(tmp_path):
         (["evaluate", "--grid", "--angles", "0,abc"], "--angles"),
         (["evaluate", "--grid", "--angles", "0,inf"], "--angles"),
         (["evaluate", "--grid", "--limit", "0"], "--limit"),
+        (
+            [
+                *("train-encoder", "--checkpoint-dir", "checkpoints"),
+                *("--output", "out", "--settling-temperature", "2"),
+            ],
+            "no settling to apply",
+        ),
         (["evaluate", "--grid", "--models", "/nonexistent/models"], "/nonexistent"),
         (["predict", "--count", "2"], "exactly one of"),
         (["predict", "--local", "/nonexistent/export"], "/nonexistent/export"),

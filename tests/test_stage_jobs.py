@@ -223,6 +223,6 @@ def test_sigterm_stops_every_stage_after_its_checkpoint(tmp_path, small_mnist_di
     [(40.2, "40 s"), (750, "12.5 min"), (11520, "3.20 h")],
 )
 def test_a_stage_s_time_is_printed_in_a_readable_unit(seconds, text):
-    from egan_tf.commands.training import format_duration
+    from egan_tf.commands.reproduce import format_duration
 
     assert format_duration(seconds) == text

@@ -6,8 +6,8 @@ can fix are reported on one `Error:` line: exit 2 for a bad option or path
 (as click does), 1 for a failure while working (missing or corrupt data or
 models), 130 for an interrupted training run (after its checkpoint).
 
-Commands by role: `training.py`, `evaluation.py`, `deployment.py`; what they
-share is in `options.py`.
+Commands by role: `training.py`, `reproduce.py`, `evaluation.py`,
+`deployment.py`; what they share is in `options.py`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import click
 
-from egan_tf.commands import deployment, evaluation, training
+from egan_tf.commands import deployment, evaluation, reproduce, training
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,7 +28,7 @@ def main():
     and undo it with an EGAN."""
 
 
-for _module in (training, evaluation, deployment):
+for _module in (training, reproduce, evaluation, deployment):
     for _command in vars(_module).values():
         if isinstance(_command, click.Command):
             main.add_command(_command)
