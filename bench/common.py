@@ -98,7 +98,7 @@ def paper_adam():
     """Adam at the paper's GAN settings (DCGAN's 2e-4, beta_1 0.5)."""
     import keras
 
-    from egan_tf.config import PAPER_GAN_TRAINING
+    from egan_tf.defaults import PAPER_GAN_TRAINING
 
     return keras.optimizers.Adam(
         PAPER_GAN_TRAINING.learning_rate, beta_1=PAPER_GAN_TRAINING.beta_1

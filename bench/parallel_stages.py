@@ -57,7 +57,8 @@ class Stage(enum.Enum):
 def _encoder_step(runtime):
     import keras
 
-    from egan_tf.config import ClassifierConfig, EganConfig, encoder_loss
+    from egan_tf.config import ClassifierConfig, EganConfig
+    from egan_tf.defaults import encoder_loss
     from egan_tf.networks import build_classifier, build_encoder, build_generator
     from egan_tf.training.encoder_step import make_encoder_train_step
 

@@ -39,9 +39,10 @@ import click
 @click.option("--output", default=None, help="Default: the data set's models folder.")
 def main(dataset, candidates, held_out, tolerance, work_dir, output):
     from egan_tf.atomic_files import write_json_atomically
-    from egan_tf.config import DEFAULT_CLASSIFIER_TRAINING, ClassifierConfig
+    from egan_tf.config import ClassifierConfig
     from egan_tf.data import load_split
     from egan_tf.datasets import dataset_spec
+    from egan_tf.defaults import DEFAULT_CLASSIFIER_TRAINING
     from egan_tf.evaluation import accuracy_of
     from egan_tf.machine import matmul_rate
     from egan_tf.training.classifier import train_classifier

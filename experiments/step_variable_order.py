@@ -45,7 +45,8 @@ def main(batch_size: int) -> None:
     import keras
     import tensorflow as tf
 
-    from egan_tf.config import PAPER_GAN_TRAINING, EganConfig
+    from egan_tf.config import EganConfig
+    from egan_tf.defaults import PAPER_GAN_TRAINING
     from egan_tf.networks import build_discriminator, build_generator
     from egan_tf.training.gan import make_gan_train_step
     from egan_tf.training.runtime import Runtime

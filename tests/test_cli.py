@@ -13,7 +13,8 @@ from conftest import REPOSITORY, SAVED_MODELS, SMALL_TEST_EXAMPLES
 from PIL import Image
 
 import cli
-from egan_tf.config import config_to_dict, encoder_loss
+from egan_tf.config import config_to_dict
+from egan_tf.defaults import encoder_loss
 from egan_tf.defenses import DefenseConfig
 
 SHIPPED_EXPORT = os.path.join(SAVED_MODELS, "egan_defense")

@@ -14,14 +14,13 @@ import tensorflow as tf
 from helpers import TINY_EGAN, compiled_step
 
 from egan_tf.config import (
-    ENCODER_SETTLING,
     ClassifierConfig,
     CrossValidationConfig,
     EncoderLossConfig,
     SettlingConfig,
     TrainingConfig,
-    resolve_encoder_settling,
 )
+from egan_tf.defaults import ENCODER_SETTLING, resolve_encoder_settling
 from egan_tf.networks import build_classifier, build_encoder, build_generator
 from egan_tf.training.encoder import train_encoder, train_encoder_folds
 from egan_tf.training.encoder_fold import EncoderRun

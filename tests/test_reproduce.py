@@ -9,14 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from egan_tf.config import (
-    CrossValidationConfig,
-    EncoderLossConfig,
-    TrainingConfig,
-    encoder_loss,
-    encoder_settling,
-)
+from egan_tf.config import CrossValidationConfig, EncoderLossConfig, TrainingConfig
 from egan_tf.data_paths import DataSource
+from egan_tf.defaults import encoder_loss, encoder_settling
 from egan_tf.training import reproduce
 from egan_tf.training.encoder_stage import EncoderStageRequest
 from egan_tf.training.stages import (

@@ -79,7 +79,7 @@ def test_a_stage_nothing_can_join_gets_every_core():
 def test_a_fold_stage_s_folds_left_are_read_from_its_records(tmp_path):
     stage = ReproduceStage
     assert folds_left(stage.ENCODER, "mnist", str(tmp_path)) == 5
-    # Fashion-MNIST's E_blur trains one fold (config.BLUR_ENCODER_MAX_FOLDS).
+    # Fashion-MNIST's E_blur trains one fold (defaults.BLUR_ENCODER_MAX_FOLDS).
     assert folds_left(stage.ENCODER_BLUR, "fashion_mnist", str(tmp_path)) == 1
     assert folds_left(stage.DEFENSE, "mnist", str(tmp_path)) == 0
     # A fold is finished once it has its record and its encoder.

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import click
 
-from egan_tf import config
+from egan_tf import defaults
 from egan_tf.atomic_files import check_writable
 from egan_tf.commands.data_options import data_dir_option, dataset_option
 from egan_tf.data_paths import DataSource
@@ -45,10 +45,10 @@ def import_tensorflow_quietly() -> None:
 
 
 DEFAULT_TRAININGS = {
-    "blur_estimator": config.DEFAULT_BLUR_ESTIMATOR_TRAINING,
-    "classifier": config.DEFAULT_CLASSIFIER_TRAINING,
-    "gan": config.PAPER_GAN_TRAINING,
-    "encoder": config.PAPER_ENCODER_TRAINING,
+    "blur_estimator": defaults.DEFAULT_BLUR_ESTIMATOR_TRAINING,
+    "classifier": defaults.DEFAULT_CLASSIFIER_TRAINING,
+    "gan": defaults.PAPER_GAN_TRAINING,
+    "encoder": defaults.PAPER_ENCODER_TRAINING,
 }
 
 

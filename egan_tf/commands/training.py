@@ -18,7 +18,7 @@ from egan_tf.commands.options import (
     one_line_errors,
     training_options,
 )
-from egan_tf.config import classifier_training
+from egan_tf.defaults import classifier_training
 
 
 @click.command("train-classifier")
@@ -187,11 +187,8 @@ def train_encoder_command(
     **loss_weights,
 ):
     """Train the encoder E (stage 2 of the EGAN) by k-fold cross-validation."""
-    from egan_tf.config import (
-        CrossValidationConfig,
-        encoder_loss,
-        resolve_encoder_settling,
-    )
+    from egan_tf.config import CrossValidationConfig
+    from egan_tf.defaults import encoder_loss, resolve_encoder_settling
     from egan_tf.training.encoder_stage import (
         EncoderStageRequest,
         settle_and_save_encoder,

@@ -9,13 +9,9 @@ import keras
 import tensorflow as tf
 
 from egan_tf import losses
-from egan_tf.config import (
-    PAPER_GAN_TRAINING,
-    EganConfig,
-    TrainingConfig,
-    config_to_dict,
-)
+from egan_tf.config import EganConfig, TrainingConfig, config_to_dict
 from egan_tf.data import ImageArrays, dataset_of
+from egan_tf.defaults import PAPER_GAN_TRAINING
 from egan_tf.execution import ExecutionConfig
 from egan_tf.model_io import DISCRIMINATOR_FILE, GENERATOR_FILE, save_model_atomically
 from egan_tf.networks import build_discriminator, build_generator

@@ -9,10 +9,6 @@ import os
 from collections.abc import Callable, Sequence
 
 from egan_tf.config import (
-    BLUR_ENCODER_TRAINING,
-    DEFAULT_BLUR_ESTIMATOR_TRAINING,
-    PAPER_ENCODER_TRAINING,
-    PAPER_GAN_TRAINING,
     BlurEstimatorConfig,
     BlurMixtureConfig,
     BlurSamplingConfig,
@@ -20,14 +16,20 @@ from egan_tf.config import (
     EganConfig,
     EncoderLossConfig,
     TrainingConfig,
+)
+from egan_tf.data import ImageArrays, dataset_of
+from egan_tf.data_paths import DataSource
+from egan_tf.datasets import dataset_spec
+from egan_tf.defaults import (
+    BLUR_ENCODER_TRAINING,
+    DEFAULT_BLUR_ESTIMATOR_TRAINING,
+    PAPER_ENCODER_TRAINING,
+    PAPER_GAN_TRAINING,
     blur_encoder_note,
     classifier_training,
     encoder_loss,
     encoder_settling,
 )
-from egan_tf.data import ImageArrays, dataset_of
-from egan_tf.data_paths import DataSource
-from egan_tf.datasets import dataset_spec
 from egan_tf.training import settings_stages
 from egan_tf.training.blur_estimator import train_and_save_blur_estimator
 from egan_tf.training.classifier import train_and_save_classifier

@@ -11,11 +11,8 @@ import json
 import os
 from collections.abc import Sequence
 
-from egan_tf.config import (
-    PAPER_CROSS_VALIDATION,
-    CrossValidationConfig,
-    blur_encoder_cross_validation,
-)
+from egan_tf.config import CrossValidationConfig
+from egan_tf.defaults import PAPER_CROSS_VALIDATION, blur_encoder_cross_validation
 from egan_tf.model_files import (
     AUGMENTED_CLASSIFIER_FILE,
     BLUR_ESTIMATOR_FILE,
@@ -92,7 +89,7 @@ def stage_cross_validation(
     stage: ReproduceStage, dataset: str
 ) -> CrossValidationConfig | None:
     """The folds a stage trains on `dataset`: the paper's five for E, E_blur's
-    per data set (`config.BLUR_ENCODER_MAX_FOLDS`); None for a stage of no
+    per data set (`defaults.BLUR_ENCODER_MAX_FOLDS`); None for a stage of no
     folds."""
     if stage == ReproduceStage.ENCODER:
         return PAPER_CROSS_VALIDATION
