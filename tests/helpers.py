@@ -134,3 +134,20 @@ def compiled_step(replica_step):
         return step(images, labels, seed, size)
 
     return call
+
+
+# Outputs of one exported signature computed two ways (from disk, in a fresh
+# process, in memory) agree to this, in probability and pixel units.
+EXPORT_TOLERANCE = 1e-5
+
+
+def assert_outputs_match(actual: dict, expected: dict) -> None:
+    """Two signature outputs, name -> NumPy array, have the same names,
+    dtypes and shapes and agree to `EXPORT_TOLERANCE`."""
+    assert set(actual) == set(expected)
+    for key, value in expected.items():
+        assert actual[key].dtype == value.dtype, key
+        assert actual[key].shape == value.shape, key
+        np.testing.assert_allclose(
+            actual[key], value, atol=EXPORT_TOLERANCE, err_msg=key
+        )
