@@ -8,6 +8,8 @@ it from this module. The records themselves are in `egan_tf.config`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 from egan_tf.config import (
     CrossValidationConfig,
@@ -163,6 +165,51 @@ def blur_encoder_note(dataset: str = DEFAULT_DATASET.value) -> str | None:
         "fold's network ships (on MNIST the five folds' final validation MSE "
         "spread over 2 %); the others would cost hours of a 2-core machine "
         "(BLUR_ENCODER_MAX_FOLDS in egan_tf/defaults.py)."
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderSchedule:
+    """How an encoder stage trains: its schedule, its folds, and the card's
+    note on why they differ from the paper's (None when they do not)."""
+
+    training: TrainingConfig
+    cross_validation: CrossValidationConfig
+    note: str | None = None
+
+
+def encoder_schedule(
+    dataset: str, fine_tune: bool, overrides: Mapping[str, Any] | None = None
+) -> EncoderSchedule:
+    """E's schedule on `dataset` (E_blur's with `fine_tune`), with `overrides`.
+
+    Args:
+        dataset: The data set's name.
+        fine_tune: E_blur, fine-tuned from a trained E: half E's learning
+            rate, and its data set's folds (`BLUR_ENCODER_MAX_FOLDS`).
+        overrides: Settings a user gave, by `TrainingConfig` field or
+            "folds" and "max_folds"; the rest keep the stage's defaults.
+    """
+    overrides = dict(overrides or {})
+    fold_overrides = {
+        name: overrides.pop(name)
+        for name in ("folds", "max_folds")
+        if name in overrides
+    }
+    if fine_tune:
+        default = EncoderSchedule(
+            BLUR_ENCODER_TRAINING,
+            blur_encoder_cross_validation(dataset),
+            blur_encoder_note(dataset),
+        )
+    else:
+        default = EncoderSchedule(PAPER_ENCODER_TRAINING, PAPER_CROSS_VALIDATION)
+    cross_validation = dataclasses.replace(default.cross_validation, **fold_overrides)
+    return EncoderSchedule(
+        dataclasses.replace(default.training, **overrides),
+        cross_validation,
+        # The note explains the default folds; other folds were asked for.
+        default.note if cross_validation == default.cross_validation else None,
     )
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 import cli
 from egan_tf.config import config_to_dict
-from egan_tf.defaults import encoder_loss
+from egan_tf.defaults import BLUR_ENCODER_TRAINING, encoder_loss
 from egan_tf.defenses import DefenseConfig
 
 SHIPPED_EXPORT = os.path.join(SAVED_MODELS, "egan_defense")
@@ -300,6 +300,12 @@ def test_beyond_the_paper_trainers_then_every_method(
             ],
         )  # fmt: skip
         assert result.exit_code == 0, result.output
+    # E_blur, fine-tuned from E, keeps its own step where none is given,
+    # as `reproduce` trains it.
+    blur_card = json.loads((tiny_models_dir / "encoder_blur.json").read_text())
+    assert blur_card["training"]["learning_rate"] == (
+        BLUR_ENCODER_TRAINING.learning_rate
+    )
     # Beyond the paper: E trained without settling, then settled by
     # --settle-only from its card, into another folder.
     settled = tmp_path / "settled"

@@ -20,7 +20,6 @@ from egan_tf.config import (
     SettlingConfig,
     TrainingConfig,
 )
-from egan_tf.defaults import ENCODER_SETTLING, resolve_encoder_settling
 from egan_tf.networks import build_classifier, build_encoder, build_generator
 from egan_tf.training.encoder import train_encoder, train_encoder_folds
 from egan_tf.training.encoder_fold import EncoderRun
@@ -273,47 +272,6 @@ def test_settling_step_decays_from_its_rate_to_zero():
 def test_settling_config_rejects_what_cannot_train(fields, message):
     with pytest.raises(ValueError, match=message):
         SettlingConfig(**fields)
-
-
-@pytest.mark.parametrize(
-    ("dataset", "fine_tune", "overrides", "expected"),
-    [
-        ("mnist", False, {}, None),
-        ("fashion_mnist", True, {}, None),
-        ("fashion_mnist", False, {}, ENCODER_SETTLING["fashion_mnist"]),
-        ("fashion_mnist", False, {"epochs": 0}, None),
-        (
-            "fashion_mnist",
-            False,
-            {"epochs": 3, "classifier_temperature": 2.0},
-            SettlingConfig(epochs=3, classifier_temperature=2.0),
-        ),
-        ("mnist", False, {"epochs": 4}, SettlingConfig(epochs=4)),
-        (
-            "mnist",
-            True,
-            {"epochs": 2, "learning_rate": 0.5},
-            SettlingConfig(epochs=2, learning_rate=0.5),
-        ),
-    ],
-)
-def test_settling_options_replace_the_data_sets_default(
-    dataset, fine_tune, overrides, expected
-):
-    assert resolve_encoder_settling(dataset, fine_tune, **overrides) == expected
-
-
-@pytest.mark.parametrize(
-    ("dataset", "fine_tune", "overrides"),
-    [
-        ("mnist", False, {"learning_rate": 0.5}),
-        ("fashion_mnist", True, {"classifier_temperature": 2.0}),
-        ("fashion_mnist", False, {"epochs": 0, "learning_rate": 0.5}),
-    ],
-)
-def test_settling_options_without_a_settling_are_refused(dataset, fine_tune, overrides):
-    with pytest.raises(ValueError, match="no settling to apply these to"):
-        resolve_encoder_settling(dataset, fine_tune, **overrides)
 
 
 @pytest.mark.parametrize("temperature", [0.0, -1.0, float("inf"), float("nan")])

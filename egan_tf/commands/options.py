@@ -8,9 +8,11 @@ import functools
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from egan_tf import defaults
 from egan_tf.atomic_files import check_writable
@@ -151,13 +153,29 @@ class RunOptions:
         return dataclasses.replace(self.data, limit=None).load("test")
 
 
-_TRAINING_OPTION_NAMES = ("epochs", "batch_size", "learning_rate", "beta_1", "seed")
+TRAINING_OPTION_NAMES = ("epochs", "batch_size", "learning_rate", "beta_1", "seed")
 _RUN_OPTION_NAMES = (
     "dataset", "limit", "data_dir", "logdir", "checkpoint_dir", "quiet",
 )  # fmt: skip
 
 
-def training_options(defaults, epochs_of: Callable[[str], int] | None = None):
+def given_options(names: Sequence[str]) -> dict[str, Any]:
+    """The options among `names` that the user set (on the command line or
+    through the environment), by name; options left at their default are
+    not included, so that a stage can put its own default in their place."""
+    context = click.get_current_context()
+    return {
+        name: context.params[name]
+        for name in names
+        if context.get_parameter_source(name) is not ParameterSource.DEFAULT
+    }
+
+
+def training_options(
+    defaults,
+    epochs_of: Callable[[str], int] | None = None,
+    learning_rate_shown: str | None = None,
+):
     """Adds the options every training command shares and hands the command a
     `training` TrainingConfig and a `run` RunOptions instead of loose values.
 
@@ -165,6 +183,9 @@ def training_options(defaults, epochs_of: Callable[[str], int] | None = None):
         defaults: The stage's default TrainingConfig.
         epochs_of: The default number of epochs by data set, when it
             depends on the data set; None for `defaults.epochs` on all.
+        learning_rate_shown: The help's default for `--learning-rate`, when
+            the command chooses it by more than `defaults` (see
+            `given_options`); None shows `defaults.learning_rate`.
     """
 
     def default_epochs(ctx, param, value):
@@ -190,7 +211,7 @@ def training_options(defaults, epochs_of: Callable[[str], int] | None = None):
             "--learning-rate",
             type=click.FloatRange(min=0, min_open=True),
             default=defaults.learning_rate,
-            show_default=True,
+            show_default=learning_rate_shown or True,
         ),
         click.option(
             "--beta-1",
@@ -229,7 +250,7 @@ def training_options(defaults, epochs_of: Callable[[str], int] | None = None):
             from egan_tf.config import TrainingConfig
 
             training = TrainingConfig(
-                **{name: kwargs.pop(name) for name in _TRAINING_OPTION_NAMES}
+                **{name: kwargs.pop(name) for name in TRAINING_OPTION_NAMES}
             )
             run_values = {name: kwargs.pop(name) for name in _RUN_OPTION_NAMES}
             run = RunOptions(

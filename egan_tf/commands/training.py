@@ -12,9 +12,11 @@ from egan_tf.commands.data_options import (
 )
 from egan_tf.commands.options import (
     DEFAULT_TRAININGS,
+    TRAINING_OPTION_NAMES,
     FiniteFloat,
     blur_sampling_options,
     build_request,
+    given_options,
     one_line_errors,
     training_options,
 )
@@ -117,7 +119,9 @@ def _loss_weight_options(command):
 
 
 @click.command("train-encoder")
-@training_options(DEFAULT_TRAININGS["encoder"])
+@training_options(
+    DEFAULT_TRAININGS["encoder"], learning_rate_shown="1e-3; 5e-4 for E_blur"
+)
 @click.option(
     "--folds",
     type=click.IntRange(min=2),
@@ -129,6 +133,7 @@ def _loss_weight_options(command):
     "--max-folds",
     type=click.IntRange(min=1),
     default=None,
+    show_default="all; for E_blur by data set",
     help="Train only the first N folds (quick runs).",
 )
 @_loss_weight_options
@@ -187,8 +192,11 @@ def train_encoder_command(
     **loss_weights,
 ):
     """Train the encoder E (stage 2 of the EGAN) by k-fold cross-validation."""
-    from egan_tf.config import CrossValidationConfig
-    from egan_tf.defaults import encoder_loss, resolve_encoder_settling
+    from egan_tf.defaults import (
+        encoder_loss,
+        encoder_schedule,
+        resolve_encoder_settling,
+    )
     from egan_tf.training.encoder_stage import (
         EncoderStageRequest,
         settle_and_save_encoder,
@@ -233,13 +241,23 @@ def train_encoder_command(
             f"{test['egan_accuracy']:.2%}; written to {output}"
         )
         return
+    # E_blur's schedule differs from E's, so the stage's defaults replace the
+    # options' (training, folds, max_folds) wherever the user set none.
+    del training, folds, max_folds
+    schedule = build_request(
+        encoder_schedule,
+        run.data.dataset,
+        input_blur is not None,
+        given_options((*TRAINING_OPTION_NAMES, "folds", "max_folds")),
+    )
     request = EncoderStageRequest(
         models_dir,
-        training,
+        schedule.training,
         loss,
-        CrossValidationConfig(folds=folds, max_folds=max_folds),
+        schedule.cross_validation,
         input_blur,
         settling,
+        schedule.note,
     )
     with run.runtime() as runtime:
         card = train_and_save_encoder(

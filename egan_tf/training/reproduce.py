@@ -21,13 +21,11 @@ from egan_tf.data import ImageArrays, dataset_of
 from egan_tf.data_paths import DataSource
 from egan_tf.datasets import dataset_spec
 from egan_tf.defaults import (
-    BLUR_ENCODER_TRAINING,
     DEFAULT_BLUR_ESTIMATOR_TRAINING,
-    PAPER_ENCODER_TRAINING,
     PAPER_GAN_TRAINING,
-    blur_encoder_note,
     classifier_training,
     encoder_loss,
+    encoder_schedule,
     encoder_settling,
 )
 from egan_tf.training import settings_stages
@@ -45,7 +43,6 @@ from egan_tf.training.stages import (
     ReproduceStage,
     check_max_epochs,
     check_stage_inputs,
-    stage_cross_validation,
 )
 
 # Held out of B's training images to measure it after each epoch.
@@ -237,22 +234,18 @@ class _StagePlan:
     def _encoder_request(self, stage: ReproduceStage) -> EncoderStageRequest:
         """How an encoder stage trains: the paper's E on sharp inputs (then
         settled, where its data set settles), or E_blur on blurred ones."""
-        cross_validation = stage_cross_validation(stage, self.dataset)
-        if stage == ReproduceStage.ENCODER:
-            return EncoderStageRequest(
-                self.models_dir,
-                self._capped(PAPER_ENCODER_TRAINING),
-                self.encoder_loss,
-                cross_validation,
-                settling=self._capped(encoder_settling(self.dataset)),
-            )
+        fine_tune = stage == ReproduceStage.ENCODER_BLUR
+        schedule = encoder_schedule(self.dataset, fine_tune)
         return EncoderStageRequest(
             self.models_dir,
-            self._capped(BLUR_ENCODER_TRAINING),
+            self._capped(schedule.training),
             self.encoder_loss,
-            cross_validation,
-            input_blur=BlurSamplingConfig(),
-            note=blur_encoder_note(self.dataset),
+            schedule.cross_validation,
+            input_blur=BlurSamplingConfig() if fine_tune else None,
+            settling=None
+            if fine_tune
+            else self._capped(encoder_settling(self.dataset)),
+            note=schedule.note,
         )
 
     def _encoder(self, stage: ReproduceStage, checkpoint_dir: str, logdir: str | None):

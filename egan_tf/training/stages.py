@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 
 from egan_tf.config import CrossValidationConfig
-from egan_tf.defaults import PAPER_CROSS_VALIDATION, blur_encoder_cross_validation
+from egan_tf.defaults import encoder_schedule
 from egan_tf.model_files import (
     AUGMENTED_CLASSIFIER_FILE,
     BLUR_ESTIMATOR_FILE,
@@ -91,11 +91,10 @@ def stage_cross_validation(
     """The folds a stage trains on `dataset`: the paper's five for E, E_blur's
     per data set (`defaults.BLUR_ENCODER_MAX_FOLDS`); None for a stage of no
     folds."""
-    if stage == ReproduceStage.ENCODER:
-        return PAPER_CROSS_VALIDATION
-    if stage == ReproduceStage.ENCODER_BLUR:
-        return blur_encoder_cross_validation(dataset)
-    return None
+    if stage not in (ReproduceStage.ENCODER, ReproduceStage.ENCODER_BLUR):
+        return None
+    fine_tune = stage == ReproduceStage.ENCODER_BLUR
+    return encoder_schedule(dataset, fine_tune).cross_validation
 
 
 def folds_left(stage: ReproduceStage, dataset: str, stage_dir: str) -> int:
