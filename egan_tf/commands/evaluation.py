@@ -30,6 +30,7 @@ from egan_tf.defenses import Method, parse_methods
 from egan_tf.grid_spec import (
     DEFAULT_GRID_BATCH_SIZE,
     PAPER_ANGLES,
+    PAPER_LENGTH_SCALE,
     PAPER_LENGTHS,
     SHAKE_LENGTHS,
     BlurKind,
@@ -109,7 +110,7 @@ GRID_ONLY_OPTIONS = {
 @click.option(
     "--length-scale",
     type=FiniteFloat(),
-    default=1.0,
+    default=PAPER_LENGTH_SCALE,
     show_default=True,
     help="With --grid: multiplier on every grid length.",
 )

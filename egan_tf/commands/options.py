@@ -17,6 +17,7 @@ from click.core import ParameterSource
 from egan_tf import defaults
 from egan_tf.atomic_files import check_writable
 from egan_tf.commands.data_options import data_dir_option, dataset_option
+from egan_tf.config import BlurSamplingConfig
 from egan_tf.data_paths import DataSource
 from egan_tf.datasets import DEFAULT_DATASET
 from egan_tf.errors import first_line
@@ -297,14 +298,12 @@ def blur_sampling_options(help_text: str):
         @click.option(
             "--blur-clean-fraction",
             type=click.FloatRange(0.0, 1.0, max_open=True),
-            default=0.2,
+            default=BlurSamplingConfig.clean_fraction,
             show_default=True,
             help="With --blur-max-length: share of training inputs left sharp.",
         )
         @functools.wraps(command)
         def wrapper(blur_max_length, blur_clean_fraction, **kwargs):
-            from egan_tf.config import BlurSamplingConfig
-
             input_blur = None
             if blur_max_length is not None:
                 input_blur = BlurSamplingConfig(

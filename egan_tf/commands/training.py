@@ -20,7 +20,8 @@ from egan_tf.commands.options import (
     one_line_errors,
     training_options,
 )
-from egan_tf.defaults import classifier_training
+from egan_tf.config import BlurSamplingConfig, EganConfig
+from egan_tf.defaults import PAPER_CROSS_VALIDATION, classifier_training
 
 
 @click.command("train-classifier")
@@ -76,7 +77,10 @@ def train_classifier_command(training, run, input_blur, blur_mixture, output):
 @click.command("train-gan")
 @training_options(DEFAULT_TRAININGS["gan"])
 @click.option(
-    "--latent-dim", type=click.IntRange(min=1), default=100, show_default=True
+    "--latent-dim",
+    type=click.IntRange(min=1),
+    default=EganConfig.latent_dim,
+    show_default=True,
 )
 @output_option("generator.keras, discriminator.keras and gan.json")
 @one_line_errors
@@ -125,7 +129,7 @@ def _loss_weight_options(command):
 @click.option(
     "--folds",
     type=click.IntRange(min=2),
-    default=5,
+    default=PAPER_CROSS_VALIDATION.folds,
     show_default=True,
     help="Cross-validation folds.",
 )
@@ -284,14 +288,14 @@ def train_encoder_command(
 @click.option(
     "--max-length",
     type=FiniteFloat(minimum=0.0),
-    default=0.4,
+    default=BlurSamplingConfig.max_length,
     show_default=True,
     help="Train on blur lengths l uniform in [0, this], at any angle.",
 )
 @click.option(
     "--clean-fraction",
     type=click.FloatRange(0.0, 1.0, max_open=True),
-    default=0.2,
+    default=BlurSamplingConfig.clean_fraction,
     show_default=True,
     help="Share of training images left sharp.",
 )
