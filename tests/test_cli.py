@@ -124,6 +124,14 @@ def test_blur_writes_a_png(tmp_path):
             ],
             "no settling to apply",
         ),
+        (
+            [
+                *("train-encoder", "--settle-only", "--settling-epochs", "1"),
+                *("--classifier-weight", "0.01", "--epochs", "3"),
+                *("--checkpoint-dir", "checkpoints", "--output", "out"),
+            ],
+            "would not be used: --epochs, --classifier-weight",
+        ),
         (["evaluate", "--grid", "--models", "/nonexistent/models"], "/nonexistent"),
         (["predict", "--count", "2"], "exactly one of"),
         (["predict", "--local", "/nonexistent/export"], "/nonexistent/export"),
@@ -269,10 +277,9 @@ def test_beyond_the_paper_trainers_then_every_method(
     tmp_path, tiny_models_dir, small_mnist_dir
 ):
     models = str(tiny_models_dir)
-    common = [
-        "--data-dir", small_mnist_dir, "--limit", "96", "--epochs", "1",
-        "--batch-size", "32", "--quiet",
-    ]  # fmt: skip
+    data = ["--data-dir", small_mnist_dir, "--limit", "96", "--quiet"]
+    # Settling takes its schedule from E's card, and refuses these.
+    common = [*data, "--epochs", "1", "--batch-size", "32"]
     trainings = [
         [
             "train-encoder",
@@ -311,10 +318,11 @@ def test_beyond_the_paper_trainers_then_every_method(
     settled = tmp_path / "settled"
 
     def train_encoder(*arguments, output, run):
+        options = data if "--settle-only" in arguments else common
         return CliRunner().invoke(
             cli.main,
             [
-                "train-encoder", *arguments, "--models", models, *common,
+                "train-encoder", *arguments, "--models", models, *options,
                 "--output", output, "--checkpoint-dir", str(tmp_path / run),
             ],
         )  # fmt: skip
@@ -348,7 +356,7 @@ def test_beyond_the_paper_trainers_then_every_method(
         cli.main,
         [
             "train-encoder", "--settle-only", "--settling-epochs", "1",
-            "--models", str(settled), *common, "--output", str(tmp_path / "twice"),
+            "--models", str(settled), *data, "--output", str(tmp_path / "twice"),
             "--checkpoint-dir", str(tmp_path / "checkpoints_twice"),
         ],
     )  # fmt: skip

@@ -219,11 +219,21 @@ def train_encoder_command(
         settling_learning_rate,
         settling_temperature,
     )
+    schedule_options = (*TRAINING_OPTION_NAMES, "folds", "max_folds")
     if settle_only:
         if input_blur is not None or settling is None:
             raise click.UsageError(
                 "--settle-only settles E: it needs settling epochs and no "
                 "--blur-max-length."
+            )
+        # The card gives the schedule and loss; an option that would change
+        # them must not be taken silently.
+        unused = given_options((*schedule_options, *_LOSS_WEIGHTS))
+        if unused:
+            names = ", ".join(f"--{name.replace('_', '-')}" for name in unused)
+            raise click.UsageError(
+                "--settle-only takes E's folds, schedule and loss from its card; "
+                f"these options would not be used: {names}"
             )
         with run.runtime() as runtime:
             card = settle_and_save_encoder(
@@ -252,7 +262,7 @@ def train_encoder_command(
         encoder_schedule,
         run.data.dataset,
         input_blur is not None,
-        given_options((*TRAINING_OPTION_NAMES, "folds", "max_folds")),
+        given_options(schedule_options),
     )
     request = EncoderStageRequest(
         models_dir,
