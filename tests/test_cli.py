@@ -132,6 +132,13 @@ def test_blur_writes_a_png(tmp_path):
             ],
             "would not be used: --epochs, --classifier-weight",
         ),
+        (
+            [
+                *("train-classifier", "--blur-clean-fraction", "0.5"),
+                *("--checkpoint-dir", "checkpoints", "--output", "out"),
+            ],
+            "--blur-clean-fraction goes with --blur-max-length",
+        ),
         (["evaluate", "--grid", "--models", "/nonexistent/models"], "/nonexistent"),
         (["predict", "--count", "2"], "exactly one of"),
         (["predict", "--local", "/nonexistent/export"], "/nonexistent/export"),

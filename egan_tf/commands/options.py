@@ -305,6 +305,11 @@ def blur_sampling_options(help_text: str):
         @functools.wraps(command)
         def wrapper(blur_max_length, blur_clean_fraction, **kwargs):
             input_blur = None
+            if blur_max_length is None and given_options(["blur_clean_fraction"]):
+                # Training without blur would quietly ignore the fraction.
+                raise click.UsageError(
+                    "--blur-clean-fraction goes with --blur-max-length."
+                )
             if blur_max_length is not None:
                 input_blur = BlurSamplingConfig(
                     max_length=blur_max_length, clean_fraction=blur_clean_fraction
