@@ -160,18 +160,6 @@ _RUN_OPTION_NAMES = (
 )  # fmt: skip
 
 
-def given_options(names: Sequence[str]) -> dict[str, Any]:
-    """The options among `names` that the user set (on the command line or
-    through the environment), by name; options left at their default are
-    not included, so that a stage can put its own default in their place."""
-    context = click.get_current_context()
-    return {
-        name: context.params[name]
-        for name in names
-        if context.get_parameter_source(name) is not ParameterSource.DEFAULT
-    }
-
-
 def training_options(
     defaults,
     epochs_of: Callable[[str], int] | None = None,
@@ -358,7 +346,14 @@ LIMIT_HELP = (
 def given(name: str) -> bool:
     """Whether the user typed option `name` (rather than getting its default)."""
     source = click.get_current_context().get_parameter_source(name)
-    return source is not None and source != click.core.ParameterSource.DEFAULT
+    return source is not None and source != ParameterSource.DEFAULT
+
+
+def given_options(names: Sequence[str]) -> dict[str, Any]:
+    """The options among `names` that the user set (`given`), by name, with
+    their values; a stage puts its own default in place of the others."""
+    values = click.get_current_context().params
+    return {name: values[name] for name in names if given(name)}
 
 
 class CheckedFloat(FiniteFloat):
