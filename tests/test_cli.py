@@ -14,6 +14,7 @@ from PIL import Image
 
 import cli
 from egan_tf.config import config_to_dict
+from egan_tf.datasets import dataset_spec
 from egan_tf.defaults import BLUR_ENCODER_TRAINING, encoder_loss
 from egan_tf.defenses import DefenseConfig
 
@@ -575,6 +576,19 @@ def test_an_output_path_that_is_a_folder_is_refused(tmp_path):
             ["predict", "--local", SHIPPED_EXPORT, "--signature", "blur_and_defend"],
             "needs a blur length and angle",
         ),
+        (
+            ["predict", "--local", SHIPPED_EXPORT, "--dataset", "fashion_mnist"],
+            "holds mnist's networks: pass --dataset mnist",
+        ),
+        (
+            [
+                *("predict", "--local", SHIPPED_EXPORT, "--count", "3"),
+                os.path.join(
+                    REPOSITORY, "docs", "fashion_mnist", "encoder_settling.png"
+                ),
+            ],
+            "--count goes without PNG files",
+        ),
     ],
 )
 def test_bad_options_exit_2_before_tensorflow_is_imported(arguments, needle):
@@ -677,3 +691,20 @@ def test_predict_locally_on_a_labelled_folder_in_batches(tmp_path, mnist_test):
     assert result.exit_code == 1
     assert "Received: the file" in result.output
     assert "notes.txt" in result.output
+
+
+def test_predict_reads_the_data_set_of_the_export_it_runs():
+    # Fashion-MNIST's export, without --dataset: its own test images and
+    # class names, not MNIST's digits fed to an article classifier.
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "predict", "--local", os.path.join(SAVED_MODELS, "fashion_mnist",
+            "egan_defense"), "--signature", "classify", "--count", "2",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = result.output.splitlines()
+    assert rows[1].startswith("fashion_mnist test 0")
+    label = int(rows[1].split()[3])
+    assert dataset_spec("fashion_mnist").class_names[label] in rows[1]

@@ -20,6 +20,7 @@ from egan_tf.commands.options import (
     BlurLength,
     build_request,
     classifier_option,
+    given,
     import_tensorflow_quietly,
     one_line_errors,
 )
@@ -195,6 +196,12 @@ def predict_command(
     except ValueError as error:
         # Refused before TensorFlow loads, as every other bad option is.
         raise click.UsageError(str(error)) from None
+    if png_files:
+        for name in ("start", "count"):
+            if given(name):
+                raise click.UsageError(f"--{name} goes without PNG files.")
+    if local is not None:
+        dataset = _dataset_of_local_export(local, dataset)
     data = build_request(DataSource, data_dir, None, dataset)
     import_tensorflow_quietly()
     try:
@@ -227,3 +234,29 @@ def predict_command(
             prediction_rows(sources, outputs, truth), data.spec.class_names
         )
     )
+
+
+def _dataset_of_local_export(local: str, dataset: str) -> str:
+    """The data set to name classes and read test images by for the export
+    at `local`: the one its card records, which `--dataset` may only repeat.
+
+    A digit model's answer printed under article names (or the reverse) is
+    wrong without any sign of it, so a mismatch is refused."""
+    from egan_tf.export.contract import exported_dataset
+    from egan_tf.serving import ServingError
+    from egan_tf.serving.local import latest_version_dir
+
+    try:
+        version_dir = latest_version_dir(local)
+    except ServingError as error:
+        raise click.ClickException(str(error)) from None
+    exported = exported_dataset(version_dir)
+    if exported is None:
+        return dataset
+    if given("dataset") and dataset != exported:
+        raise click.UsageError(
+            f"The export at {version_dir} holds {exported}'s networks: pass "
+            f"--dataset {exported}, or leave --dataset out. Received: "
+            f"--dataset {dataset}"
+        )
+    return exported

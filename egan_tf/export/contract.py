@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import os
 
 from egan_tf.config import IMAGE_SHAPE, NUM_CLASSES
@@ -168,6 +169,28 @@ def existing_versions(root: str) -> list[int]:
         for name in os.listdir(root)
         if name.isdigit() and os.path.isdir(os.path.join(root, name))
     )
+
+
+def exported_dataset(version_dir: str) -> str | None:
+    """The data set whose networks the export in `version_dir` holds, as its
+    folder's `export.json` records it; None where the card does not say (no
+    card, or a version exported before cards named their data set)."""
+    card_path = os.path.join(
+        os.path.dirname(os.path.abspath(version_dir)), EXPORT_CARD_FILE
+    )
+    version = os.path.basename(os.path.normpath(version_dir))
+    if not version.isdigit() or not os.path.isfile(card_path):
+        return None
+    try:
+        with open(card_path, encoding="utf-8") as handle:
+            versions = json.load(handle).get("versions", [])
+    except (OSError, ValueError):
+        # A card that cannot be read says nothing; the model still serves.
+        return None
+    for entry in versions:
+        if entry.get("version") == int(version):
+            return entry.get("dataset")
+    return None
 
 
 def next_version(root: str) -> int:
