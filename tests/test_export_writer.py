@@ -229,3 +229,18 @@ def test_an_export_killed_at_any_moment_publishes_nothing_unlisted(
     assert result.version == 2
     assert sorted(os.listdir(root)) == ["1", "2", "export.json", "models.config"]
     assert _listed_versions(root) == [1, 2]
+
+
+def test_the_card_names_each_versions_data_set(tiny_models, tmp_path):
+    from egan_tf.export.contract import exported_dataset
+
+    root = tmp_path / "egan_defense"
+    result, _ = export.export_defense(tiny_models, str(root))
+    card = json.loads((root / export.EXPORT_CARD_FILE).read_text())
+    card["versions"][0]["dataset"] = "fashion_mnist"
+    (root / export.EXPORT_CARD_FILE).write_text(json.dumps(card))
+    assert exported_dataset(result.path) == "fashion_mnist"
+    # Versions the card does not describe, and unreadable cards, say nothing.
+    assert exported_dataset(str(root / "7")) is None
+    (root / export.EXPORT_CARD_FILE).write_text("{not json")
+    assert exported_dataset(result.path) is None
