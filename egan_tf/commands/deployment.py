@@ -201,7 +201,8 @@ def predict_command(
             if given(name):
                 raise click.UsageError(f"--{name} goes without PNG files.")
     if local is not None:
-        dataset = _dataset_of_local_export(local, dataset)
+        # The version directory is found once, for the card and the client.
+        local, dataset = _local_export_and_dataset(local, dataset)
     data = build_request(DataSource, data_dir, None, dataset)
     import_tensorflow_quietly()
     try:
@@ -236,9 +237,10 @@ def predict_command(
     )
 
 
-def _dataset_of_local_export(local: str, dataset: str) -> str:
-    """The data set to name classes and read test images by for the export
-    at `local`: the one its card records, which `--dataset` may only repeat.
+def _local_export_and_dataset(local: str, dataset: str) -> tuple[str, str]:
+    """The version directory `--local` names, and the data set to name classes
+    and read test images by: the one its card records, which `--dataset` may
+    only repeat.
 
     A digit model's answer printed under article names (or the reverse) is
     wrong without any sign of it, so a mismatch is refused."""
@@ -252,11 +254,11 @@ def _dataset_of_local_export(local: str, dataset: str) -> str:
         raise click.ClickException(str(error)) from None
     exported = exported_dataset(version_dir)
     if exported is None:
-        return dataset
+        return version_dir, dataset
     if given("dataset") and dataset != exported:
         raise click.UsageError(
             f"The export at {version_dir} holds {exported}'s networks: pass "
             f"--dataset {exported}, or leave --dataset out. Received: "
             f"--dataset {dataset}"
         )
-    return exported
+    return version_dir, exported
