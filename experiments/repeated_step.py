@@ -1,17 +1,18 @@
 """Calls the GAN's compiled train step again and again from one state and
-reports the calls whose result differs from the first call's: a probe of why
-resume is exact only to rounding (README, "Distribution").
+reports the calls whose result differs from the first call's: the probe that
+found why resume was exact only to rounding (README, "Distribution").
 
     python experiments/repeated_step.py --optimizer sgd --calls 200
+    python experiments/repeated_step.py --arithmetic-optimizer --calls 200
 
 The tests' tiny networks, one intra-op and one inter-op thread, five warm-up
 steps; then every call restores G, D and both optimizers' variables (dropout's
 seed-generator states among them) and runs one step on one fixed batch and
 seed. Prints, for the first differing call, which variables differ, then how
-many calls differ. Whether any does depends on timing: TensorFlow's executor
-runs a kernel inline once its measured cost falls below a threshold, so the
-run order changes after tens of calls, at a call that moves with the
-machine's load.
+many calls differ. With the training runtime's graph options none does.
+`--arithmetic-optimizer` turns grappler's arithmetic optimiser back on: its
+`AddN`s then round differently once TensorFlow's executor starts running cheap
+kernels inline (after about 90 calls), and about half the later calls differ.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ import numpy as np
 @click.command()
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam")
 @click.option("--calls", type=click.IntRange(min=2), default=200, show_default=True)
-def main(optimizer: str, calls: int) -> None:
+@click.option(
+    "--arithmetic-optimizer",
+    is_flag=True,
+    help="Turn grappler's arithmetic optimiser back on after the runtime's options.",
+)
+def main(optimizer: str, calls: int, arithmetic_optimizer: bool) -> None:
     import keras
     import tensorflow as tf
 
@@ -33,6 +39,7 @@ def main(optimizer: str, calls: int) -> None:
     from egan_tf.config import EganConfig
     from egan_tf.networks import build_discriminator, build_generator
     from egan_tf.training.gan import make_gan_train_step
+    from egan_tf.training.repeatability import differing_calls
     from egan_tf.training.runtime import Runtime
 
     # The tests' TINY_EGAN: the effect does not need the shipped sizes.
@@ -43,6 +50,8 @@ def main(optimizer: str, calls: int) -> None:
         encoder_filters=(4, 8, 8),
     )
     runtime = Runtime.create()
+    if arithmetic_optimizer:
+        tf.config.optimizer.set_experimental_options({"arithmetic_optimization": True})
     generator = runtime.build(lambda: build_generator(tiny))
     discriminator = runtime.build(lambda: build_discriminator(tiny))
 
@@ -71,30 +80,19 @@ def main(optimizer: str, calls: int) -> None:
         + optimizers[0].variables
         + optimizers[1].variables
     )
-    start = [variable.numpy() for variable in variables]
-
-    def call() -> list[np.ndarray]:
-        for variable, value in zip(variables, start, strict=True):
-            variable.assign(value)
-        step(images, labels, tf.constant([99, 1], tf.int64), batch)
-        return [variable.numpy() for variable in variables]
-
-    first = call()
-    differing = []
-    for number in range(1, calls):
-        result = call()
-        changed = [
-            (variable.path, int(np.sum(new != old)), float(np.max(np.abs(new - old))))
-            for variable, new, old in zip(variables, result, first, strict=True)
-            if np.any(new != old)
-        ]
-        if changed and not differing:
-            click.echo(f"Call {number} is the first to differ from call 0:")
-            for path, count, largest in changed:
-                click.echo(f"  {path}: {count} values, by up to {largest:.3g}")
-        if changed:
-            differing.append(number)
-    click.echo(f"{len(differing)} of {calls - 1} calls differ from the first.")
+    differences = differing_calls(
+        lambda: step(images, labels, tf.constant([99, 1], tf.int64), batch),
+        variables,
+        calls,
+    )
+    if differences:
+        click.echo(f"Call {differences[0].call} is the first to differ from call 0:")
+        for variable in differences[0].variables:
+            click.echo(
+                f"  {variable.path}: {variable.count} values, "
+                f"by up to {variable.largest:.3g}"
+            )
+    click.echo(f"{len(differences)} of {calls - 1} calls differ from the first.")
 
 
 if __name__ == "__main__":

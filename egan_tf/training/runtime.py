@@ -82,8 +82,8 @@ def _is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 
 def stable_graph_optimizations() -> None:
-    """Turns grappler's remapper off and deterministic kernels on for this
-    process.
+    """Turns grappler's remapper and arithmetic optimiser off and
+    deterministic kernels on for this process.
 
     TensorFlow 2.21's remapper fails at random on D's Conv2D + BiasAdd +
     LeakyRelu beside their gradient ("remapper failed: ... fanout ... exist for
@@ -93,8 +93,19 @@ def stable_graph_optimizations() -> None:
     in one run of three (tests/test_resume.py). Without the remapper every
     trace is the same graph; the GAN step ran as fast (17.7 and 18.2 steps
     per second off, 15.7 and 18.4 on, in one benchmark's runs).
+
+    The arithmetic optimiser goes too: it folds trees of additions into one
+    `AddN`, and TensorFlow's CPU `AddN` adds its inputs starting from the first
+    one whose buffer it may overwrite, so the order, and with it the
+    rounding, depends on which of the other readers of an input have already
+    run. The executor's order changes with timing (it runs a kernel inline
+    once its measured cost falls low, after about 90 calls), so one step
+    called again from one state rounded differently from about its 90th call
+    (experiments/repeated_step.py; tests/test_step_repeatability.py).
     """
-    tf.config.optimizer.set_experimental_options({"remapping": False})
+    tf.config.optimizer.set_experimental_options(
+        {"remapping": False, "arithmetic_optimization": False}
+    )
     # Under `strategy.run` even the default strategy's steps were not bitwise
     # repeatable: two runs of one seed parted by 1.5e-8 in one run of six
     # (tests/test_gan_training.py). Deterministic kernels end that; the GAN
