@@ -1,6 +1,6 @@
 """Calls the GAN's compiled train step again and again from one state and
 reports the calls whose result differs from the first call's: the probe that
-found why resume was exact only to rounding (README, "Distribution").
+found why resume was exact only to rounding (README, "More devices, more machines").
 
     python experiments/repeated_step.py --optimizer sgd --calls 200
     python experiments/repeated_step.py --arithmetic-optimizer --calls 200

@@ -1,6 +1,6 @@
 """Whether the GAN's compiled train step can read and write one variable in
-two orders: a probe of why resume is exact only to rounding (README,
-"Distribution").
+two orders: a probe of why resume is exact only to rounding (README, "More
+devices, more machines").
 
 TensorFlow orders the stateful ops of a `tf.function` that touch one
 resource (automatic control dependencies). If a variable were captured

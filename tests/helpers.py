@@ -15,18 +15,6 @@ TINY_EGAN = EganConfig(
     encoder_filters=(4, 8, 8),
 )
 
-# How far two runs of one seed, or a resumed run and an uninterrupted one, may
-# end apart. The first training in a process sometimes rounds differently from
-# every later one in it (measured under CPU load, in about 1 of 4 to 8
-# processes: 1.5e-8 to 2.8e-7, in straight and in resumed runs alike, with
-# oneDNN on or off and with deterministic kernels set before any op; later
-# runs in one process agree bit for bit; the README's "Distribution" section
-# has what is known of the cause). A resume fault (a batch seen twice, noise
-# drawn again, optimizer moments lost) or a seed not honoured moves weights by
-# about one Adam step, 2e-4 to 1e-3 in these tests.
-RUN_ROUNDING_TOLERANCE = 1e-6
-
-
 # The IDX format's magic numbers: unsigned bytes in 3 and in 1 dimensions.
 IDX_IMAGES_MAGIC = 0x0803
 IDX_LABELS_MAGIC = 0x0801

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import REPOSITORY
-from helpers import RUN_ROUNDING_TOLERANCE, TINY_EGAN
+from helpers import TINY_EGAN
 
 from egan_tf.config import TrainingConfig
 from egan_tf.training.checkpoints import ResumableCheckpoint
@@ -33,15 +33,11 @@ def test_same_seed_gives_the_same_first_steps(tmp_path, mnist_test):
         )
         for i in range(2)
     ]
-    # Equal to the rounding of a process's first run (see RUN_ROUNDING_TOLERANCE;
-    # CI once saw 2.8e-7 here under load).
-    assert runs[1].history == [
-        pytest.approx(row, rel=RUN_ROUNDING_TOLERANCE) for row in runs[0].history
-    ]
+    assert runs[1].history == runs[0].history
     for first, second in zip(
         runs[0].generator.get_weights(), runs[1].generator.get_weights(), strict=True
     ):
-        np.testing.assert_allclose(second, first, rtol=0, atol=RUN_ROUNDING_TOLERANCE)
+        np.testing.assert_array_equal(second, first)
     other_seed = train_gan(
         TINY_EGAN,
         TrainingConfig(**{**TINY_TRAINING.__dict__, "seed": 4}),

@@ -1,6 +1,6 @@
 """Whether a train step gives the same variables, bit for bit, every time it is
-called from one state: the check behind resume being exact (README,
-"Distribution")."""
+called from one state: the check behind resume being exact (README, "More
+devices, more machines")."""
 
 from __future__ import annotations
 
