@@ -42,3 +42,7 @@ class StagesInterrupted(TrainingInterrupted):
 
 class FolderInUseError(ValueError):
     """Another process is training into the same checkpoint folder."""
+
+
+class ImagesError(ValueError):
+    """Images a user brought cannot be read as they are. One line."""

@@ -16,6 +16,7 @@ from egan_tf.data_paths import DataSource
 from egan_tf.defenses import DefenseConfig, Method, load_defense_config
 from egan_tf.execution import Precision
 from egan_tf.grid_spec import DEFAULT_GRID_BATCH_SIZE, BlurKind, GridSpec
+from egan_tf.image_reading import ImageReading
 from egan_tf.model_files import (
     EGAN_FILES,
     check_trained_on,
@@ -116,6 +117,8 @@ class EvaluateRequest:
         images: A user's labelled images (an `.npz` or a folder
             `<label>/*.png`) to run `methods` on as they are, instead of the
             test set; None for the test set.
+        image_reading: How `images` are read: fitted to 28x28 or refused,
+            inverted or not.
         classifier: A user's `.keras` classifier to put in C's place, or
             None for the shipped C (see `egan_tf.user_classifier`).
         precision: How the networks compute (`egan_tf.precision`); the
@@ -134,6 +137,7 @@ class EvaluateRequest:
     batch_size: int = DEFAULT_GRID_BATCH_SIZE
     show_progress: bool = True
     images: str | None = None
+    image_reading: ImageReading = dataclasses.field(default_factory=ImageReading)
     classifier: str | None = None
     precision: Precision = Precision.FLOAT32
 
@@ -370,7 +374,9 @@ def _evaluate_images(request, echo) -> list[str]:
     from egan_tf.reporting import format_images_result, images_json
     from egan_tf.user_images import load_labelled_images
 
-    images = load_labelled_images(request.images, request.data.spec.class_names)
+    images = load_labelled_images(
+        request.images, request.data.spec.class_names, request.image_reading
+    )
     models, config, methods, not_applicable, extra = _defense_setup(request, echo)
     result = evaluate_images(
         models,

@@ -2,8 +2,9 @@
 
 Every reader returns float32 images [N, 28, 28, 1] in [0, 1], white digits on
 black as in MNIST, and refuses bad input with one line naming the file and
-the problem (`ImagesError`), before any model is loaded. Nothing here imports
-TensorFlow.
+the problem (`ImagesError`), before any model is loaded. `ImageReading` says
+whether images of another size are fitted to 28x28 and whether dark-on-light
+images are inverted. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -15,6 +16,18 @@ from collections.abc import Sequence
 import numpy as np
 
 from egan_tf.config import IMAGE_SHAPE, NUM_CLASSES
+from egan_tf.errors import ImagesError
+from egan_tf.image_reading import ImageReading
+
+__all__ = [
+    "ImageReading",
+    "ImagesError",
+    "LabelledImages",
+    "expand_png_paths",
+    "load_labelled_images",
+    "load_png_images",
+    "png_files_in",
+]
 
 # PIL's modes of 16- and 32-bit grey images; everything else is read as 8-bit.
 _WIDE_GREY_MODES = {"I;16": 65535, "I;16B": 65535, "I;16L": 65535, "I": 65535}
@@ -24,10 +37,6 @@ MAX_GREY_LEVEL = 255
 NPZ_SUFFIX = ".npz"
 
 
-class ImagesError(ValueError):
-    """Images a user brought cannot be read as they are. One line."""
-
-
 def _grey_levels(image) -> tuple[np.ndarray, int]:
     """The image's grey levels and its white level (255, or 65535 for 16-bit)."""
     if image.mode in _WIDE_GREY_MODES:
@@ -35,12 +44,15 @@ def _grey_levels(image) -> tuple[np.ndarray, int]:
     return np.asarray(image.convert("L")), MAX_GREY_LEVEL
 
 
-def load_png_images(paths: Sequence[str]) -> np.ndarray:
-    """Reads 28x28 PNG files as a batch of grey images.
+def load_png_images(
+    paths: Sequence[str], reading: ImageReading | None = None
+) -> np.ndarray:
+    """Reads PNG files as a batch of grey images.
 
     Colour images are converted to grey; 16-bit grey images are scaled by
     their own white level (65535), not clipped. White digits on black, as in
-    MNIST, are expected.
+    MNIST, are expected unless `reading.invert`; images must be 28x28 unless
+    `reading.resize`.
 
     Returns:
         float32 [len(paths), 28, 28, 1] in [0, 1].
@@ -50,7 +62,7 @@ def load_png_images(paths: Sequence[str]) -> np.ndarray:
     """
     from PIL import Image, UnidentifiedImageError
 
-    height, width, _ = IMAGE_SHAPE
+    reading = reading or ImageReading()
     images = []
     for path in paths:
         try:
@@ -59,12 +71,7 @@ def load_png_images(paths: Sequence[str]) -> np.ndarray:
         except (OSError, UnidentifiedImageError) as error:
             raise ImagesError(f"Cannot read image {path}: {error}") from error
         grey = levels.astype(np.float32) / float(white)
-        if grey.shape != (height, width):
-            raise ImagesError(
-                f"Images must be {height}x{width} pixels. "
-                f"Received: {path} of {grey.shape[0]}x{grey.shape[1]}"
-            )
-        images.append(grey[..., np.newaxis])
+        images.append(reading.fit(grey, path)[..., np.newaxis])
     return np.stack(images) if images else np.zeros([0, *IMAGE_SHAPE], np.float32)
 
 
@@ -166,30 +173,51 @@ def _labelled_png_files(
     return paths, labels
 
 
-def _load_folder(root: str, class_names: Sequence[str] | None) -> LabelledImages:
+def _load_folder(
+    root: str, class_names: Sequence[str] | None, reading: ImageReading
+) -> LabelledImages:
     paths, labels = _labelled_png_files(root, class_names)
     if not paths:
         raise ImagesError(
             f"No images found. Received: {root} with no PNG files in <label>/ folders"
         )
     return LabelledImages(
-        load_png_images(paths),
+        load_png_images(paths, reading),
         np.asarray(labels, np.int64),
         tuple(os.path.relpath(path, root) for path in paths),
         root,
     )
 
 
-def _npz_images(path: str, images: np.ndarray) -> np.ndarray:
+def _npz_images(path: str, images: np.ndarray, reading: ImageReading) -> np.ndarray:
     height, width, channels = IMAGE_SHAPE
     shape = list(images.shape)
     if images.ndim == 3:
         images = images[..., np.newaxis]
-    if images.ndim != 4 or images.shape[1:] != (height, width, channels):
+    fits = images.ndim == 4 and images.shape[3] == channels and min(shape[1:3]) > 0
+    if not fits or (not reading.resize and images.shape[1:3] != (height, width)):
+        sizes = "H, W" if reading.resize else f"{height}, {width}"
         raise ImagesError(
-            f"{path}: images must be [N, {height}, {width}] or [N, {height}, "
-            f"{width}, 1]. Received: shape {shape}"
+            f"{path}: images must be [N, {sizes}] or [N, {sizes}, 1]"
+            f"{'' if reading.resize else ' (--resize fits other sizes)'}. "
+            f"Received: shape {shape}"
         )
+    images = _npz_grey_levels(path, images)
+    if not (reading.resize or reading.invert):
+        return images
+    fitted = [
+        reading.fit(image[..., 0], f"{path}[{index}]")
+        for index, image in enumerate(images)
+    ]
+    return (
+        np.stack(fitted)[..., np.newaxis]
+        if fitted
+        else np.zeros([0, *IMAGE_SHAPE], np.float32)
+    )
+
+
+def _npz_grey_levels(path: str, images: np.ndarray) -> np.ndarray:
+    """`images` [N, H, W, 1] as float32 in [0, 1], from uint8 or float."""
     if images.dtype == np.uint8:
         return images.astype(np.float32) / MAX_GREY_LEVEL
     if not np.issubdtype(images.dtype, np.floating):
@@ -233,7 +261,7 @@ def _npz_labels(path: str, labels: np.ndarray, count: int) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def _load_npz(path: str) -> LabelledImages:
+def _load_npz(path: str, reading: ImageReading) -> LabelledImages:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
@@ -245,7 +273,7 @@ def _load_npz(path: str) -> LabelledImages:
                 f"{path} must hold arrays 'images' and 'labels'. "
                 f"Received: {sorted(arrays)}"
             )
-    images = _npz_images(path, arrays["images"])
+    images = _npz_images(path, arrays["images"], reading)
     if images.shape[0] == 0:
         raise ImagesError(f"{path} holds no images. Received: N=0")
     labels = _npz_labels(path, arrays["labels"], images.shape[0])
@@ -255,7 +283,9 @@ def _load_npz(path: str) -> LabelledImages:
 
 
 def load_labelled_images(
-    path: str, class_names: Sequence[str] | None = None
+    path: str,
+    class_names: Sequence[str] | None = None,
+    reading: ImageReading | None = None,
 ) -> LabelledImages:
     """Reads labelled images from an `.npz` or a folder `path/<label>/*.png`.
 
@@ -265,19 +295,22 @@ def load_labelled_images(
     or, when `class_names` (the data set's, in label order) are given, by
     class name: "Ankle boot", "ankle_boot" and "T-shirt_top" name classes
     of Fashion-MNIST (case and the separators "/", "_", "-" and " " aside).
+    `reading` may fit other sizes and invert dark-on-light images (see
+    `ImageReading`; by default neither).
 
     Raises:
         ImagesError: One line naming the file and the problem.
     """
+    reading = reading or ImageReading()
     if os.path.isdir(path):
-        return _load_folder(path, class_names)
+        return _load_folder(path, class_names, reading)
     if not os.path.isfile(path):
         raise ImagesError(f"No such file or folder. Received: {path}")
     if not path.lower().endswith(NPZ_SUFFIX):
         raise ImagesError(
             f"Images must be an .npz file or a folder of <label>/*.png. Received: {path}"
         )
-    return _load_npz(path)
+    return _load_npz(path, reading)
 
 
 def expand_png_paths(

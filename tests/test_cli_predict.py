@@ -64,14 +64,18 @@ def test_export_then_predict_locally(tmp_path, mnist_test, tiny_models_dir):
     assert lines[-1].endswith("of 4 correct")
 
 
-def test_predict_locally_on_a_labelled_folder_in_batches(tmp_path, mnist_test):
-    folder = tmp_path / "mine"
-    for index in range(7):
+def _labelled_test_digits(folder, mnist_test, count, as_png=Image.fromarray):
+    """The first `count` test digits as `folder/<label>/<index>.png`, each
+    made into a PIL image by `as_png` from its uint8 [28, 28] pixels."""
+    for index in range(count):
         label_folder = folder / str(mnist_test.labels[index])
         label_folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(mnist_test.images[index, :, :, 0]).save(
-            label_folder / f"{index}.png"
-        )
+        as_png(mnist_test.images[index, :, :, 0]).save(label_folder / f"{index}.png")
+    return folder
+
+
+def test_predict_locally_on_a_labelled_folder_in_batches(tmp_path, mnist_test):
+    folder = _labelled_test_digits(tmp_path / "mine", mnist_test, 7)
     result = CliRunner().invoke(
         cli.main,
         [
@@ -90,6 +94,36 @@ def test_predict_locally_on_a_labelled_folder_in_batches(tmp_path, mnist_test):
     assert result.exit_code == 1
     assert "Received: the file" in result.output
     assert "notes.txt" in result.output
+
+
+def test_predict_reads_scans_of_another_size_when_asked(tmp_path, mnist_test):
+    # Three test digits as a user might photograph them: 84x84, dark ink on
+    # light paper.
+    folder = _labelled_test_digits(
+        tmp_path / "scans",
+        mnist_test,
+        3,
+        lambda digit: Image.fromarray(255 - digit).resize(
+            (84, 84), Image.Resampling.NEAREST
+        ),
+    )
+    refused = CliRunner().invoke(
+        cli.main, ["predict", "--local", SHIPPED_EXPORT, str(folder)]
+    )
+    assert refused.exit_code == 1
+    assert "of 84x84" in refused.output
+    assert "--resize fits other sizes" in refused.output
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "predict", "--local", SHIPPED_EXPORT, "--signature", "classify",
+            "--resize", "--invert", str(folder),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    # Enlarged by 3 without interpolation, averaged back by 3x3 areas: the
+    # shipped C sees the test digits themselves.
+    assert result.output.splitlines()[-1] == "3 of 3 correct"
 
 
 def test_predict_reads_the_data_set_of_the_export_it_runs():

@@ -56,6 +56,8 @@ SHIPPED_EXPORT = os.path.join(SAVED_MODELS, "egan_defense")
         ),
         (["evaluate", "--grid", "--models", "/nonexistent/models"], "/nonexistent"),
         (["predict", "--count", "2"], "exactly one of"),
+        (["predict", "--local", SHIPPED_EXPORT, "--resize"], "--resize goes with PNG"),
+        (["evaluate", "--invert"], "--invert goes with --images"),
         (["predict", "--local", "/nonexistent/export"], "/nonexistent/export"),
         (["predict", "--rest", "localhost"], "HOST:PORT"),
         (["predict", "--local", SHIPPED_EXPORT, "--length", "0.1"], "no blur setting"),

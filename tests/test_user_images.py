@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from egan_tf import user_images
-from egan_tf.user_images import ImagesError, load_labelled_images
+from egan_tf.user_images import ImageReading, ImagesError, load_labelled_images
 
 
 def _digit(value: int = 255) -> np.ndarray:
@@ -30,7 +30,7 @@ def test_png_files_become_a_batch_in_the_unit_interval(tmp_path):
 
     Image.fromarray(np.zeros((30, 30), np.uint8)).save(tmp_path / "big.png")
     with pytest.raises(
-        ValueError, match=r"28x28 pixels\. Received: .*big\.png of 30x30"
+        ValueError, match=r"28x28 pixels .*\. Received: .*big\.png of 30x30"
     ):
         user_images.load_png_images([str(tmp_path / "big.png")])
     (tmp_path / "text.png").write_text("not an image")
@@ -103,6 +103,42 @@ def test_an_npz_of_either_dtype_and_rank_gives_the_same_images(tmp_path, layout)
     assert loaded.names == ("0", "1")
 
 
+def _scans() -> np.ndarray:
+    """Two dark-on-light uint8 scans of 56x56 (ink 0 on paper 255)."""
+    scans = np.full((2, 56, 56), 255, np.uint8)
+    scans[0, 10:46, 26:30] = 0
+    scans[1, 20:24, 8:48] = 0
+    return scans
+
+
+def _write_scans(tmp_path, source: str) -> str:
+    if source == "npz":
+        path = tmp_path / "scans.npz"
+        np.savez(path, images=_scans(), labels=np.array([1, 7]))
+        return str(path)
+    root = tmp_path / "scans"
+    for label, scan in zip(("1", "7"), _scans(), strict=True):
+        (root / label).mkdir(parents=True)
+        Image.fromarray(scan).save(root / label / "scan.png")
+    return str(root)
+
+
+@pytest.mark.parametrize("source", ["npz", "folder"])
+def test_larger_dark_on_light_images_are_read_when_asked(tmp_path, source):
+    path = _write_scans(tmp_path, source)
+    with pytest.raises(ImagesError, match=r"--resize fits other sizes"):
+        load_labelled_images(path)
+    reading = ImageReading(resize=True, invert=True)
+    loaded = load_labelled_images(path, reading=reading)
+    assert loaded.images.shape == (2, 28, 28, 1)
+    assert loaded.labels.tolist() == [1, 7]
+    expected = [reading.fit(scan / 255.0, "scan") for scan in _scans()]
+    np.testing.assert_allclose(loaded.images[..., 0], expected, atol=1e-6)
+    # Light strokes on a black background, as MNIST's.
+    assert loaded.images[0, 0, 0, 0] == 0.0
+    assert loaded.images[0, 14, 14, 0] == pytest.approx(1.0)
+
+
 def _npz(tmp_path, **arrays):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)
@@ -141,7 +177,8 @@ BAD_NPZ = {
     ),
     "images of 32x32": (
         {"images": np.zeros((2, 32, 32), np.uint8), "labels": np.array([1, 2])},
-        r"\[N, 28, 28\] or \[N, 28, 28, 1\]\. Received: shape \[2, 32, 32\]",
+        r"\[N, 28, 28\] or \[N, 28, 28, 1\] \(--resize fits other sizes\)\. "
+        r"Received: shape \[2, 32, 32\]",
     ),
     "labels of rank 2": (
         {"images": GOOD_IMAGES, "labels": np.array([[1, 2]])},

@@ -21,6 +21,7 @@ from egan_tf.commands.options import (
     build_request,
     classifier_option,
     given,
+    image_reading_options,
     import_tensorflow_quietly,
     one_line_errors,
 )
@@ -156,6 +157,7 @@ def export_command(
     show_default=True,
     help="Images per request.",
 )
+@image_reading_options
 @dataset_option()
 @data_dir_option()
 @one_line_errors
@@ -171,12 +173,15 @@ def predict_command(
     start,
     count,
     batch_size,
+    resize,
+    invert,
     dataset,
     data_dir,
 ):
-    """Send PNG files or folders of them (28x28, white on black; a folder of
-    <label>/ folders also gives the true labels) or test images to the
-    exported model, in batches, and print labels and probabilities."""
+    """Send PNG files or folders of them (28x28, white on black, unless
+    --resize or --invert; a folder of <label>/ folders also gives the true
+    labels) or test images to the exported model, in batches, and print
+    labels and probabilities."""
     from egan_tf.export.contract import Signature
     from egan_tf.prediction_rows import format_prediction_rows, prediction_rows
     from egan_tf.serving import (
@@ -187,7 +192,7 @@ def predict_command(
         predict_in_batches,
         signature_inputs,
     )
-    from egan_tf.user_images import expand_png_paths, load_png_images
+    from egan_tf.user_images import ImageReading, expand_png_paths, load_png_images
 
     signature = Signature(signature)
     try:
@@ -200,6 +205,10 @@ def predict_command(
         for name in ("start", "count"):
             if given(name):
                 raise click.UsageError(f"--{name} goes without PNG files.")
+    else:
+        for name in ("resize", "invert"):
+            if given(name):
+                raise click.UsageError(f"--{name} goes with PNG files.")
     if local is not None:
         # The version directory is found once, for the card and the client.
         local, dataset = _local_export_and_dataset(local, dataset)
@@ -211,7 +220,7 @@ def predict_command(
         raise click.ClickException(str(error)) from None
     if png_files:
         sources, truth = expand_png_paths(png_files, data.spec.class_names)
-        images = load_png_images(sources)
+        images = load_png_images(sources, ImageReading(resize, invert))
     else:
         from egan_tf.data import to_unit_interval
 

@@ -21,6 +21,7 @@ from egan_tf.commands.options import (
     classifier_option,
     float_list_text,
     given,
+    image_reading_options,
     import_tensorflow_quietly,
     one_line_errors,
     png_option,
@@ -36,6 +37,7 @@ from egan_tf.grid_spec import (
     BlurKind,
     GridSpec,
 )
+from egan_tf.image_reading import ImageReading
 
 
 @click.command("samples")
@@ -176,8 +178,10 @@ GRID_ONLY_OPTIONS = {
     "images as they are, instead of the test set: an .npz with images "
     "([N, 28, 28] or [N, 28, 28, 1], uint8 0-255 or float 0-1) and labels "
     "([N], 0-9), or a folder PATH/<label>/*.png (label folders named 0-9 or "
-    "by the data set's class names, e.g. ankle_boot).",
+    "by the data set's class names, e.g. ankle_boot). Other sizes with "
+    "--resize, dark on light with --invert.",
 )
+@image_reading_options
 @classifier_option()
 @precision_option()
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -201,6 +205,8 @@ def evaluate_command(
     noise,
     refine_steps,
     images_path,
+    resize,
+    invert,
     classifier_path,
     precision,
     quiet,
@@ -220,8 +226,12 @@ def evaluate_command(
         for name, option in {**refused, "noise": "--noise"}.items():
             if given(name):
                 raise click.UsageError(f"{option} does not go with --images.")
-    elif methods is not None and not grid:
-        raise click.UsageError("--methods goes with --grid.")
+    else:
+        for name in ("resize", "invert"):
+            if given(name):
+                raise click.UsageError(f"--{name} goes with --images.")
+        if methods is not None and not grid:
+            raise click.UsageError("--methods goes with --grid.")
     if given("blur_kind") and methods is None:
         raise click.UsageError(f"--blur {blur_kind} goes with --methods.")
     if given("noise") and methods is None:
@@ -260,6 +270,7 @@ def evaluate_command(
         batch_size=batch_size,
         show_progress=not quiet,
         images=images_path,
+        image_reading=ImageReading(resize, invert),
         classifier=classifier_path,
         precision=precision,
     )

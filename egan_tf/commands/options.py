@@ -79,6 +79,23 @@ def classifier_option():
     )
 
 
+def image_reading_options(command):
+    """`--resize` and `--invert`: how a user's images are read
+    (`egan_tf.image_reading.ImageReading`)."""
+    command = click.option(
+        "--invert",
+        is_flag=True,
+        help="Your images are dark on light (ink on paper): invert them to "
+        "light on dark, as the data set's are.",
+    )(command)
+    return click.option(
+        "--resize",
+        is_flag=True,
+        help="Fit images of another size than 28x28: pad to a square with the "
+        "background, then average down to 28x28. A blur shrinks with the image.",
+    )(command)
+
+
 def one_line_errors(command):
     """Runs a command after its options are parsed and checked, with
     TensorFlow imported quietly first, and turns the errors a user can fix
