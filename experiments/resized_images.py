@@ -26,7 +26,9 @@ import numpy as np
 @click.command()
 @click.option("--output-dir", type=click.Path(file_okay=False), required=True)
 @click.option("--side", type=click.IntRange(min=29), default=112, show_default=True)
-@click.option("--length", type=click.FloatRange(min=0.0), default=0.25, show_default=True)
+@click.option(
+    "--length", type=click.FloatRange(min=0.0), default=0.25, show_default=True
+)
 @click.option("--angle", type=float, default=30.0, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None)
 def main(output_dir: str, side: int, length: float, angle: float, limit) -> None:
@@ -52,7 +54,9 @@ def main(output_dir: str, side: int, length: float, angle: float, limit) -> None
     for name, images in variants.items():
         path = os.path.join(output_dir, f"{name}.npz")
         np.savez(path, images=images, labels=test.labels)
-        click.echo(f"{path}: {images.shape[0]} images of {images.shape[1]}x{images.shape[2]}")
+        click.echo(
+            f"{path}: {images.shape[0]} images of {images.shape[1]}x{images.shape[2]}"
+        )
 
 
 if __name__ == "__main__":
