@@ -1,4 +1,5 @@
-"""Images a user brings: PNG files, a folder of labelled PNGs, or an `.npz`.
+"""Images a user brings: PNG or JPEG files, a folder of labelled ones, or an
+`.npz`.
 
 Every reader returns float32 images [N, 28, 28, 1] in [0, 1], white digits on
 black as in MNIST, and refuses bad input with one line naming the file and
@@ -23,16 +24,18 @@ __all__ = [
     "ImageReading",
     "ImagesError",
     "LabelledImages",
-    "expand_png_paths",
+    "expand_image_paths",
+    "image_files_in",
+    "load_image_files",
     "load_labelled_images",
-    "load_png_images",
-    "png_files_in",
 ]
 
 # PIL's modes of 16- and 32-bit grey images; everything else is read as 8-bit.
 _WIDE_GREY_MODES = {"I;16": 65535, "I;16B": 65535, "I;16L": 65535, "I": 65535}
-PNG_SUFFIX = ".png"
-# The white level of 8-bit grey images, as in MNIST and most PNG files.
+# The files read as images: PNG, lossless as MNIST is stored, and JPEG, as
+# cameras and phones write photographs.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+# The white level of 8-bit grey images, as in MNIST and most image files.
 MAX_GREY_LEVEL = 255
 NPZ_SUFFIX = ".npz"
 
@@ -44,10 +47,10 @@ def _grey_levels(image) -> tuple[np.ndarray, int]:
     return np.asarray(image.convert("L")), MAX_GREY_LEVEL
 
 
-def load_png_images(
+def load_image_files(
     paths: Sequence[str], reading: ImageReading | None = None
 ) -> np.ndarray:
-    """Reads PNG files as a batch of grey images.
+    """Reads PNG or JPEG files as a batch of grey images.
 
     Colour images are converted to grey; 16-bit grey images are scaled by
     their own white level (65535), not clipped. White digits on black, as in
@@ -75,11 +78,12 @@ def load_png_images(
     return np.stack(images) if images else np.zeros([0, *IMAGE_SHAPE], np.float32)
 
 
-def png_files_in(folder: str) -> list[str]:
-    """The files of `folder`, sorted, all of which must be PNG images.
+def image_files_in(folder: str) -> list[str]:
+    """The files of `folder`, sorted, all of which must be PNG or JPEG images.
 
     Raises:
-        ImagesError: Naming the first file that is not a `.png`, or for a
+        ImagesError: Naming the first file that is not a `.png`, `.jpg` or
+            `.jpeg`, or for a
             folder with none.
     """
     names = sorted(
@@ -88,9 +92,10 @@ def png_files_in(folder: str) -> list[str]:
         if not name.startswith(".") and os.path.isfile(os.path.join(folder, name))
     )
     for name in names:
-        if not name.lower().endswith(PNG_SUFFIX):
+        if not name.lower().endswith(IMAGE_SUFFIXES):
             raise ImagesError(
-                f"Only PNG images may be in {folder}. Received: {os.path.join(folder, name)}"
+                f"Only PNG or JPEG images may be in {folder}. "
+                f"Received: {os.path.join(folder, name)}"
             )
     return [os.path.join(folder, name) for name in names]
 
@@ -161,13 +166,13 @@ def _label_folders(
     return folders
 
 
-def _labelled_png_files(
+def _labelled_image_files(
     root: str, class_names: Sequence[str] | None
 ) -> tuple[list[str], list[int]]:
-    """The PNG files of `root/<label>/` folders, and the label of each."""
+    """The image files of `root/<label>/` folders, and the label of each."""
     paths, labels = [], []
     for label, folder in _label_folders(root, class_names):
-        files = png_files_in(folder)
+        files = image_files_in(folder)
         paths += files
         labels += [label] * len(files)
     return paths, labels
@@ -176,13 +181,14 @@ def _labelled_png_files(
 def _load_folder(
     root: str, class_names: Sequence[str] | None, reading: ImageReading
 ) -> LabelledImages:
-    paths, labels = _labelled_png_files(root, class_names)
+    paths, labels = _labelled_image_files(root, class_names)
     if not paths:
         raise ImagesError(
-            f"No images found. Received: {root} with no PNG files in <label>/ folders"
+            f"No images found. Received: {root} with no PNG or JPEG files in "
+            "<label>/ folders"
         )
     return LabelledImages(
-        load_png_images(paths, reading),
+        load_image_files(paths, reading),
         np.asarray(labels, np.int64),
         tuple(os.path.relpath(path, root) for path in paths),
         root,
@@ -287,11 +293,12 @@ def load_labelled_images(
     class_names: Sequence[str] | None = None,
     reading: ImageReading | None = None,
 ) -> LabelledImages:
-    """Reads labelled images from an `.npz` or a folder `path/<label>/*.png`.
+    """Reads labelled images from an `.npz` or a folder `path/<label>/*.png`
+    (or `.jpg`).
 
     An `.npz` holds `images` ([N, 28, 28] or [N, 28, 28, 1], uint8 0-255 or
     float in [0, 1]) and `labels` ([N] integers 0-9). A folder holds one
-    sub-folder per label of 28x28 PNG files and nothing else, named 0 to 9
+    sub-folder per label of 28x28 PNG or JPEG files and nothing else, named 0 to 9
     or, when `class_names` (the data set's, in label order) are given, by
     class name: "Ankle boot", "ankle_boot" and "T-shirt_top" name classes
     of Fashion-MNIST (case and the separators "/", "_", "-" and " " aside).
@@ -308,19 +315,20 @@ def load_labelled_images(
         raise ImagesError(f"No such file or folder. Received: {path}")
     if not path.lower().endswith(NPZ_SUFFIX):
         raise ImagesError(
-            f"Images must be an .npz file or a folder of <label>/*.png. Received: {path}"
+            "Images must be an .npz file or a folder of <label>/*.png (or .jpg). "
+            f"Received: {path}"
         )
     return _load_npz(path, reading)
 
 
-def expand_png_paths(
+def expand_image_paths(
     paths: Sequence[str], class_names: Sequence[str] | None = None
 ) -> tuple[list[str], list[int] | None]:
-    """PNG files from files and folders, with labels when every folder is a
+    """Image files from files and folders, with labels when every folder is a
     labelled one (`folder/<label>/*.png`, labels named as
     `load_labelled_images` reads them).
 
-    A folder of PNG files contributes its files, sorted; a folder of label
+    A folder of image files contributes its files, sorted; a folder of label
     folders contributes theirs, labelled. Labels are returned only when every
     path is such a labelled folder.
 
@@ -339,12 +347,12 @@ def expand_png_paths(
             if os.path.isdir(os.path.join(path, name)) and not name.startswith(".")
         ]
         if subfolders:
-            found, found_labels = _labelled_png_files(path, class_names)
+            found, found_labels = _labelled_image_files(path, class_names)
             files += found
             labels += found_labels
         else:
-            files += png_files_in(path)
+            files += image_files_in(path)
             labelled = False
     if not files:
-        raise ImagesError(f"No PNG images found. Received: {list(paths)}")
+        raise ImagesError(f"No PNG or JPEG images found. Received: {list(paths)}")
     return files, labels if labelled else None

@@ -56,7 +56,10 @@ SHIPPED_EXPORT = os.path.join(SAVED_MODELS, "egan_defense")
         ),
         (["evaluate", "--grid", "--models", "/nonexistent/models"], "/nonexistent"),
         (["predict", "--count", "2"], "exactly one of"),
-        (["predict", "--local", SHIPPED_EXPORT, "--resize"], "--resize goes with PNG"),
+        (
+            ["predict", "--local", SHIPPED_EXPORT, "--resize"],
+            "--resize goes with image files",
+        ),
         (["evaluate", "--invert"], "--invert goes with --images"),
         (["predict", "--local", "/nonexistent/export"], "/nonexistent/export"),
         (["predict", "--rest", "localhost"], "HOST:PORT"),
@@ -250,7 +253,7 @@ def test_an_output_path_that_is_a_folder_is_refused(tmp_path):
                     REPOSITORY, "docs", "fashion_mnist", "encoder_settling.png"
                 ),
             ],
-            "--count goes without PNG files",
+            "--count goes without image files",
         ),
     ],
 )

@@ -1,4 +1,4 @@
-"""Tests of reading the images a user brings: PNG files, labelled folders and
+"""Tests of reading the images a user brings: PNG and JPEG files, labelled folders and
 `.npz` archives, and the one-line refusals of bad input."""
 
 import numpy as np
@@ -20,7 +20,7 @@ def test_png_files_become_a_batch_in_the_unit_interval(tmp_path):
     digit[5:20, 13:15] = 255
     Image.fromarray(digit).save(tmp_path / "one.png")
     Image.fromarray(np.stack([digit] * 3, axis=-1)).save(tmp_path / "rgb.png")
-    batch = user_images.load_png_images(
+    batch = user_images.load_image_files(
         [str(tmp_path / "one.png"), str(tmp_path / "rgb.png")]
     )
     assert batch.shape == (2, 28, 28, 1)
@@ -32,10 +32,10 @@ def test_png_files_become_a_batch_in_the_unit_interval(tmp_path):
     with pytest.raises(
         ValueError, match=r"28x28 pixels .*\. Received: .*big\.png of 30x30"
     ):
-        user_images.load_png_images([str(tmp_path / "big.png")])
+        user_images.load_image_files([str(tmp_path / "big.png")])
     (tmp_path / "text.png").write_text("not an image")
     with pytest.raises(ValueError, match=r"Cannot read image .*text\.png"):
-        user_images.load_png_images([str(tmp_path / "text.png")])
+        user_images.load_image_files([str(tmp_path / "text.png")])
 
 
 def test_a_16_bit_png_is_scaled_by_its_own_white_level(tmp_path):
@@ -45,7 +45,7 @@ def test_a_16_bit_png_is_scaled_by_its_own_white_level(tmp_path):
     Image.fromarray(levels).save(tmp_path / "wide.png")
     with Image.open(tmp_path / "wide.png") as image:
         assert image.mode.startswith("I")  # PIL reads it as 16-bit grey
-    batch = user_images.load_png_images([str(tmp_path / "wide.png")])
+    batch = user_images.load_image_files([str(tmp_path / "wide.png")])
     np.testing.assert_allclose(batch[0, ..., 0], levels / 65535.0, atol=1e-6)
 
 
@@ -79,7 +79,7 @@ def test_label_folders_may_be_named_by_class_name(tmp_path):
         "3/0.png": 3, "Sneaker/0.png": 7, "T-shirt_top/0.png": 0,
         "ankle_boot/0.png": 9,
     }  # fmt: skip
-    _, labels = user_images.expand_png_paths([str(root)], class_names)
+    _, labels = user_images.expand_image_paths([str(root)], class_names)
     assert sorted(labels) == [0, 3, 7, 9]
     # Without the data set's names only numbers are labels; a name that is no
     # class is refused in one line that lists the names.
@@ -137,6 +137,23 @@ def test_larger_dark_on_light_images_are_read_when_asked(tmp_path, source):
     # Light strokes on a black background, as MNIST's.
     assert loaded.images[0, 0, 0, 0] == 0.0
     assert loaded.images[0, 14, 14, 0] == pytest.approx(1.0)
+
+
+def test_jpeg_photos_are_read_beside_png_files(tmp_path):
+    # Phones and cameras write JPEG; folders of them used to be refused as
+    # "Only PNG images".
+    root = tmp_path / "photos"
+    (root / "4").mkdir(parents=True)
+    digit = _digit()
+    Image.fromarray(digit).save(root / "4" / "a.png")
+    Image.fromarray(digit).save(root / "4" / "b.JPG", quality=95)
+    Image.fromarray(digit).save(root / "4" / "c.jpeg", quality=95)
+    loaded = load_labelled_images(str(root))
+    assert loaded.names == ("4/a.png", "4/b.JPG", "4/c.jpeg")
+    assert loaded.labels.tolist() == [4, 4, 4]
+    # JPEG is lossy: its grey levels stay near the PNG's.
+    for jpeg in loaded.images[1:]:
+        assert np.abs(jpeg - loaded.images[0]).mean() < 0.02
 
 
 def _npz(tmp_path, **arrays):
@@ -201,7 +218,9 @@ def test_a_bad_npz_is_refused_in_one_line_naming_the_file(tmp_path, case):
 def test_a_bad_folder_is_refused_in_one_line_naming_the_file(tmp_path):
     root = _labelled_folder(tmp_path / "mine", {"2": 1})
     (root / "2" / "notes.txt").write_text("not an image")
-    with pytest.raises(ImagesError, match=r"Only PNG images .* Received: .*notes\.txt"):
+    with pytest.raises(
+        ImagesError, match=r"Only PNG or JPEG images .* Received: .*notes\.txt"
+    ):
         load_labelled_images(str(root))
     (root / "2" / "notes.txt").unlink()
     (root / "eleven").mkdir()
@@ -221,13 +240,13 @@ def test_a_bad_folder_is_refused_in_one_line_naming_the_file(tmp_path):
 
 def test_png_paths_expand_from_plain_and_labelled_folders(tmp_path):
     labelled = _labelled_folder(tmp_path / "labelled", {"1": 2, "5": 1})
-    files, labels = user_images.expand_png_paths([str(labelled)])
+    files, labels = user_images.expand_image_paths([str(labelled)])
     assert [f.rsplit("/", 2)[-2] for f in files] == ["1", "1", "5"]
     assert labels == [1, 1, 5]
     plain = tmp_path / "plain"
     plain.mkdir()
     for name in ("b.png", "a.png"):
         Image.fromarray(_digit()).save(plain / name)
-    files, labels = user_images.expand_png_paths([str(plain)])
+    files, labels = user_images.expand_image_paths([str(plain)])
     assert [f.rsplit("/", 1)[-1] for f in files] == ["a.png", "b.png"]
     assert labels is None

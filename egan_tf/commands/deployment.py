@@ -104,7 +104,7 @@ def export_command(
 
 
 @click.command("predict")
-@click.argument("png_files", nargs=-1, type=click.Path(exists=True))
+@click.argument("image_files", nargs=-1, type=click.Path(exists=True))
 @click.option(
     "--rest", type=Address(), help="Model server REST address, e.g. localhost:8501."
 )
@@ -140,7 +140,7 @@ def export_command(
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Without PNG files: first test index to send (TFDS or IDX order, "
+    help="Without image files: first test index to send (TFDS or IDX order, "
     "see evaluate --help).",
 )
 @click.option(
@@ -148,7 +148,7 @@ def export_command(
     type=click.IntRange(1, 10000),
     default=8,
     show_default=True,
-    help="Without PNG files: how many test images to send.",
+    help="Without image files: how many test images to send.",
 )
 @click.option(
     "--batch-size",
@@ -162,7 +162,7 @@ def export_command(
 @data_dir_option()
 @one_line_errors
 def predict_command(
-    png_files,
+    image_files,
     rest,
     grpc,
     local,
@@ -178,7 +178,7 @@ def predict_command(
     dataset,
     data_dir,
 ):
-    """Send PNG files or folders of them (28x28, white on black, unless
+    """Send PNG or JPEG files or folders of them (28x28, white on black, unless
     --resize or --invert; a folder of <label>/ folders also gives the true
     labels) or test images to the exported model, in batches, and print
     labels and probabilities."""
@@ -192,7 +192,7 @@ def predict_command(
         predict_in_batches,
         signature_inputs,
     )
-    from egan_tf.user_images import ImageReading, expand_png_paths, load_png_images
+    from egan_tf.user_images import ImageReading, expand_image_paths, load_image_files
 
     signature = Signature(signature)
     try:
@@ -201,14 +201,14 @@ def predict_command(
     except ValueError as error:
         # Refused before TensorFlow loads, as every other bad option is.
         raise click.UsageError(str(error)) from None
-    if png_files:
+    if image_files:
         for name in ("start", "count"):
             if given(name):
-                raise click.UsageError(f"--{name} goes without PNG files.")
+                raise click.UsageError(f"--{name} goes without image files.")
     else:
         for name in ("resize", "invert"):
             if given(name):
-                raise click.UsageError(f"--{name} goes with PNG files.")
+                raise click.UsageError(f"--{name} goes with image files.")
     if local is not None:
         # The version directory is found once, for the card and the client.
         local, dataset = _local_export_and_dataset(local, dataset)
@@ -218,9 +218,9 @@ def predict_command(
         client = make_client(rest, grpc, local, model_name)
     except ServingError as error:
         raise click.ClickException(str(error)) from None
-    if png_files:
-        sources, truth = expand_png_paths(png_files, data.spec.class_names)
-        images = load_png_images(sources, ImageReading(resize, invert))
+    if image_files:
+        sources, truth = expand_image_paths(image_files, data.spec.class_names)
+        images = load_image_files(sources, ImageReading(resize, invert))
     else:
         from egan_tf.data import to_unit_interval
 
