@@ -40,10 +40,22 @@ MAX_GREY_LEVEL = 255
 NPZ_SUFFIX = ".npz"
 
 
-def _grey_levels(image) -> tuple[np.ndarray, int]:
-    """The image's grey levels and its white level (255, or 65535 for 16-bit)."""
+def _grey_levels(image, reading: ImageReading) -> tuple[np.ndarray, int]:
+    """The image's grey levels and its white level (255, or 65535 for 16-bit).
+
+    Transparent pixels are background: black for light-on-dark images,
+    white for dark-on-light ones (`reading.invert`). Converting to grey
+    alone drops the alpha channel and keeps the colour under it, most often
+    black, so that black ink drawn on a transparent canvas came out black on
+    black."""
+    from PIL import Image
+
     if image.mode in _WIDE_GREY_MODES:
         return np.asarray(image, np.int64), _WIDE_GREY_MODES[image.mode]
+    if image.has_transparency_data:
+        background = MAX_GREY_LEVEL if reading.invert else 0
+        canvas = Image.new("RGBA", image.size, (background,) * 3 + (MAX_GREY_LEVEL,))
+        image = Image.alpha_composite(canvas, image.convert("RGBA"))
     return np.asarray(image.convert("L")), MAX_GREY_LEVEL
 
 
@@ -53,7 +65,8 @@ def load_image_files(
     """Reads PNG or JPEG files as a batch of grey images.
 
     Colour images are converted to grey; 16-bit grey images are scaled by
-    their own white level (65535), not clipped. White digits on black, as in
+    their own white level (65535), not clipped; transparent pixels are
+    background (black, or white with `reading.invert`). White digits on black, as in
     MNIST, are expected unless `reading.invert`; images must be 28x28 unless
     `reading.resize`.
 
@@ -70,7 +83,7 @@ def load_image_files(
     for path in paths:
         try:
             with Image.open(path) as image:
-                levels, white = _grey_levels(image)
+                levels, white = _grey_levels(image, reading)
         except (OSError, UnidentifiedImageError) as error:
             raise ImagesError(f"Cannot read image {path}: {error}") from error
         grey = levels.astype(np.float32) / float(white)

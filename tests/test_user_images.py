@@ -156,6 +156,19 @@ def test_jpeg_photos_are_read_beside_png_files(tmp_path):
         assert np.abs(jpeg - loaded.images[0]).mean() < 0.02
 
 
+@pytest.mark.parametrize("ink", ["black", "white"])
+def test_transparent_pixels_are_the_background(tmp_path, ink):
+    # A digit drawn on a transparent canvas, as paint programs save it. Black
+    # ink used to come out black on black: the alpha channel was dropped.
+    digit = _digit()
+    colour = np.full((28, 28), 0 if ink == "black" else 255, np.uint8)
+    rgba = np.stack([colour, colour, colour, digit], axis=-1)
+    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "drawn.png")
+    reading = ImageReading(invert=ink == "black")
+    batch = user_images.load_image_files([str(tmp_path / "drawn.png")], reading)
+    np.testing.assert_allclose(batch[0, ..., 0], digit / 255.0, atol=1 / 255)
+
+
 def _npz(tmp_path, **arrays):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)
