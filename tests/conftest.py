@@ -77,3 +77,26 @@ def tiny_models_dir(tmp_path):
     build_generator(TINY_EGAN).save(str(models / "generator.keras"))
     build_encoder(TINY_EGAN).save(str(models / "encoder.keras"))
     return models
+
+
+@pytest.fixture(scope="module")
+def shipped_export() -> str:
+    """The newest version of the shipped MNIST export."""
+    from helpers import newest_version
+
+    return newest_version(os.path.join(SAVED_MODELS, "egan_defense"))
+
+
+@pytest.fixture(scope="module")
+def server_session(shipped_export):
+    """The shipped export in a TF1 session, the loader TF Serving uses."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        session = tf.compat.v1.Session(graph=graph)
+        meta_graph = tf.compat.v1.saved_model.loader.load(
+            session, ["serve"], shipped_export
+        )
+    yield session, meta_graph
+    session.close()

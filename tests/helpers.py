@@ -139,3 +139,32 @@ def assert_outputs_match(actual: dict, expected: dict) -> None:
         np.testing.assert_allclose(
             actual[key], value, atol=EXPORT_TOLERANCE, err_msg=key
         )
+
+
+def newest_version(root: str) -> str:
+    """The newest integer version directory of an export root."""
+    from egan_tf import export
+
+    versions = export.existing_versions(root)
+    assert versions, f"no exported version under {root}"
+    return os.path.join(root, str(versions[-1]))
+
+
+def run_like_the_server(server_session, signature, inputs):
+    """Runs a signature from a session callable. Unlike `Session.run`, it feeds
+    tensors without checking them against the placeholders' static shapes, as
+    the model server does, so the graph's own checks are what is tested."""
+    from tensorflow.core.protobuf.config_pb2 import CallableOptions
+
+    session, meta_graph = server_session
+    signature_def = meta_graph.signature_def[str(signature)]
+    keys = sorted(inputs)
+    output_keys = sorted(signature_def.outputs)
+    options = CallableOptions(
+        feed=[signature_def.inputs[key].name for key in keys],
+        fetch=[signature_def.outputs[key].name for key in output_keys],
+    )
+    values = session._make_callable_from_options(options)(
+        *[np.asarray(inputs[key]) for key in keys]
+    )
+    return dict(zip(output_keys, values, strict=True))

@@ -22,14 +22,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import SAVED_MODELS
-from helpers import EXPORT_TOLERANCE as TOLERANCE
-from helpers import assert_outputs_match
-from tensorflow.core.protobuf.config_pb2 import CallableOptions
+from helpers import assert_outputs_match, newest_version, run_like_the_server
 
 from egan_tf import export
 from egan_tf.export import SIGNATURES, Signature
-
-SHIPPED_ROOT = os.path.join(SAVED_MODELS, "egan_defense")
 
 # The public contract, spelled out independently of egan_tf.export so that a
 # change there cannot silently move it.
@@ -82,17 +78,6 @@ DOCUMENTED_SIGNATURES = {
     "defend_adaptive": DEFENCE_SIGNATURE,
     "defend_gated": DEFENCE_SIGNATURE,
 }
-
-
-def newest_version(root: str) -> str:
-    versions = export.existing_versions(root)
-    assert versions, f"no exported version under {root}"
-    return os.path.join(root, str(versions[-1]))
-
-
-@pytest.fixture(scope="module")
-def shipped_export() -> str:
-    return newest_version(SHIPPED_ROOT)
 
 
 # Each data set's shipped networks, and the fixture of its test images.
@@ -418,37 +403,6 @@ def test_the_op_walk_catches_a_python_function(tmp_path):
     }
 
 
-@pytest.fixture(scope="module")
-def server_session(shipped_export):
-    """The shipped export in a TF1 session, the loader TF Serving uses."""
-    graph = tf.Graph()
-    with graph.as_default():
-        session = tf.compat.v1.Session(graph=graph)
-        meta_graph = tf.compat.v1.saved_model.loader.load(
-            session, ["serve"], shipped_export
-        )
-    yield session, meta_graph
-    session.close()
-
-
-def run_like_the_server(server_session, signature, inputs):
-    """Runs a signature from a session callable. Unlike `Session.run`, it feeds
-    tensors without checking them against the placeholders' static shapes, as
-    the model server does, so the graph's own checks are what is tested."""
-    session, meta_graph = server_session
-    signature_def = meta_graph.signature_def[str(signature)]
-    keys = sorted(inputs)
-    output_keys = sorted(signature_def.outputs)
-    options = CallableOptions(
-        feed=[signature_def.inputs[key].name for key in keys],
-        fetch=[signature_def.outputs[key].name for key in output_keys],
-    )
-    values = session._make_callable_from_options(options)(
-        *[np.asarray(inputs[key]) for key in keys]
-    )
-    return dict(zip(output_keys, values, strict=True))
-
-
 def test_the_session_path_gives_the_in_memory_outputs(
     server_session, serving_functions, mnist_test
 ):
@@ -457,108 +411,3 @@ def test_the_session_path_gives_the_in_memory_outputs(
         run_like_the_server(server_session, Signature.SERVING_DEFAULT, inputs),
         in_memory_outputs(serving_functions, Signature.SERVING_DEFAULT, inputs),
     )
-
-
-def _images(shape=(2, 28, 28, 1), fill=0.5):
-    return np.full(shape, fill, np.float32)
-
-
-BAD_REQUESTS = {
-    "defend_gated images of 27x27": (
-        Signature.DEFEND_GATED,
-        {"images": _images((2, 27, 27, 1))},
-        "images",
-    ),
-    "defend_gated images with NaN": (
-        Signature.DEFEND_GATED,
-        {"images": _images(fill=np.nan)},
-        "images must be finite",
-    ),
-    "defend_gated images with infinity": (
-        Signature.DEFEND_GATED,
-        {"images": _images(fill=-np.inf)},
-        "images must be finite",
-    ),
-    "images of 27x27": (
-        Signature.SERVING_DEFAULT,
-        {"images": _images((2, 27, 27, 1))},
-        "images",
-    ),
-    "images of rank 3": (
-        Signature.CLASSIFY,
-        {"images": _images((2, 28, 28))},
-        "images",
-    ),
-    "images with NaN": (
-        Signature.SERVING_DEFAULT,
-        {"images": _images(fill=np.nan)},
-        "images must be finite",
-    ),
-    "images with infinity": (
-        Signature.CLASSIFY,
-        {"images": _images(fill=np.inf)},
-        "images must be finite",
-    ),
-    "blur images with NaN": (
-        Signature.BLUR,
-        {"images": _images(fill=np.nan), "length": [0.1, 0.1], "angle": [0.0, 0.0]},
-        "images must be finite",
-    ),
-    "one length for two images": (
-        Signature.BLUR_AND_DEFEND,
-        {"images": _images(), "length": [0.1], "angle": [0.0, 0.0]},
-        "length must hold one value per image",
-    ),
-    "negative length": (
-        Signature.BLUR,
-        {"images": _images(), "length": [0.1, -0.1], "angle": [0.0, 0.0]},
-        "length must be non-negative",
-    ),
-    "NaN angle": (
-        Signature.BLUR,
-        {"images": _images(), "length": [0.1, 0.1], "angle": [np.nan, 0.0]},
-        "angle must be finite",
-    ),
-    "angle of rank 2": (
-        Signature.BLUR,
-        {"images": _images(), "length": [0.1, 0.1], "angle": [[0.0, 0.0]]},
-        "angle",
-    ),
-}
-
-
-@pytest.mark.parametrize("case", sorted(BAD_REQUESTS))
-def test_a_bad_request_fails_with_invalid_argument_naming_the_input(
-    case, server_session
-):
-    signature, inputs, message = BAD_REQUESTS[case]
-    inputs = {key: np.asarray(value, np.float32) for key, value in inputs.items()}
-    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
-        run_like_the_server(server_session, signature, inputs)
-
-
-def test_values_outside_the_unit_interval_are_clipped(server_session, mnist_test):
-    images = mnist_test.images[:4].astype(np.float32) / 255.0
-    stretched = images * 3.0 - 1.0  # spans [-1, 2]
-    blur_setting = {
-        "length": np.full([4], 0.1, np.float32),
-        "angle": np.zeros([4], np.float32),
-    }
-    clipped_outputs = run_like_the_server(
-        server_session,
-        Signature.BLUR,
-        {"images": np.clip(stretched, 0, 1), **blur_setting},
-    )
-    stretched_outputs = run_like_the_server(
-        server_session, Signature.BLUR, {"images": stretched, **blur_setting}
-    )
-    np.testing.assert_array_equal(
-        stretched_outputs["images"], clipped_outputs["images"]
-    )
-    probabilities = run_like_the_server(
-        server_session, Signature.CLASSIFY, {"images": stretched}
-    )["probabilities"]
-    expected = run_like_the_server(
-        server_session, Signature.CLASSIFY, {"images": np.clip(stretched, 0, 1)}
-    )["probabilities"]
-    np.testing.assert_allclose(probabilities, expected, atol=TOLERANCE)
