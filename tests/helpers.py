@@ -168,3 +168,12 @@ def run_like_the_server(server_session, signature, inputs):
         *[np.asarray(inputs[key]) for key in keys]
     )
     return dict(zip(output_keys, values, strict=True))
+
+
+def defense_batch(mnist_test, count: int = 6):
+    """The first `count` test digits in [0, 1] with one blur setting for all
+    (l = 0.2, θ = 30°): (images [count, 28, 28, 1], length, angle)."""
+    import tensorflow as tf
+
+    images = tf.constant(mnist_test.images[:count].astype(np.float32) / 255.0)
+    return images, tf.fill([count], 0.2), tf.fill([count], 30.0)

@@ -6,16 +6,13 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import tiny_defense_models
+from helpers import defense_batch, tiny_defense_models
 
 from egan_tf import defenses
 from egan_tf.blur import apply_motion_blur
 from egan_tf.config import config_to_dict
 from egan_tf.defenses import DefenseConfig, Method, MethodOutput
-from egan_tf.defenses.refinement import KERNEL_FLOOR
 from egan_tf.grid_spec import GridSpec
-from egan_tf.kernel_blur import check_kernels
-from egan_tf.kernels import fourier_kernels
 from egan_tf.model_io import ModelFileError
 
 
@@ -24,17 +21,12 @@ def models():
     return tiny_defense_models()
 
 
-def _batch(mnist_test, count=6):
-    images = tf.constant(mnist_test.images[:count].astype(np.float32) / 255.0)
-    return images, tf.fill([count], 0.2), tf.fill([count], 30.0)
-
-
 def _batch_of_zeros(count=2):
     return tf.zeros([count, 28, 28, 1]), tf.zeros([count]), tf.zeros([count])
 
 
 def test_every_method_gives_logits_for_every_image(models, mnist_test):
-    images, length, angle = _batch(mnist_test)
+    images, length, angle = defense_batch(mnist_test)
     outputs = defenses.run_methods(
         models, DefenseConfig(), list(Method), images, length, angle
     )
@@ -47,7 +39,7 @@ def test_every_method_gives_logits_for_every_image(models, mnist_test):
 
 
 def test_none_and_egan_match_the_networks_directly(models, mnist_test):
-    images, length, angle = _batch(mnist_test)
+    images, length, angle = defense_batch(mnist_test)
     outputs = defenses.run_methods(
         models, DefenseConfig(), [Method.NONE, Method.EGAN], images, length, angle
     )
@@ -70,7 +62,7 @@ def test_none_and_egan_match_the_networks_directly(models, mnist_test):
 def test_the_gate_routes_to_c_or_to_the_restorer(
     models, mnist_test, gate_length, restorer, same_as
 ):
-    images, length, angle = _batch(mnist_test)
+    images, length, angle = defense_batch(mnist_test)
     config = DefenseConfig(gate_length=gate_length, gated_restorer=restorer)
     # Traced with a dynamic batch, as the grid and the export run it; the
     # all-sharp case then restores an empty selection.
@@ -101,7 +93,7 @@ def test_the_gate_restores_only_the_images_it_finds_blurred(
     # Half the batch is blurred hard, half left sharp; the gate sits at the
     # median estimate so that both branches are taken. Called alone, `gated`
     # restores only its share; after `egan-refine` it reuses that batch's rows.
-    images, length, angle = _batch(mnist_test)
+    images, length, angle = defense_batch(mnist_test)
     half = images.shape[0] // 2
     images = tf.concat([images[:half], apply_motion_blur(images[half:], 0.3, 30.0)], 0)
     estimated = defenses.estimate_blur(models, images).length
@@ -144,7 +136,7 @@ def test_a_batch_the_gate_finds_sharp_never_reaches_the_generator(
     generator = _CountingNetwork(models.generator)
     counted = dataclasses.replace(models, generator=generator)
     config = DefenseConfig(gate_length=1e9, gated_restorer="egan-refine")
-    images, length, angle = _batch(mnist_test)
+    images, length, angle = defense_batch(mnist_test)
 
     def gated_logits(batch):
         return defenses.run_methods(
@@ -163,109 +155,8 @@ def test_a_batch_the_gate_finds_sharp_never_reaches_the_generator(
         assert generator.calls == 0
 
 
-def test_refining_the_latent_finds_a_latent_that_explains_the_image(models):
-    # An image G can draw exactly, blurred; the search starts off the mark.
-    rng = np.random.default_rng(0)
-    target = tf.constant(rng.normal(size=[6, 8]), tf.float32)
-    length, angle = tf.fill([6], 0.2), tf.fill([6], 30.0)
-    images = apply_motion_blur(models.generator(target), length, angle)
-    start = target + tf.constant(rng.normal(scale=0.5, size=[6, 8]), tf.float32)
-
-    def error(latent):
-        rendered = apply_motion_blur(models.generator(latent), length, angle)
-        return float(tf.reduce_sum(tf.square(rendered - images)))
-
-    refined = defenses.refine_latent(
-        models.generator, start, images, length, angle, steps=30, learning_rate=0.05
-    )
-    assert error(refined) < 0.5 * error(start)
-    unchanged = defenses.refine_latent(
-        models.generator, start, images, length, angle, steps=0, learning_rate=0.05
-    )
-    np.testing.assert_array_equal(unchanged, start)
-
-
-def test_refining_the_kernel_too_explains_blur_the_formula_cannot(models):
-    # Images G draws exactly, blurred by camera shake; the kernel starts from
-    # the formula's streak at a wrong (l, θ) and is refined with the latent.
-    from egan_tf.kernel_blur import apply_kernel_blur
-    from egan_tf.kernels import example_seeds, shake_kernels
-
-    rng = np.random.default_rng(2)
-    target = tf.constant(rng.normal(size=[6, 8]), tf.float32)
-    shake = shake_kernels(
-        tf.fill([6], 8.0), example_seeds(tf.constant([1, 2], tf.int64), tf.range(6))
-    )
-    images = apply_kernel_blur(models.generator(target), shake)
-    start = target + tf.constant(rng.normal(scale=0.5, size=[6, 8]), tf.float32)
-    length, angle = tf.fill([6], 0.2), tf.fill([6], 30.0)
-
-    def refined_error(kernel_learning_rate):
-        path, kernels = defenses.refine_latent_and_kernel_path(
-            models.generator, start, images, length, angle, 30, 0.05,
-            kernel_learning_rate, 15,
-        )  # fmt: skip
-        check_kernels(kernels.numpy(), (28, 28))
-        rendered = apply_kernel_blur(models.generator(path[-1]), kernels)
-        return float(tf.reduce_sum(tf.square(rendered - images))), kernels
-
-    fixed_error, fixed_kernels = refined_error(0.0)
-    joint_error, _ = refined_error(0.2)
-    assert joint_error < 0.5 * fixed_error
-    # Without a kernel step size the kernel stays the start: the streak with
-    # a small floor everywhere, renormalised.
-    streak = fourier_kernels(length, angle, 15).numpy() + KERNEL_FLOOR
-    np.testing.assert_allclose(
-        fixed_kernels, streak / streak.sum((1, 2), keepdims=True), atol=1e-6
-    )
-
-
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [("refine_kernel_size", 4), ("refine_kernel_size", 29),
-     ("refine_kernel_learning_rate", -0.1)],
-)  # fmt: skip
-def test_bad_kernel_refinement_settings_are_refused(name, value):
-    with pytest.raises(ValueError, match=f"Received: {name}={value}"):
-        DefenseConfig(**{name: value})
-
-
-def test_egan_refine_runs_the_kernel_refinement_when_configured(models, mnist_test):
-    images, length, angle = _batch(mnist_test)
-    formula = DefenseConfig(refine_steps=3, refine_kernel_size=0)
-    blind = DefenseConfig(
-        refine_steps=3, refine_kernel_size=15, refine_kernel_learning_rate=0.2
-    )
-    outputs = [
-        defenses.run_methods(models, config, ["egan-refine"], images, length, angle)[
-            Method.EGAN_REFINE
-        ]
-        for config in (formula, blind)
-    ]
-    assert np.all(np.isfinite(outputs[1].logits.numpy()))
-    assert not np.allclose(outputs[0].classified, outputs[1].classified)
-
-
-def test_the_refinement_path_passes_through_every_shorter_run(models):
-    rng = np.random.default_rng(1)
-    start = tf.constant(rng.normal(size=[3, 8]), tf.float32)
-    images = tf.constant(rng.uniform(size=[3, 28, 28, 1]), tf.float32)
-    length, angle = tf.constant([0.0, 0.1, 0.3]), tf.constant([0.0, 15.0, 80.0])
-    path = defenses.refine_latent_path(
-        models.generator, start, images, length, angle, steps=6, learning_rate=0.05
-    )
-    assert len(path) == 7
-    np.testing.assert_array_equal(path[0], start)
-    for steps in (1, 4, 6):
-        shorter = defenses.refine_latent(
-            models.generator, start, images, length, angle, steps, 0.05
-        )
-        np.testing.assert_allclose(path[steps], shorter, atol=1e-6)
-    assert not np.allclose(path[1], path[6])
-
-
 def test_estimate_blur_reads_length_and_angle_off_the_estimator(models, mnist_test):
-    images, _, _ = _batch(mnist_test)
+    images, _, _ = defense_batch(mnist_test)
     predicted = models.blur_estimator(images).numpy()
     estimate = defenses.estimate_blur(models, images)
     length, angle = estimate.length, estimate.angle
@@ -310,7 +201,7 @@ def test_gated_through_the_hybrid_needs_the_mixture_classifier(models):
 def test_the_hybrid_multiplies_the_two_readers_probabilities(
     models, mnist_test, weight, restorer
 ):
-    images, length, angle = _batch(mnist_test)
+    images, length, angle = defense_batch(mnist_test)
     config = DefenseConfig(
         hybrid_weight=weight, hybrid_restorer=restorer, refine_steps=2
     )
@@ -376,7 +267,7 @@ def test_the_gated_restorer_is_a_method_and_survives_json(tmp_path):
 
 
 def test_method_views_show_what_the_classifier_sees(models, mnist_test):
-    images, _, _ = _batch(mnist_test, 4)
+    images, _, _ = defense_batch(mnist_test, 4)
     views = defenses.method_views(
         models, DefenseConfig(), list(Method), images, GridSpec((0.2,), (30.0,))
     )
@@ -389,7 +280,7 @@ def test_method_views_show_what_the_classifier_sees(models, mnist_test):
 
 
 def test_a_confident_classifier_keeps_its_answer_through_the_gate(models, mnist_test):
-    images, length, angle = _batch(mnist_test)
+    images, length, angle = defense_batch(mnist_test)
     always_blurred = {"gate_length": -1.0, "gated_restorer": "egan-blur"}
     sure = DefenseConfig(**always_blurred, gate_confidence=0.0)
     outputs = defenses.run_methods(
@@ -421,39 +312,3 @@ def test_adding_a_method_means_one_registry_line():
     assert {m for m in Method if defenses.uses_generator(m)} == set(
         defenses.EGAN_BASED_METHODS
     )
-
-
-@pytest.mark.parametrize("kernel_size", [0, 15])
-def test_a_traced_refinement_holds_its_step_once_whatever_the_steps(
-    models, kernel_size
-):
-    # The refinement was a Python loop: a graph held one copy of the step per
-    # Adam step, which made the exported defences slow to trace and large.
-    images = tf.TensorSpec([None, 28, 28, 1], tf.float32)
-    latents = tf.TensorSpec([None, 8], tf.float32)
-    per_image = tf.TensorSpec([None], tf.float32)
-
-    def graph_size(steps):
-        function = tf.function(
-            lambda start, x, length, angle: defenses.refine_latent(
-                models.generator,
-                start,
-                x,
-                length,
-                angle,
-                steps,
-                0.05,
-                0.2,
-                kernel_size,
-            )
-        )
-        graph = function.get_concrete_function(
-            latents, images, per_image, per_image
-        ).graph
-        return len(graph.as_graph_def().node), {
-            op.type for op in graph.get_operations()
-        }
-
-    (few, few_types), (many, _) = graph_size(2), graph_size(12)
-    assert few == many
-    assert "While" in few_types or "StatelessWhile" in few_types
