@@ -20,6 +20,7 @@ from egan_tf.config import (
     SettlingConfig,
     TrainingConfig,
 )
+from egan_tf.execution import ExecutionConfig, Precision
 from egan_tf.networks import build_classifier, build_generator
 from egan_tf.training import blur_estimator as blur_estimator_training
 from egan_tf.training import classifier as classifier_training
@@ -28,6 +29,7 @@ from egan_tf.training import gan as gan_training
 from egan_tf.training import loop as loop_module
 from egan_tf.training.encoder_fold import EncoderRun
 from egan_tf.training.loop import TrainingInterrupted
+from egan_tf.training.runtime import Runtime
 
 # Four batches an epoch, two epochs; the interruption falls inside epoch 2.
 TRAINING = TrainingConfig(epochs=2, batch_size=16, seed=5)
@@ -41,6 +43,18 @@ TINY_BLUR_ESTIMATOR = BlurEstimatorConfig(filters=(4,), dense_units=8)
 def _train_classifier(arrays, checkpoint_dir):
     result = classifier_training.train_classifier(
         DROPOUT_CLASSIFIER, TRAINING, arrays, checkpoint_dir, show_progress=False
+    )
+    return [result.classifier], result.history
+
+
+def _train_bfloat16_classifier(arrays, checkpoint_dir):
+    result = classifier_training.train_classifier(
+        DROPOUT_CLASSIFIER,
+        TRAINING,
+        arrays,
+        checkpoint_dir,
+        show_progress=False,
+        runtime=Runtime.create(ExecutionConfig(precision=Precision.BFLOAT16)),
     )
     return [result.classifier], result.history
 
@@ -113,6 +127,7 @@ def _train_blurred_input_encoder(arrays, checkpoint_dir):
 STAGES = {
     "classifier": (_train_classifier, TRAINED_EXAMPLES, 1),
     "classifier_augmented": (_train_augmented_classifier, TRAINED_EXAMPLES, 1),
+    "classifier_bfloat16": (_train_bfloat16_classifier, TRAINED_EXAMPLES, 1),
     "blur_estimator": (_train_blur_estimator, TRAINED_EXAMPLES, 1),
     "gan": (_train_gan, TRAINED_EXAMPLES, 1),
     "encoder": (_train_encoder, 2 * TRAINED_EXAMPLES, 1),
