@@ -4,6 +4,7 @@ settings."""
 
 from __future__ import annotations
 
+import functools
 import json
 
 import keras
@@ -40,33 +41,17 @@ DROPOUT_CLASSIFIER = ClassifierConfig(filters=(4,), dense_units=8)
 TINY_BLUR_ESTIMATOR = BlurEstimatorConfig(filters=(4,), dense_units=8)
 
 
-def _train_classifier(arrays, checkpoint_dir):
-    result = classifier_training.train_classifier(
-        DROPOUT_CLASSIFIER, TRAINING, arrays, checkpoint_dir, show_progress=False
-    )
-    return [result.classifier], result.history
-
-
-def _train_bfloat16_classifier(arrays, checkpoint_dir):
+def _train_classifier(
+    arrays, checkpoint_dir, augmentation=None, precision=Precision.FLOAT32
+):
     result = classifier_training.train_classifier(
         DROPOUT_CLASSIFIER,
         TRAINING,
         arrays,
         checkpoint_dir,
         show_progress=False,
-        runtime=Runtime.create(ExecutionConfig(precision=Precision.BFLOAT16)),
-    )
-    return [result.classifier], result.history
-
-
-def _train_augmented_classifier(arrays, checkpoint_dir):
-    result = classifier_training.train_classifier(
-        DROPOUT_CLASSIFIER,
-        TRAINING,
-        arrays,
-        checkpoint_dir,
-        show_progress=False,
-        augmentation=BlurSamplingConfig(),
+        augmentation=augmentation,
+        runtime=Runtime.create(ExecutionConfig(precision=precision)),
     )
     return [result.classifier], result.history
 
@@ -111,28 +96,36 @@ def _train_encoder(arrays, checkpoint_dir, settling=None, input_blur=None):
     return [result.encoder], result.folds[0]["history"]
 
 
-def _settle_encoder(arrays, checkpoint_dir):
-    return _train_encoder(
-        arrays, checkpoint_dir, SettlingConfig(epochs=2, learning_rate=1e-2)
-    )
-
-
-def _train_blurred_input_encoder(arrays, checkpoint_dir):
-    return _train_encoder(arrays, checkpoint_dir, input_blur=BlurSamplingConfig())
-
-
 # Stage -> (training function, examples given, which step the loops make is
 # interrupted). The encoder trains on one fold of two, so it is given twice as
 # many examples; settling is the second loop of its run, after the fold's.
 STAGES = {
     "classifier": (_train_classifier, TRAINED_EXAMPLES, 1),
-    "classifier_augmented": (_train_augmented_classifier, TRAINED_EXAMPLES, 1),
-    "classifier_bfloat16": (_train_bfloat16_classifier, TRAINED_EXAMPLES, 1),
+    "classifier_augmented": (
+        functools.partial(_train_classifier, augmentation=BlurSamplingConfig()),
+        TRAINED_EXAMPLES,
+        1,
+    ),
+    "classifier_bfloat16": (
+        functools.partial(_train_classifier, precision=Precision.BFLOAT16),
+        TRAINED_EXAMPLES,
+        1,
+    ),
     "blur_estimator": (_train_blur_estimator, TRAINED_EXAMPLES, 1),
     "gan": (_train_gan, TRAINED_EXAMPLES, 1),
     "encoder": (_train_encoder, 2 * TRAINED_EXAMPLES, 1),
-    "encoder_settling": (_settle_encoder, 2 * TRAINED_EXAMPLES, 2),
-    "encoder_blur": (_train_blurred_input_encoder, 2 * TRAINED_EXAMPLES, 1),
+    "encoder_settling": (
+        functools.partial(
+            _train_encoder, settling=SettlingConfig(epochs=2, learning_rate=1e-2)
+        ),
+        2 * TRAINED_EXAMPLES,
+        2,
+    ),
+    "encoder_blur": (
+        functools.partial(_train_encoder, input_blur=BlurSamplingConfig()),
+        2 * TRAINED_EXAMPLES,
+        1,
+    ),
 }
 
 
