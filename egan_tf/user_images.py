@@ -66,9 +66,9 @@ def load_image_files(
 
     Colour images are converted to grey; 16-bit grey images are scaled by
     their own white level (65535), not clipped; transparent pixels are
-    background (black, or white with `reading.invert`). White digits on black, as in
-    MNIST, are expected unless `reading.invert`; images must be 28x28 unless
-    `reading.resize`.
+    background (black, or white with `reading.invert`). White digits on
+    black, as in MNIST, are expected unless `reading.invert`; images must be
+    28x28 unless `reading.resize`.
 
     Returns:
         float32 [len(paths), 28, 28, 1] in [0, 1].
@@ -96,8 +96,7 @@ def image_files_in(folder: str) -> list[str]:
 
     Raises:
         ImagesError: Naming the first file that is not a `.png`, `.jpg` or
-            `.jpeg`, or for a
-            folder with none.
+            `.jpeg`, or for a folder with none.
     """
     names = sorted(
         name

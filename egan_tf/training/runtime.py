@@ -101,7 +101,7 @@ def stable_graph_optimizations() -> None:
     run. The executor's order changes with timing (it runs a kernel inline
     once its measured cost falls low, after about 90 calls), so one step
     called again from one state rounded differently from about its 90th call
-    (experiments/repeated_step.py; tests/test_step_repeatability.py).
+    (experiments/repeated_step.py; tests/test_repeatability.py).
     """
     tf.config.optimizer.set_experimental_options(
         {"remapping": False, "arithmetic_optimization": False}
